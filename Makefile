@@ -1,0 +1,126 @@
+# nook build. `make`, `make check` (root for integration), `make install`,
+# `make lint`, `make demo`, `make bench`. See INSTALL.
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/nook
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+PAMDIR ?= $(if $(MULTIARCH),/lib/$(MULTIARCH)/security,/lib/security)
+DESTDIR ?=
+
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+B := build
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes
+HARDEN := -fstack-protector-strong -fstack-clash-protection
+ifeq ($(SANITIZE),1)
+  # ASan and _FORTIFY_SOURCE do not mix; the sanitizers check more anyway.
+  OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+  SAN_LDFLAGS := -fsanitize=address,undefined
+else
+  OPT := -O2 -g -D_FORTIFY_SOURCE=3
+  SAN_LDFLAGS :=
+endif
+CFLAGS ?=
+CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE -Icommon -MMD -MP \
+	-DNOOK_LIBEXECDIR='"$(LIBEXECDIR)"' $(CFLAGS)
+LDFLAGS ?=
+
+LIBS_HELPER := -lseccomp -lcap -lsubid -lmount
+LIBS_PAM := -lpam -lseccomp -lcap
+
+COMMON_SRC := common/conf.c common/restrict.c common/util.c
+COMMON_PIC := $(COMMON_SRC:%.c=$(B)/pic/%.o)
+COMMON_PIE := $(COMMON_SRC:%.c=$(B)/pie/%.o) $(B)/pie/common/log.o
+
+HELPER_LIB_SRC := $(filter-out helper/main-helper.c helper/main-nookctl.c,$(wildcard helper/*.c))
+HELPER_LIB := $(HELPER_LIB_SRC:%.c=$(B)/pie/%.o)
+
+PAM_SRC := $(wildcard pam_module/*.c)
+PAM_OBJ := $(PAM_SRC:%.c=$(B)/pic/%.o)
+
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TEST_AUX_SRC := $(wildcard tests/aux/*.c)
+TEST_AUX_BIN := $(TEST_AUX_SRC:tests/aux/%.c=$(B)/tests/%)
+
+PROGRAMS := $(B)/nook-helper $(B)/nookctl
+ifneq ($(PAM_SRC),)
+PROGRAMS += $(B)/pam_nook.so
+endif
+
+.PHONY: all check unit integration install uninstall lint demo bench clean fuzz
+all: $(PROGRAMS) $(UNIT_BIN) $(TEST_AUX_BIN)
+
+$(B)/pie/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -fPIE -c -o $@ $<
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(B)/nook-helper: $(B)/pie/helper/main-helper.o $(HELPER_LIB) $(COMMON_PIE)
+	$(CC) $(OPT) $(SAN_LDFLAGS) -pie -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $^ $(LIBS_HELPER)
+
+$(B)/nookctl: $(B)/pie/helper/main-nookctl.o $(HELPER_LIB) $(COMMON_PIE)
+	$(CC) $(OPT) $(SAN_LDFLAGS) -pie -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $^ $(LIBS_HELPER)
+
+# Not -z nodlopen: PAM dlopen()s its modules.
+$(B)/pam_nook.so: $(PAM_OBJ) $(COMMON_PIC) pam_module/pam_nook.map
+	$(CC) $(OPT) $(SAN_LDFLAGS) -shared -Wl,-z,relro,-z,now,-z,defs \
+		-Wl,--version-script=pam_module/pam_nook.map $(LDFLAGS) -o $@ $(PAM_OBJ) $(COMMON_PIC) $(LIBS_PAM)
+
+# Unit tests link the files under test (plus the shared code and the helper's
+# library objects) and print TAP.
+$(B)/tests/test-%: tests/unit/test-%.c tests/unit/tap.h $(HELPER_LIB) $(COMMON_PIE)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -Ihelper -fPIE -pie $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $< \
+		$(HELPER_LIB) $(COMMON_PIE) $(LIBS_HELPER)
+
+$(B)/tests/%: tests/aux/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -fPIE -pie $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $<
+
+# Unit tests, then the root-only integration tests (they skip, with a reason,
+# when not root). prove prints the summary.
+check: all
+	NOOK_BUILD=$(CURDIR)/$(B) prove -v --timer $(UNIT_BIN) tests/integration/*.t
+
+unit: all
+	prove $(UNIT_BIN)
+
+integration: all
+	NOOK_BUILD=$(CURDIR)/$(B) prove -v --timer tests/integration/*.t
+
+install: all
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/nook/nook.conf.d $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 4755 $(B)/nook-helper $(DESTDIR)$(LIBEXECDIR)/nook-helper
+	install -m 0755 $(B)/nookctl $(DESTDIR)$(SBINDIR)/nookctl
+	if [ -f $(B)/pam_nook.so ]; then install -m 0644 $(B)/pam_nook.so $(DESTDIR)$(PAMDIR)/pam_nook.so; fi
+	[ -e $(DESTDIR)$(SYSCONFDIR)/nook/nook.conf ] || install -m 0644 conf/nook.conf $(DESTDIR)$(SYSCONFDIR)/nook/nook.conf
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d -m 0700 $(DESTDIR)/var/lib/nook $(DESTDIR)/var/lib/nook/images
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBEXECDIR)/nook-helper $(DESTDIR)$(SBINDIR)/nookctl $(DESTDIR)$(PAMDIR)/pam_nook.so
+	rm -f $(DESTDIR)$(MANDIR)/man5/nook.conf.5 $(DESTDIR)$(MANDIR)/man8/pam_nook.8 $(DESTDIR)$(MANDIR)/man8/nookctl.8
+
+lint:
+	scripts/lint
+
+demo:
+	scripts/demo
+
+bench: all
+	scripts/bench
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

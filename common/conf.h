@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * nook.conf: parsing, validation and per-user resolution.
+ *
+ * The configuration is /etc/nook/nook.conf followed by
+ * /etc/nook/nook.conf.d/ *.conf in lexical order (for a config file F, the
+ * drop-in directory is "F.d"). INI style: a [default] section, then
+ * [group:NAME] and [user:NAME] sections that override it; for one user the
+ * precedence is user over group over default, later files over earlier ones.
+ *
+ * Library code: returns -errno, never logs, never exits. Errors are reported
+ * as one human-readable message ("FILE:LINE: what is wrong; what to do").
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define NOOK_CONF_DEFAULT_PATH "/etc/nook/nook.conf"
+#define NOOK_CONF_ERR_MAX 512
+
+enum nook_network {
+	NOOK_NET_NONE = 0,
+};
+
+enum nook_profile {
+	NOOK_PROFILE_RESTRICTED = 0,
+};
+
+struct nook_bind {
+	char *src; /* absolute host path */
+	char *dst; /* absolute path inside the container */
+	bool ro;
+};
+
+/* The settings that apply to one user, after resolution. */
+struct nook_settings {
+	bool enable;
+	char *rootfs;     /* absolute; default "/" */
+	char **hide;      /* NULL-terminated list of absolute paths */
+	struct nook_bind *binds;
+	size_t n_binds;
+	char *image_dir;  /* absolute; default /var/lib/nook/images */
+	uint64_t image_size; /* bytes; default 10G */
+	char *hostname;   /* already expanded (%u -> user name) */
+	uint64_t linger_ms; /* default 0 */
+	uint64_t memory_max; /* bytes, 0 = no limit */
+	uint32_t cpu_max;    /* percent of one CPU, 0 = no limit */
+	uint64_t pids_max;   /* 0 = no limit */
+	char *cgroup_root;   /* default "nook"; see nook.conf(5) */
+	enum nook_network network;
+	enum nook_profile profile;
+};
+
+struct nook_conf; /* opaque: the parsed files */
+
+/*
+ * Loads PATH and PATH.d/ *.conf. Every file (and the drop-in directory, when
+ * it exists) must be owned by root and not writable by group or others.
+ * A missing PATH is -ENOENT; a missing PATH.d is fine.
+ * On failure *ret_err (if not NULL) receives an allocated message.
+ */
+int nook_conf_load(const char *path, struct nook_conf **ret, char **ret_err);
+
+/*
+ * Parses one file's text, as if it were a file named NAME, appending to CONF
+ * (which may be a fresh one from nook_conf_new()). No ownership checks: for
+ * unit tests and the fuzzer. Later calls override earlier ones, like later
+ * files do.
+ */
+struct nook_conf *nook_conf_new(void);
+int nook_conf_parse_buffer(struct nook_conf *conf, const char *name, const char *buf, size_t len,
+			   char **ret_err);
+
+void nook_conf_free(struct nook_conf *conf);
+
+/*
+ * Non-fatal findings (e.g. "[user:bob] names a user that does not exist"),
+ * as a NULL-terminated list owned by CONF. Checked for existence of users and
+ * groups with getpwnam/getgrnam at load time.
+ */
+char *const *nook_conf_warnings(const struct nook_conf *conf);
+
+/*
+ * Is USER (with primary group GID and supplementary GROUPS) selected?
+ * Selected means: not listed in `exempt`, matched by `users` (name, @group or
+ * *), and `enable` resolves to true for them. Returns 1 selected, 0 not.
+ */
+int nook_conf_selected(const struct nook_conf *conf, const char *user, gid_t gid,
+		       const gid_t *groups, size_t n_groups);
+
+/*
+ * Resolves the settings for USER (default, then the [group:G] sections of
+ * every group the user is in, in file order, then [user:USER]).
+ * On success *ret is filled and must be released with nook_settings_free().
+ */
+int nook_conf_resolve(const struct nook_conf *conf, const char *user, gid_t gid,
+		      const gid_t *groups, size_t n_groups, struct nook_settings *ret);
+
+void nook_settings_free(struct nook_settings *s);
+
+/* Value parsers, exported for reuse and unit tests. All return 0 or -EINVAL/-ERANGE. */
+int nook_parse_size(const char *s, uint64_t *ret);      /* "10G", "512M", "4096", "max" -> 0 */
+int nook_parse_duration_ms(const char *s, uint64_t *ret); /* "0", "30s", "10m", "1h", "250ms" */
+int nook_parse_bool(const char *s, bool *ret);          /* yes/no/true/false/on/off/1/0 */

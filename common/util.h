@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Small fd-relative file helpers shared by the helper and the PAM module. */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes DATA to DIRFD/NAME (existing file, O_WRONLY|O_NOFOLLOW) in one write(2). */
+int nook_write_file_at(int dirfd, const char *name, const char *data, size_t len);
+/* Reads at most SIZE-1 bytes of DIRFD/NAME, NUL-terminates; returns the length. */
+int nook_read_file_at(int dirfd, const char *name, char *buf, size_t size);
+/* Opens PATH (absolute) component by component with RESOLVE_NO_SYMLINKS. */
+int nook_open_nofollow(const char *path, int flags, mode_t mode);
+/* Writes all of BUF, retrying on EINTR and short writes. */
+int nook_write_all(int fd, const void *buf, size_t len);
+/* Sends/receives one datagram with up to N fds over a SOCK_SEQPACKET socket. */
+int nook_send_fds(int sock, const void *buf, size_t len, const int *fds, size_t n);
+ssize_t nook_recv_fds(int sock, void *buf, size_t len, int *fds, size_t *n);
+/* pidfd helpers (glibc 2.36 has no wrappers). */
+int nook_pidfd_open(pid_t pid);
+int nook_pidfd_send_signal(int pidfd, int sig);
+/* Waits until FD is readable, at most TIMEOUT_MS (-1: forever). 1 ready, 0 timeout. */
+int nook_wait_readable(int fd, int timeout_ms);
+/* mkdir -p for an absolute, root-controlled PATH; new directories get MODE. */
+int nook_mkdir_p(const char *path, mode_t mode);

@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Creating a container, in the keeper (host root), in the order that was
+ * verified (DESIGN.md "Building the container"):
+ *
+ *   keeper                                   init (clone child)
+ *   ------                                   ------------------
+ *   clone the lower tree and bind sources
+ *   fsck, loop, fsmount the image
+ *   join the container leaf of the cgroup
+ *   clone3(NEWUSER|NEWNS|NEWPID|...)  ---->  waits for "go"
+ *   uid_map/gid_map
+ *   idmap lower and image via the userns
+ *   back to the keeper leaf
+ *   "go"                              ---->  container root, hostname,
+ *                                            rootfs, pivot_root, lo up
+ *   waits for "ok" or an error        <----  "ok" / "error: ..."
+ *   closes its copies of the trees           reaps forever
+ *
+ * The trees reach init by inheritance through clone (the same open mounts,
+ * idmapped by the keeper after the clone). The keeper must not keep them:
+ * an open mount fd would pin the image's ext4 after the container died.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/mount.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "nook.h"
+
+#define NS_FLAGS                                                                                   \
+	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | \
+	 CLONE_NEWCGROUP)
+#define READY_TIMEOUT_MS 30000
+
+struct trees {
+	int lower;
+	int image;
+	struct nook_bind_fd *binds;
+	size_t n_binds;
+};
+
+static void trees_close(struct trees *t)
+{
+	if (t->lower >= 0)
+		(void) close(t->lower);
+	if (t->image >= 0)
+		(void) close(t->image);
+	for (size_t i = 0; i < t->n_binds; i++)
+		if (t->binds[i].fd >= 0)
+			(void) close(t->binds[i].fd);
+	free(t->binds);
+	t->lower = t->image = -EBADF;
+	t->binds = NULL;
+	t->n_binds = 0;
+}
+
+/* The child: becomes container root, builds the root, reports, reaps. */
+__attribute__((noreturn)) static void child(const struct nook_user *u, struct trees *t, int sock)
+{
+	struct nook_rootfs_args a = { .user = u, .lower_fd = t->lower, .image_fd = t->image,
+				      .binds = t->binds, .n_binds = t->n_binds };
+	char msg[1024] = "ok";
+	char go;
+	int r;
+
+	(void) prctl(PR_SET_NAME, "nook-init");
+	if (recv(sock, &go, 1, 0) != 1)
+		_exit(1);
+	/* The maps are written: become root of the new user namespace. The
+	 * ids are read back, not assumed. */
+	if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0 ||
+	    getuid() != 0 || geteuid() != 0 || getgid() != 0) {
+		snprintf(msg, sizeof(msg), "error: becoming container root: %s", strerror(errno));
+		goto report;
+	}
+	if (sethostname(u->set.hostname, strlen(u->set.hostname)) < 0) {
+		snprintf(msg, sizeof(msg), "error: hostname '%s': %s", u->set.hostname, strerror(errno));
+		goto report;
+	}
+	r = nook_rootfs_build(&a, msg + 7, sizeof(msg) - 7);
+	if (r < 0) {
+		memcpy(msg, "error: ", 7);
+		goto report;
+	}
+	r = nook_net_lo_up();
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "error: bringing lo up: %s", strerror(-r));
+		goto report;
+	}
+report:
+	trees_close(t);
+	if (send(sock, msg, strlen(msg), MSG_NOSIGNAL) < 0 || strcmp(msg, "ok") != 0)
+		_exit(1);
+	/* Nothing of the keeper's may stay open in pid 1. */
+	(void) close_range(3, (unsigned) sock - 1, 0);
+	(void) close_range((unsigned) sock + 1, ~0U, 0);
+	if (chdir("/") < 0)
+		_exit(1);
+	nook_init_run(sock);
+}
+
+static int prepare_trees(const struct nook_user *u, const struct nook_image *img, struct trees *t,
+			 char *loop, size_t loopsize)
+{
+	int r;
+
+	t->lower = nook_clone_tree(u->set.rootfs, false);
+	if (t->lower < 0) {
+		log_err("rootfs %s: %s", u->set.rootfs, strerror(-t->lower));
+		return t->lower;
+	}
+	if (u->set.n_binds) {
+		t->binds = calloc(u->set.n_binds, sizeof(*t->binds));
+		if (!t->binds)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < u->set.n_binds; i++) {
+		const struct nook_bind *bd = &u->set.binds[i];
+		uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (bd->ro ? MOUNT_ATTR_RDONLY : 0);
+
+		t->binds[i].fd = -EBADF;
+		t->binds[i].dst = bd->dst;
+		t->n_binds++;
+		/* Binds are not idmapped: an idmapped writable bind would let
+		 * container root create files owned by host root. */
+		r = nook_clone_tree(bd->src, true);
+		if (r < 0) {
+			log_err("bind source %s: %s", bd->src, strerror(-r));
+			return r;
+		}
+		t->binds[i].fd = r;
+		r = nook_tree_setattr(r, attrs, -1, true);
+		if (r < 0) {
+			log_err("bind %s: cannot make it nosuid,nodev%s: %s", bd->src, bd->ro ? ",ro" : "",
+				strerror(-r));
+			return r;
+		}
+	}
+	r = nook_image_fsck(img);
+	if (r < 0)
+		return r;
+	/* The ext4 mount is made now and idmapped after the clone. */
+	t->image = nook_image_mount(img, -1, loop, loopsize);
+	return t->image < 0 ? t->image : 0;
+}
+
+int nook_container_start(const struct nook_user *u, const struct nook_cgroup *cg,
+			 const struct nook_subid *sub, const struct nook_image *img, int stage_fd,
+			 struct nook_container *ret)
+{
+	struct trees t = { .lower = -EBADF, .image = -EBADF };
+	_cleanup_close_ int userns = -EBADF, pidfd = -EBADF;
+	int sp[2] = { -EBADF, -EBADF };
+	struct clone_args ca = { 0 };
+	char loop[32] = "", reply[1100], path[64];
+	pid_t pid;
+	ssize_t n;
+	int r;
+
+	r = prepare_trees(u, img, &t, loop, sizeof(loop));
+	if (r < 0)
+		goto out;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = nook_cgroup_attach(cg, NOOK_CG_LEAF_CONTAINER, getpid());
+	if (r < 0) {
+		log_err("cannot join the cgroup of '%s': %s", u->name, strerror(-r));
+		goto out;
+	}
+	if (fchdir(stage_fd) < 0) {
+		r = -errno;
+		goto out;
+	}
+
+	ca.flags = NS_FLAGS | CLONE_PIDFD;
+	ca.pidfd = (uint64_t) (uintptr_t) &pidfd;
+	ca.exit_signal = SIGCHLD;
+	pid = (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0) {
+		(void) close(sp[0]);
+		child(u, &t, sp[1]);
+	}
+	r = pid < 0 ? -errno : 0;
+	if (chdir("/") < 0 && r >= 0)
+		r = -errno;
+	{
+		/* The keeper belongs in its own leaf whatever happened. */
+		int r2 = nook_cgroup_attach(cg, NOOK_CG_LEAF_KEEPER, getpid());
+
+		if (r >= 0 && r2 < 0)
+			r = r2;
+	}
+	if (pid < 0) {
+		log_err("cannot create the namespaces of '%s': %s", u->name, strerror(-r));
+		goto out;
+	}
+	(void) close(sp[1]);
+	sp[1] = -EBADF;
+	if (r < 0)
+		goto kill;
+
+	r = nook_userns_write_maps(pid, u, sub);
+	if (r < 0)
+		goto kill;
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
+	userns = open(path, O_RDONLY | O_CLOEXEC);
+	if (userns < 0) {
+		r = -errno;
+		goto kill;
+	}
+	/* Host root's files show as root inside; the lower stays read-only. */
+	r = nook_tree_setattr(t.lower, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV, userns, false);
+	if (r < 0) {
+		log_err("cannot idmap the lower layer %s: %s", u->set.rootfs, strerror(-r));
+		goto kill;
+	}
+	r = nook_tree_setattr(t.image, 0, userns, false);
+	if (r < 0) {
+		log_err("cannot idmap the image %s: %s", img->path, strerror(-r));
+		goto kill;
+	}
+	trees_close(&t);
+	if (send(sp[0], "g", 1, MSG_NOSIGNAL) != 1) {
+		r = -errno;
+		goto kill;
+	}
+	r = nook_wait_readable(sp[0], READY_TIMEOUT_MS);
+	if (r <= 0) {
+		log_err("the container of '%s' did not become ready in %d s", u->name, READY_TIMEOUT_MS / 1000);
+		r = r < 0 ? r : -ETIMEDOUT;
+		goto kill;
+	}
+	n = recv(sp[0], reply, sizeof(reply) - 1, 0);
+	if (n <= 0) {
+		log_err("the container of '%s' died while starting", u->name);
+		r = -ECHILD;
+		goto kill;
+	}
+	reply[n] = '\0';
+	if (strcmp(reply, "ok") != 0) {
+		log_err("container of '%s': %s", u->name, reply);
+		r = -EIO;
+		goto kill;
+	}
+	ret->init_pid = pid;
+	ret->init_pidfd = TAKE_FD(pidfd);
+	ret->init_sock = sp[0];
+	snprintf(ret->loop, sizeof(ret->loop), "%s", loop);
+	return 0;
+kill:
+	(void) nook_pidfd_send_signal(pidfd, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+out:
+	trees_close(&t);
+	if (sp[0] >= 0)
+		(void) close(sp[0]);
+	if (sp[1] >= 0)
+		(void) close(sp[1]);
+	return r;
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Talking to a user's keeper, and the two lifecycle entry points built on
+ * it: ensure (start or join, then register a session) and stop. Both run
+ * under the per-user lock, so a login that races a stopping container
+ * waits for the stop and then gets a fresh container.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "nook.h"
+
+#define REPLY_TIMEOUT_MS 60000
+
+int nook_ctl_connect(int rundir_fd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	char dir[64];
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	/* Connect through the verified directory fd, not a path that could
+	 * have been replaced: /proc/self/fd/N/keeper.sock. */
+	snprintf(dir, sizeof(dir), "/proc/self/fd/%d/keeper.sock", rundir_fd);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", dir);
+	r = connect(fd, (struct sockaddr *) &sa, sizeof(sa));
+	if (r < 0)
+		return -errno;
+	return TAKE_FD(fd);
+}
+
+static int parse_info(const char *line, struct nook_session_info *ret)
+{
+	struct nook_session_info in = { .init_pidfd = -EBADF };
+	const char *cg;
+	char loop[32] = "";
+
+	if (strncmp(line, "ok ", 3) != 0)
+		return -EPROTO;
+	if (sscanf(line, "ok init=%d keeper=%d started=%" SCNu64 " sessions=%u loop=%31s", &in.init_pid,
+		   &in.keeper_pid, &in.started_usec, &in.sessions, loop) != 5)
+		return -EPROTO;
+	cg = strstr(line, " cgroup=");
+	if (!cg)
+		return -EPROTO;
+	snprintf(in.loop, sizeof(in.loop), "%s", strcmp(loop, "-") ? loop : "");
+	snprintf(in.cgroup, sizeof(in.cgroup), "%s", cg + 8);
+	*ret = in;
+	return 0;
+}
+
+static int request(int sock, const char *req, int send_fd, char *reply, size_t size, int *ret_fd)
+{
+	size_t nfd = ret_fd ? 1 : 0;
+	int fd = -EBADF, r;
+	ssize_t n;
+
+	r = nook_send_fds(sock, req, strlen(req), send_fd >= 0 ? &send_fd : NULL, send_fd >= 0);
+	if (r < 0)
+		return r;
+	r = nook_wait_readable(sock, REPLY_TIMEOUT_MS);
+	if (r <= 0)
+		return r < 0 ? r : -ETIMEDOUT;
+	n = nook_recv_fds(sock, reply, size - 1, ret_fd ? &fd : NULL, ret_fd ? &nfd : NULL);
+	if (n < 0)
+		return (int) n;
+	if (n == 0)
+		return -ECONNRESET; /* the keeper went away (it was stopping) */
+	reply[n] = '\0';
+	if (ret_fd)
+		*ret_fd = nfd ? fd : -EBADF;
+	return 0;
+}
+
+int nook_ctl_register(int sock, int session_pidfd, struct nook_session_info *ret)
+{
+	char reply[4096];
+	int fd = -EBADF, r;
+
+	r = request(sock, "register", session_pidfd, reply, sizeof(reply), &fd);
+	if (r < 0)
+		return r;
+	r = parse_info(reply, ret);
+	if (r < 0 || fd < 0) {
+		if (fd >= 0)
+			(void) close(fd);
+		return r < 0 ? r : -EPROTO;
+	}
+	ret->init_pidfd = fd;
+	return 0;
+}
+
+int nook_ctl_status(int sock, struct nook_session_info *ret)
+{
+	char reply[4096];
+	int r = request(sock, "status", -EBADF, reply, sizeof(reply), NULL);
+
+	if (r < 0)
+		return r;
+	return parse_info(reply, ret);
+}
+
+int nook_ctl_stop(int sock)
+{
+	char reply[64];
+	int r = request(sock, "stop", -EBADF, reply, sizeof(reply), NULL);
+
+	if (r < 0)
+		return r;
+	return strcmp(reply, "stopped") == 0 ? 0 : -EPROTO;
+}
+
+/*
+ * Removes what a dead keeper left: processes in the user's cgroup (an
+ * orphaned init exits by itself once the keeper's socket closes, but
+ * sessions may linger), the loop device, the cgroup, stale runtime files.
+ * Returns 1 if anything was found.
+ */
+static int recover(const struct nook_user *u, int rundir)
+{
+	struct nook_cgroup cg;
+	struct nook_image img;
+	char state[4096], *cgp;
+	bool found = false;
+	int r;
+
+	/* The cgroup as the dead keeper recorded it, else as configured. */
+	if (nook_read_file_at(rundir, "state", state, sizeof(state)) > 0 &&
+	    (cgp = strstr(state, " cgroup=")) && nook_cgroup_deserialize(cgp + 8, &cg) >= 0)
+		found = true;
+	else if (nook_cgroup_resolve("/sys/fs/cgroup", u->set.cgroup_root, u->name, "/proc/self/cgroup",
+				     &cg) < 0)
+		return 0;
+	if (nook_cgroup_exists(&cg) > 0) {
+		found = true;
+		log_warn("cleaning up after the previous container of '%s' (its keeper died)", u->name);
+		r = nook_cgroup_kill_all(&cg);
+		if (r < 0)
+			log_warn("processes of '%s' survive SIGKILL: %s", u->name, strerror(-r));
+	}
+	if (nook_image_open(u, false, &img) >= 0) {
+		r = nook_image_wait_released(&img, 10000);
+		nook_image_close(&img);
+		if (r != 0) {
+			log_err("image of '%s' is still attached to a loop device; refusing to mount it twice "
+				"(check: losetup -j %s/%s.img)",
+				u->name, u->set.image_dir, u->name);
+			return -EBUSY;
+		}
+	}
+	if (nook_cgroup_exists(&cg) > 0) {
+		r = nook_cgroup_destroy(&cg);
+		if (r < 0)
+			log_warn("cannot remove the stale cgroup of '%s': %s", u->name, strerror(-r));
+	}
+	(void) unlinkat(rundir, "keeper.sock", 0);
+	(void) unlinkat(rundir, "state", 0);
+	return found;
+}
+
+int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_session_info *ret)
+{
+	_cleanup_close_ int rundir = -EBADF, lock = -EBADF, sock = -EBADF;
+	int r;
+
+	rundir = nook_rundir_open(u->name, true);
+	if (rundir < 0) {
+		log_err("cannot prepare " NOOK_RUN_DIR "/%s: %s", u->name, strerror(-rundir));
+		return rundir;
+	}
+	lock = nook_lock_user(rundir);
+	if (lock < 0)
+		return lock;
+	sock = nook_ctl_connect(rundir);
+	if (sock >= 0) {
+		r = nook_ctl_register(sock, session_pidfd, ret);
+		if (r >= 0)
+			return 0;
+		log_warn("the keeper of '%s' did not answer (%s); starting over", u->name, strerror(-r));
+		(void) close(TAKE_FD(sock));
+	}
+	r = recover(u, rundir);
+	if (r < 0)
+		return r;
+	r = nook_keeper_spawn(u, rundir);
+	if (r < 0)
+		return r;
+	sock = nook_ctl_connect(rundir);
+	if (sock < 0) {
+		log_err("the new keeper of '%s' is not listening: %s", u->name, strerror(-sock));
+		return sock;
+	}
+	r = nook_ctl_register(sock, session_pidfd, ret);
+	if (r < 0)
+		log_err("cannot register with the keeper of '%s': %s", u->name, strerror(-r));
+	return r;
+}
+
+int nook_stop(const struct nook_user *u)
+{
+	_cleanup_close_ int rundir = -EBADF, lock = -EBADF, sock = -EBADF;
+	int r;
+
+	rundir = nook_rundir_open(u->name, false);
+	if (rundir == -ENOENT)
+		return 0;
+	if (rundir < 0)
+		return rundir;
+	lock = nook_lock_user(rundir);
+	if (lock < 0)
+		return lock;
+	sock = nook_ctl_connect(rundir);
+	if (sock >= 0) {
+		r = nook_ctl_stop(sock);
+		if (r >= 0)
+			return 1;
+	}
+	return recover(u, rundir);
+}

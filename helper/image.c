@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The user's home image: image_dir/<user>.img, a sparse ext4 file whose root
+ * holds upper/ and work/ (Apptainer's overlay layout). On-disk ids are
+ * container-relative: the image is only ever mounted idmapped through the
+ * container's user namespace, so it survives a change of subid range.
+ *
+ * The image directory must be root-owned and closed to group and others;
+ * the image a root-owned 0600 regular file with one link. Both are opened
+ * without following symlinks and checked with fstat after open. An image is
+ * never overwritten or recreated once it exists.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <linux/loop.h>
+#include <linux/mount.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "nook.h"
+
+#define MKFS "/sbin/mkfs.ext4"
+#define E2FSCK "/sbin/e2fsck"
+#define CP "/bin/cp"
+
+static char *const clean_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+
+/* Runs ARGV (absolute path) with a clean environment, stdin from /dev/null
+ * and stdout to stderr; returns its exit status or -errno. */
+static int run(char *const argv[], bool quiet)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int status, r;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	if (quiet)
+		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	else
+		posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+	r = posix_spawn(&pid, argv[0], &fa, NULL, argv, clean_env);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r != 0)
+		return -r;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static int check_dir(int fd, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode)) {
+		log_err("image_dir %s is not a directory", path);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != 0) {
+		log_err("image_dir %s is owned by uid %u; it must be owned by root: chown root %s", path,
+			st.st_uid, path);
+		return -EPERM;
+	}
+	if (st.st_mode & 0077) {
+		log_err("image_dir %s has mode %04o; it must be closed to group and others: chmod 700 %s",
+			path, st.st_mode & 07777, path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int check_image(int fd, const char *path)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode)) {
+		log_err("image %s is not a regular file; move it away and let nook create a new one", path);
+		return -EINVAL;
+	}
+	if (st.st_uid != 0 || st.st_gid != 0) {
+		log_err("image %s is owned by %u:%u; it must be root:root: chown root:root %s", path,
+			st.st_uid, st.st_gid, path);
+		return -EPERM;
+	}
+	if (st.st_mode & 0077) {
+		log_err("image %s has mode %04o; it must be 0600: chmod 600 %s", path, st.st_mode & 07777,
+			path);
+		return -EPERM;
+	}
+	if (st.st_nlink != 1) {
+		log_err("image %s has %ju hard links; it must have exactly one", path,
+			(uintmax_t) st.st_nlink);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void) sb;
+	(void) flag;
+	(void) ftw;
+	return remove(p) < 0 ? -1 : 0;
+}
+
+static int chown_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw);
+static uid_t chown_uid;
+static gid_t chown_gid;
+
+static int chown_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void) sb;
+	(void) flag;
+	(void) ftw;
+	return lchown(p, chown_uid, chown_gid) < 0 ? -1 : 0;
+}
+
+/*
+ * Builds the initial tree in a fresh root-only staging directory inside
+ * image_dir: upper/<home> seeded from /etc/skel and owned by the user (the
+ * user's uid and gid are identity-mapped, so they are the same on disk),
+ * upper/ and work/ owned by container root (on-disk 0). The home is marked
+ * opaque so the host's copy of the same directory never shows through.
+ */
+static int populate(const struct nook_user *u, const char *staging)
+{
+	char path[2200], parents[2100];
+	char *argv[] = { CP, "-a", "--no-preserve=ownership", "/etc/skel/.", path, NULL };
+	int r;
+
+	snprintf(path, sizeof(path), "%s/work", staging);
+	if (mkdir(path, 0755) < 0)
+		return -errno;
+	snprintf(parents, sizeof(parents), "%s/upper%s", staging, u->home);
+	r = nook_mkdir_p(parents, 0755);
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/", parents);
+	if (access("/etc/skel", F_OK) == 0) {
+		r = run(argv, false);
+		if (r != 0)
+			return r < 0 ? r : -EIO;
+	}
+	chown_uid = u->uid;
+	chown_gid = u->gid;
+	if (nftw(parents, chown_cb, 16, FTW_PHYS) < 0)
+		return -errno;
+	if (chmod(parents, 0700) < 0)
+		return -errno;
+	if (setxattr(parents, "user.overlay.opaque", "y", 1, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+static int image_create(const struct nook_user *u, int dfd, const char *dir, const char *name)
+{
+	char tmpname[128], tmppath[1024], staging[1024], size[32], label[40];
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	snprintf(tmpname, sizeof(tmpname), ".%s.img.new", u->name);
+	snprintf(tmppath, sizeof(tmppath), "%s/%s", dir, tmpname);
+	snprintf(staging, sizeof(staging), "%s/.%s.staging", dir, u->name);
+	/* Leftovers of an interrupted creation are ours: never the image itself. */
+	(void) unlinkat(dfd, tmpname, 0);
+	(void) nftw(staging, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+
+	fd = openat(dfd, tmpname, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t) u->set.image_size) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (mkdirat(dfd, strrchr(staging, '/') + 1, 0700) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = populate(u, staging);
+	if (r < 0) {
+		log_err("cannot prepare the home of '%s' for %s: %s", u->name, tmppath, strerror(-r));
+		goto fail;
+	}
+	snprintf(size, sizeof(size), "%lluk", (unsigned long long) (u->set.image_size / 1024));
+	snprintf(label, sizeof(label), "nook-%.10s", u->name);
+	{
+		char *argv[] = { MKFS, "-q", "-F", "-m", "0", "-L", label, "-E", "root_owner=0:0",
+				 "-d", staging, tmppath, size, NULL };
+
+		r = run(argv, false);
+	}
+	if (r != 0) {
+		log_err("mkfs.ext4 of %s failed (status %d)", tmppath, r);
+		r = r < 0 ? r : -EIO;
+		goto fail;
+	}
+	if (fsync(fd) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	/* RENAME_NOREPLACE: never overwrite an image that appeared meanwhile. */
+	if (renameat2(dfd, tmpname, dfd, name, RENAME_NOREPLACE) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	(void) nftw(staging, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	log_info("created image %s/%s (%s) for '%s'", dir, name, size, u->name);
+	return 0;
+fail:
+	(void) unlinkat(dfd, tmpname, 0);
+	(void) nftw(staging, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	return r;
+}
+
+void nook_image_close(struct nook_image *img)
+{
+	if (img->fd >= 0)
+		(void) close(img->fd);
+	if (img->dir_fd >= 0)
+		(void) close(img->dir_fd);
+	img->fd = img->dir_fd = -EBADF;
+}
+
+int nook_image_open(const struct nook_user *u, bool create, struct nook_image *ret)
+{
+	const char *dir = u->set.image_dir;
+	char name[64];
+	struct nook_image img = { .dir_fd = -EBADF, .fd = -EBADF };
+	struct stat st;
+	int r;
+
+	snprintf(name, sizeof(name), "%s.img", u->name);
+	if ((size_t) snprintf(img.path, sizeof(img.path), "%s/%s", dir, name) >= sizeof(img.path))
+		return -ENAMETOOLONG;
+	img.dir_fd = nook_open_nofollow(dir, O_RDONLY | O_DIRECTORY, 0);
+	if (img.dir_fd == -ENOENT && create) {
+		r = nook_mkdir_p(dir, 0700);
+		if (r < 0) {
+			log_err("cannot create image_dir %s: %s", dir, strerror(-r));
+			return r;
+		}
+		img.dir_fd = nook_open_nofollow(dir, O_RDONLY | O_DIRECTORY, 0);
+	}
+	if (img.dir_fd < 0) {
+		r = img.dir_fd;
+		if (r == -ELOOP)
+			log_err("image_dir %s contains a symlink; use the real path", dir);
+		else if (r != -ENOENT || create)
+			log_err("image_dir %s: %s", dir, strerror(-r));
+		return r;
+	}
+	r = check_dir(img.dir_fd, dir);
+	if (r < 0)
+		goto fail;
+	img.fd = openat(img.dir_fd, name, O_RDWR | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (img.fd < 0 && errno == ENOENT && create) {
+		r = image_create(u, img.dir_fd, dir, name);
+		if (r < 0)
+			goto fail;
+		img.fd = openat(img.dir_fd, name, O_RDWR | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	}
+	if (img.fd < 0) {
+		r = -errno;
+		if (r == -ELOOP)
+			log_err("image %s is a symlink; remove it (nook never follows links here)", img.path);
+		else if (r == -ENXIO || r == -EWOULDBLOCK)
+			log_err("image %s is not a regular file; move it away", img.path);
+		else if (r != -ENOENT)
+			log_err("image %s: %s", img.path, strerror(-r));
+		goto fail;
+	}
+	r = check_image(img.fd, img.path);
+	if (r < 0)
+		goto fail;
+	/* O_NONBLOCK only guarded the open against FIFOs. */
+	if (fcntl(img.fd, F_SETFL, 0) < 0 || fstat(img.fd, &st) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	img.dev = st.st_dev;
+	img.ino = st.st_ino;
+	*ret = img;
+	return 0;
+fail:
+	nook_image_close(&img);
+	return r;
+}
+
+int nook_image_fsck(const struct nook_image *img)
+{
+	char fdpath[64];
+	int r;
+
+	/* Check the very file we opened and verified, not a path that could
+	 * have been swapped meanwhile. -p repairs only what is safe to repair
+	 * without a person; anything else is left untouched for an admin. */
+	{
+		_cleanup_close_ int fd = fcntl(img->fd, F_DUPFD, 3); /* without CLOEXEC, for e2fsck */
+		char *argv[] = { E2FSCK, "-p", fdpath, NULL };
+
+		if (fd < 0)
+			return -errno;
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		r = run(argv, true);
+	}
+	if (r < 0)
+		return r;
+	if (r > 1) {
+		log_err("image %s failed its file system check (e2fsck status %d) and was left as it is; "
+			"inspect it with: e2fsck -f %s",
+			img->path, r, img->path);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+/* Is any loop device backed by this very inode? Compares device and inode
+ * numbers (LOOP_GET_STATUS64), not path strings. */
+int nook_image_loop_busy(const struct nook_image *img, char *ret_dev, size_t size)
+{
+	_cleanup_closedir_ DIR *d = opendir("/sys/block");
+	struct dirent *e;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char path[300];
+		struct loop_info64 li;
+		_cleanup_close_ int fd = -EBADF;
+
+		if (strncmp(e->d_name, "loop", 4) != 0)
+			continue;
+		snprintf(path, sizeof(path), "/sys/block/%s/loop/backing_file", e->d_name);
+		if (access(path, F_OK) < 0)
+			continue;
+		snprintf(path, sizeof(path), "/dev/%s", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		if (ioctl(fd, LOOP_GET_STATUS64, &li) < 0)
+			continue;
+		if (li.lo_inode == img->ino && li.lo_device == img->dev) {
+			if (ret_dev)
+				snprintf(ret_dev, size, "%s", path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int nook_image_wait_released(const struct nook_image *img, unsigned timeout_ms)
+{
+	struct timespec start, now;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (unsigned delay_us = 100;; delay_us = delay_us < 20000 ? delay_us * 2 : delay_us) {
+		int r = nook_image_loop_busy(img, NULL, 0);
+
+		if (r <= 0)
+			return r;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((unsigned long) ((now.tv_sec - start.tv_sec) * 1000 +
+				     (now.tv_nsec - start.tv_nsec) / 1000000) >= timeout_ms)
+			return -EBUSY;
+		struct timespec ts = { 0, (long) delay_us * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int loop_attach(int image_fd, char *ret, size_t size)
+{
+	_cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	struct loop_config cfg = { .fd = (unsigned) image_fd };
+
+	if (ctl < 0)
+		return -errno;
+	/* Autoclear: the device lets go of the image when the ext4 mount (its
+	 * last user) goes away with the container's mount namespace. */
+	cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+	for (int tries = 0; tries < 32; tries++) {
+		int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+		char path[32];
+		int fd;
+
+		if (n < 0)
+			return -errno;
+		snprintf(path, sizeof(path), "/dev/loop%d", n);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (ioctl(fd, LOOP_CONFIGURE, &cfg) == 0) {
+			snprintf(ret, size, "%s", path);
+			return fd;
+		}
+		(void) close(fd);
+		/* Another process took this device between GET_FREE and CONFIGURE. */
+		if (errno != EBUSY)
+			return -errno;
+	}
+	return -EBUSY;
+}
+
+/* Appends the kernel's own words about a failed fsconfig/fsmount. */
+static void fs_context_error(int fsfd, char *buf, size_t size)
+{
+	ssize_t n;
+
+	buf[0] = '\0';
+	n = read(fsfd, buf, size - 1);
+	if (n > 0) {
+		buf[n] = '\0';
+		if (buf[n - 1] == '\n')
+			buf[n - 1] = '\0';
+	}
+}
+
+int nook_image_mount(const struct nook_image *img, int userns_fd, char *ret_loop, size_t size)
+{
+	_cleanup_close_ int loopfd = -EBADF, fsfd = -EBADF, mnt = -EBADF;
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns_fd };
+	char loop[32], why[256];
+
+	loopfd = loop_attach(img->fd, loop, sizeof(loop));
+	if (loopfd < 0) {
+		log_err("cannot attach %s to a loop device: %s", img->path, strerror(-loopfd));
+		return loopfd;
+	}
+	fsfd = (int) syscall(SYS_fsopen, "ext4", FSOPEN_CLOEXEC);
+	if (fsfd < 0)
+		return -errno;
+	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", loop, 0) < 0 ||
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		int r = -errno;
+
+		fs_context_error(fsfd, why, sizeof(why));
+		log_err("image %s (on %s) is not a mountable ext4 file system: %s%s%s; it was left as it is",
+			img->path, loop, strerror(-r), *why ? ": " : "", why);
+		return r;
+	}
+	mnt = (int) syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (mnt < 0)
+		return -errno;
+	/* On-disk ids are container ids: map them through the container's
+	 * user namespace (now, or by the caller once the namespace exists). */
+	if (userns_fd >= 0 && syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+		int r = -errno;
+
+		log_err("cannot idmap the image %s: %s", img->path, strerror(-r));
+		return r;
+	}
+	snprintf(ret_loop, size, "%s", loop);
+	return TAKE_FD(mnt);
+}

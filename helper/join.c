@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Entering a running container from outside (nookctl exec), the same way a
+ * login does: cgroup first, then all seven namespaces in one setns() on
+ * init's pidfd, then container root, the restricted profile, the user.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "nook.h"
+#include "restrict.h"
+
+#define NS_FLAGS                                                                                   \
+	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | \
+	 CLONE_NEWCGROUP)
+
+int nook_join(const struct nook_session_info *info)
+{
+	struct nook_cgroup cg;
+	int r;
+
+	r = nook_cgroup_deserialize(info->cgroup, &cg);
+	if (r < 0)
+		return r;
+	r = nook_cgroup_attach(&cg, NOOK_CG_LEAF_CONTAINER, getpid());
+	if (r < 0) {
+		log_err("cannot join the container's cgroup: %s", strerror(-r));
+		return r;
+	}
+	if (setns(info->init_pidfd, NS_FLAGS) < 0) {
+		r = -errno;
+		log_err("cannot enter the container's namespaces: %s", strerror(-r));
+		return r;
+	}
+	/* Become root of the container's user namespace. Host root is not
+	 * mapped there, so without this the later drop to the user would not
+	 * be a drop from "root" and would keep the capabilities. */
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || getuid() != 0 || getgid() != 0) {
+		r = -errno;
+		log_err("cannot become container root: %s", strerror(errno));
+		return r ? r : -EPERM;
+	}
+	return 0;
+}
+
+static bool caps_empty(void)
+{
+	cap_t caps = cap_get_proc();
+	cap_t none = cap_init();
+	bool empty = caps && none && cap_compare(caps, none) == 0;
+
+	cap_free(caps);
+	cap_free(none);
+	return empty;
+}
+
+int nook_become_user(const struct nook_user *u)
+{
+	gid_t groups[NOOK_MAX_GROUPS];
+	size_t n = 0;
+	int r;
+
+	/* Only groups mapped into the container (never 0 or tty). */
+	for (size_t i = 0; i < u->n_groups; i++)
+		if (u->groups[i] != 0 && u->groups[i] != 5)
+			groups[n++] = u->groups[i];
+	r = nook_restrict_apply(u->set.profile);
+	if (r < 0) {
+		log_err("cannot apply the restricted profile: %s", strerror(-r));
+		return r;
+	}
+	if (setgroups(n, groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+	    setresuid(u->uid, u->uid, u->uid) < 0) {
+		r = -errno;
+		log_err("cannot become '%s': %s", u->name, strerror(-r));
+		return r;
+	}
+	/* Read back: the ids are the user's and nothing privileged is left. */
+	if (getuid() != u->uid || geteuid() != u->uid || getgid() != u->gid || !caps_empty() ||
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+		log_err("dropping to '%s' did not take effect; refusing to run", u->name);
+		return -EPERM;
+	}
+	return 0;
+}

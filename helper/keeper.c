@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The keeper: one per running container, outside it, as host root. It
+ * creates the container, then supervises it:
+ *   - holds init's pidfd: if init dies, the container is cleaned up;
+ *   - holds a pidfd per session leader (sshd's monitor, nookctl): when the
+ *     last one is gone, the container stops after `linger`, whether or not
+ *     close_session ever ran;
+ *   - answers root-only requests on /run/nook/<user>/keeper.sock
+ *     (SOCK_SEQPACKET, one request per connection): register, status, stop.
+ * Stopping kills init (the kernel then kills the pid namespace), kills what
+ * is left in the cgroup, waits until no loop device holds the image, and
+ * removes the cgroup.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "nook.h"
+
+#define RELEASE_TIMEOUT_MS 10000
+#define LOCK_RETRY_MS 20
+
+struct keeper {
+	const struct nook_user *u;
+	int rundir;
+	struct nook_cgroup cg;
+	struct nook_cg_origin origin;
+	struct nook_image img;
+	struct nook_container c;
+	int listen_fd, epfd, timer_fd, sig_fd;
+	int *sessions;
+	size_t n_sessions;
+	uint64_t started_usec;
+};
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void arm_timer(struct keeper *k, uint64_t ms)
+{
+	struct itimerspec its = { 0 };
+
+	if (ms == 0)
+		ms = 1; /* 0 would disarm */
+	its.it_value.tv_sec = (time_t) (ms / 1000);
+	its.it_value.tv_nsec = (long) (ms % 1000) * 1000000;
+	(void) timerfd_settime(k->timer_fd, 0, &its, NULL);
+}
+
+static void disarm_timer(struct keeper *k)
+{
+	struct itimerspec its = { 0 };
+
+	(void) timerfd_settime(k->timer_fd, 0, &its, NULL);
+}
+
+static int info_line(const struct keeper *k, char *buf, size_t size)
+{
+	char cg[2048];
+	int r = nook_cgroup_serialize(&k->cg, cg, sizeof(cg));
+
+	if (r < 0)
+		return r;
+	r = snprintf(buf, size, "ok init=%d keeper=%d started=%" PRIu64 " sessions=%zu loop=%s cgroup=%s",
+		     k->c.init_pid, getpid(), k->started_usec, k->n_sessions,
+		     *k->c.loop ? k->c.loop : "-", cg);
+	return (r < 0 || (size_t) r >= size) ? -ENOBUFS : r;
+}
+
+static int write_state(const struct keeper *k)
+{
+	char line[4096], tmp[] = "state.new";
+	_cleanup_close_ int fd = -EBADF;
+	int len = info_line(k, line, sizeof(line) - 1);
+
+	if (len < 0)
+		return len;
+	line[len++] = '\n';
+	fd = openat(k->rundir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int r = nook_write_all(fd, line, (size_t) len);
+	if (r < 0)
+		return r;
+	if (renameat(k->rundir, tmp, k->rundir, "state") < 0)
+		return -errno;
+	return 0;
+}
+
+/* Tears the container down. Called with the user lock held (by us or by
+ * the `nookctl stop` that asked). */
+static void stop(struct keeper *k, const char *why)
+{
+	int r;
+
+	log_info("stopping the container of '%s' (%s)", k->u->name, why);
+	if (k->listen_fd >= 0) {
+		(void) close(k->listen_fd);
+		k->listen_fd = -EBADF;
+	}
+	(void) unlinkat(k->rundir, "keeper.sock", 0);
+	(void) unlinkat(k->rundir, "state", 0);
+
+	(void) nook_pidfd_send_signal(k->c.init_pidfd, SIGKILL);
+	(void) nook_wait_readable(k->c.init_pidfd, -1);
+	while (waitpid(k->c.init_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	(void) close(k->c.init_sock);
+	/* Session processes that joined from outside the pid namespace (sshd's
+	 * session child, nookctl) still pin the mount namespace. */
+	r = nook_cgroup_kill_all(&k->cg);
+	if (r < 0)
+		log_warn("processes of '%s' survive SIGKILL in its cgroup: %s", k->u->name, strerror(-r));
+	r = nook_image_wait_released(&k->img, RELEASE_TIMEOUT_MS);
+	if (r != 0)
+		log_err("image %s is still attached to a loop device after %d s; it will not be mounted "
+			"again until it is released (losetup -j %s)",
+			k->img.path, RELEASE_TIMEOUT_MS / 1000, k->img.path);
+	r = nook_cgroup_return(&k->cg, &k->origin);
+	if (r >= 0)
+		r = nook_cgroup_destroy(&k->cg);
+	if (r < 0)
+		log_warn("cannot remove the cgroup of '%s': %s", k->u->name, strerror(-r));
+	nook_image_close(&k->img);
+}
+
+static void session_add(struct keeper *k, int pidfd)
+{
+	int *n = realloc(k->sessions, (k->n_sessions + 1) * sizeof(int));
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = pidfd };
+
+	if (!n || epoll_ctl(k->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
+		if (n)
+			k->sessions = n;
+		(void) close(pidfd);
+		return;
+	}
+	k->sessions = n;
+	k->sessions[k->n_sessions++] = pidfd;
+	disarm_timer(k);
+}
+
+static bool session_gone(struct keeper *k, int fd)
+{
+	for (size_t i = 0; i < k->n_sessions; i++) {
+		if (k->sessions[i] != fd)
+			continue;
+		(void) epoll_ctl(k->epfd, EPOLL_CTL_DEL, fd, NULL);
+		(void) close(fd);
+		k->sessions[i] = k->sessions[--k->n_sessions];
+		if (k->n_sessions == 0)
+			arm_timer(k, k->u->set.linger_ms);
+		return true;
+	}
+	return false;
+}
+
+/* One request per connection; only root may ask. Returns 1 after "stop". */
+static int handle_client(struct keeper *k, int conn)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char req[64], reply[4096];
+	int fd = -EBADF;
+	size_t nfd = 1;
+	ssize_t n;
+
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0)
+		return 0;
+	if (nook_wait_readable(conn, 2000) <= 0)
+		return 0;
+	n = nook_recv_fds(conn, req, sizeof(req) - 1, &fd, &nfd);
+	if (n <= 0)
+		return 0;
+	req[n] = '\0';
+	if (strcmp(req, "register") == 0) {
+		if (nfd != 1) {
+			(void) nook_send_fds(conn, "error no pidfd", 14, NULL, 0);
+			return 0;
+		}
+		session_add(k, fd);
+		if (info_line(k, reply, sizeof(reply)) > 0)
+			(void) nook_send_fds(conn, reply, strlen(reply), &k->c.init_pidfd, 1);
+		return 0;
+	}
+	if (nfd == 1)
+		(void) close(fd);
+	if (strcmp(req, "status") == 0) {
+		if (info_line(k, reply, sizeof(reply)) > 0)
+			(void) nook_send_fds(conn, reply, strlen(reply), NULL, 0);
+		return 0;
+	}
+	if (strcmp(req, "stop") == 0) {
+		stop(k, "nookctl stop");
+		(void) nook_send_fds(conn, "stopped", 7, NULL, 0);
+		return 1;
+	}
+	(void) nook_send_fds(conn, "error unknown request", 21, NULL, 0);
+	return 0;
+}
+
+static int listen_on(struct keeper *k)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), NOOK_RUN_DIR "/%s/keeper.sock", k->u->name);
+	(void) unlinkat(k->rundir, "keeper.sock", 0);
+	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+		int r = -errno;
+
+		(void) close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int setup(struct keeper *k)
+{
+	struct nook_subid sub;
+	_cleanup_close_ int stage = -EBADF;
+	int r;
+
+	r = nook_subid_get(k->u, &sub);
+	if (r < 0)
+		return r;
+	r = nook_cgroup_resolve("/sys/fs/cgroup", k->u->set.cgroup_root, k->u->name, "/proc/self/cgroup",
+				&k->cg);
+	if (r < 0) {
+		log_err("cgroup_root '%s' for '%s': %s", k->u->set.cgroup_root, k->u->name, strerror(-r));
+		return r;
+	}
+	r = nook_cgroup_origin(&k->cg, "/proc/self/cgroup", &k->origin);
+	if (r < 0)
+		return r;
+	r = nook_image_open(k->u, true, &k->img);
+	if (r < 0)
+		return r;
+	r = nook_cgroup_create(&k->cg, &k->u->set);
+	if (r < 0)
+		return r;
+	stage = openat(k->rundir, "root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (stage < 0)
+		return -errno;
+	r = nook_container_start(k->u, &k->cg, &sub, &k->img, stage, &k->c);
+	if (r < 0) {
+		(void) nook_cgroup_kill_all(&k->cg);
+		(void) nook_image_wait_released(&k->img, RELEASE_TIMEOUT_MS);
+		if (nook_cgroup_return(&k->cg, &k->origin) >= 0)
+			(void) nook_cgroup_destroy(&k->cg);
+		return r;
+	}
+	k->started_usec = now_usec();
+	k->listen_fd = listen_on(k);
+	if (k->listen_fd < 0)
+		return k->listen_fd;
+	return write_state(k);
+}
+
+static int epoll_add(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+__attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int rundir, int status_fd)
+{
+	struct keeper k = { .u = u, .rundir = rundir, .listen_fd = -EBADF };
+	sigset_t mask;
+	int r, devnull;
+
+	(void) prctl(PR_SET_NAME, "nook-keeper");
+	/* The keeper and init must not be the OOM killer's pick when the
+	 * user's cgroup runs out of memory: they hold the container together. */
+	{
+		_cleanup_close_ int proc = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (proc >= 0)
+			(void) nook_write_file_at(proc, "oom_score_adj", "-1000", 5);
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = setup(&k);
+	if (r < 0) {
+		(void) nook_write_all(status_fd, "fail", 4);
+		_exit(1);
+	}
+	(void) nook_write_all(status_fd, "ok", 2);
+	(void) close(status_fd);
+	/* Let go of the caller's terminal or sshd's pipes. */
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0) {
+		(void) dup2(devnull, STDIN_FILENO);
+		(void) dup2(devnull, STDOUT_FILENO);
+		(void) dup2(devnull, STDERR_FILENO);
+		(void) close(devnull);
+	}
+	nook_log_open("nook-keeper", false);
+
+	k.epfd = epoll_create1(EPOLL_CLOEXEC);
+	k.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	k.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (k.epfd < 0 || k.timer_fd < 0 || k.sig_fd < 0 || epoll_add(k.epfd, k.listen_fd) < 0 ||
+	    epoll_add(k.epfd, k.c.init_pidfd) < 0 || epoll_add(k.epfd, k.timer_fd) < 0 ||
+	    epoll_add(k.epfd, k.sig_fd) < 0) {
+		stop(&k, "keeper setup failed");
+		_exit(1);
+	}
+	/* Until the first session registers (the caller holds the lock until
+	 * it has), the container is idle. */
+	arm_timer(&k, u->set.linger_ms);
+
+	for (;;) {
+		struct epoll_event ev[16];
+		int n = epoll_wait(k.epfd, ev, 16, -1);
+
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n; i++) {
+			int fd = ev[i].data.fd;
+
+			if (fd == k.listen_fd) {
+				_cleanup_close_ int conn = accept4(k.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+				if (conn >= 0 && handle_client(&k, conn) == 1)
+					_exit(0);
+			} else if (fd == k.c.init_pidfd) {
+				stop(&k, "init exited");
+				_exit(0);
+			} else if (fd == k.sig_fd) {
+				stop(&k, "keeper signalled");
+				_exit(0);
+			} else if (fd == k.timer_fd) {
+				uint64_t ticks;
+				_cleanup_close_ int lock = -EBADF;
+
+				(void) !read(k.timer_fd, &ticks, sizeof(ticks));
+				if (k.n_sessions > 0)
+					continue;
+				/* Never block on the lock here: its holder may be
+				 * waiting for our answer. */
+				lock = nook_trylock_user(k.rundir);
+				if (lock < 0) {
+					arm_timer(&k, LOCK_RETRY_MS);
+					continue;
+				}
+				stop(&k, "no sessions left");
+				_exit(0);
+			} else {
+				(void) session_gone(&k, fd);
+			}
+		}
+	}
+	stop(&k, "keeper failed");
+	_exit(1);
+}
+
+int nook_keeper_spawn(const struct nook_user *u, int rundir_fd)
+{
+	int pfd[2];
+	pid_t pid;
+	char buf[8] = "";
+	ssize_t n;
+	int status;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+
+		(void) close(pfd[0]);
+		(void) close(pfd[1]);
+		return r;
+	}
+	if (pid == 0) {
+		/* Double fork: the keeper is nobody's child but init's, so the
+		 * caller (nookctl, sshd) never sees it exit. */
+		(void) close(pfd[0]);
+		if (setsid() < 0)
+			_exit(1);
+		pid = fork();
+		if (pid != 0)
+			_exit(pid < 0);
+		/* Keep only what the keeper needs: stdio (until ready), the
+		 * status pipe and the run directory. The caller's lock fd in
+		 * particular must go, or the lock would outlive the caller. */
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != pfd[1] && fd != rundir_fd)
+				(void) close(fd);
+		keeper_main(u, rundir_fd, pfd[1]);
+	}
+	(void) close(pfd[1]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	do
+		n = read(pfd[0], buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	(void) close(pfd[0]);
+	if (n == 2 && memcmp(buf, "ok", 2) == 0)
+		return 0;
+	return -EIO;
+}

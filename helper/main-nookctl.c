@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * nookctl: the root-only admin CLI.
+ *
+ *   nookctl exec USER [--config F] -- CMD...   run CMD in USER's container
+ *   nookctl list                               running containers
+ *   nookctl status USER                        one container in detail
+ *   nookctl stop USER                          stop it now
+ *
+ * Exit codes: 0 success; exec passes CMD's status through (128+N for a
+ * signal), 125 when the container could not be entered, 126 when CMD cannot
+ * be executed, 127 when it is not found; status exits 3 when USER has no
+ * running container; 1 other errors; 2 usage errors.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "nook.h"
+
+#define EXIT_USAGE 2
+#define EXIT_NOT_RUNNING 3
+#define EXIT_NOOK 125
+#define EXIT_CANNOT_EXEC 126
+#define EXIT_NOT_FOUND 127
+
+static const char usage_text[] =
+	"usage: nookctl exec USER [--config FILE] -- CMD [ARG...]\n"
+	"       nookctl list\n"
+	"       nookctl status USER [--config FILE]\n"
+	"       nookctl stop USER [--config FILE]\n";
+
+static volatile sig_atomic_t child_pid;
+
+static void forward(int sig)
+{
+	if (child_pid > 0)
+		(void) kill(child_pid, sig);
+}
+
+static int usage(void)
+{
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}
+
+static void fmt_bytes(uint64_t v, char *buf, size_t size)
+{
+	static const char units[] = "BKMGT";
+	double d = (double) v;
+	size_t u = 0;
+
+	while (d >= 1024 && u + 1 < sizeof(units) - 1) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%" PRIu64 "B", v);
+	else
+		snprintf(buf, size, "%.1f%c", d, units[u]);
+}
+
+static void fmt_uptime(uint64_t started_usec, char *buf, size_t size)
+{
+	struct timespec ts;
+	uint64_t s;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s = (uint64_t) ts.tv_sec > started_usec / 1000000 ? (uint64_t) ts.tv_sec - started_usec / 1000000 : 0;
+	if (s >= 3600)
+		snprintf(buf, size, "%" PRIu64 "h%02" PRIu64 "m", s / 3600, s / 60 % 60);
+	else if (s >= 60)
+		snprintf(buf, size, "%" PRIu64 "m%02" PRIu64 "s", s / 60, s % 60);
+	else
+		snprintf(buf, size, "%" PRIu64 "s", s);
+}
+
+static int cmd_exec(const char *conf, const char *user, char **argv)
+{
+	struct nook_user u;
+	struct nook_session_info info;
+	int self, r, status;
+	pid_t pid;
+
+	if (nook_user_load(conf, user, &u) < 0)
+		return EXIT_NOOK;
+	/* nookctl itself is the session: when it exits, the keeper knows. */
+	self = nook_pidfd_open(getpid());
+	if (self < 0) {
+		log_err("pidfd_open: %s", strerror(-self));
+		return EXIT_NOOK;
+	}
+	r = nook_ensure(&u, self, &info);
+	(void) close(self);
+	if (r < 0) {
+		log_err("cannot start the container of '%s'", user);
+		return EXIT_NOOK;
+	}
+	r = nook_join(&info);
+	(void) close(info.init_pidfd);
+	if (r < 0)
+		return EXIT_NOOK;
+
+	/* Forked after setns(CLONE_NEWPID): the child is inside the pid
+	 * namespace, we stay to pass its exit status through. */
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		log_err("fork: %s", strerror(errno));
+		return EXIT_NOOK;
+	}
+	if (pid == 0) {
+		const char *term = getenv("TERM"), *lang = getenv("LANG");
+		char *env[8];
+		size_t n = 0;
+
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		if (nook_become_user(&u) < 0)
+			_exit(EXIT_NOOK);
+		if (asprintf(&env[n++], "HOME=%s", u.home) < 0 || asprintf(&env[n++], "USER=%s", u.name) < 0 ||
+		    asprintf(&env[n++], "LOGNAME=%s", u.name) < 0 || asprintf(&env[n++], "SHELL=%s", u.shell) < 0)
+			_exit(EXIT_NOOK);
+		env[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+		if (term && asprintf(&env[n++], "TERM=%s", term) < 0)
+			_exit(EXIT_NOOK);
+		if (lang && asprintf(&env[n++], "LANG=%s", lang) < 0)
+			_exit(EXIT_NOOK);
+		env[n] = NULL;
+		if (chdir(u.home) < 0 && chdir("/") < 0)
+			_exit(EXIT_NOOK);
+		execvpe(argv[0], argv, env);
+		fprintf(stderr, "nookctl: %s: %s\n", argv[0], strerror(errno));
+		_exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+	}
+	child_pid = pid;
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
+	signal(SIGTERM, forward);
+	signal(SIGHUP, forward);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return EXIT_NOOK;
+	}
+	nook_user_free(&u);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static int query(const char *user, struct nook_session_info *info)
+{
+	_cleanup_close_ int rundir = nook_rundir_open(user, false);
+	_cleanup_close_ int sock = -EBADF;
+
+	if (rundir < 0)
+		return rundir;
+	sock = nook_ctl_connect(rundir);
+	if (sock < 0)
+		return sock;
+	return nook_ctl_status(sock, info);
+}
+
+static int cmd_list(void)
+{
+	_cleanup_closedir_ DIR *d = opendir(NOOK_RUN_DIR);
+	struct dirent *e;
+
+	printf("%-20s %8s %8s %9s %s\n", "USER", "INIT", "SESSIONS", "UPTIME", "LOOP");
+	if (!d)
+		return errno == ENOENT ? 0 : 1;
+	while ((e = readdir(d))) {
+		struct nook_session_info info;
+		char up[32];
+
+		if (!nook_valid_user_name(e->d_name) || query(e->d_name, &info) < 0)
+			continue;
+		fmt_uptime(info.started_usec, up, sizeof(up));
+		printf("%-20s %8d %8u %9s %s\n", e->d_name, info.init_pid, info.sessions, up,
+		       *info.loop ? info.loop : "-");
+	}
+	return 0;
+}
+
+static int cmd_status(const char *conf, const char *user)
+{
+	struct nook_session_info info;
+	struct nook_cgroup cg;
+	struct nook_cg_stats st = { 0 };
+	struct nook_user u;
+	struct stat sb;
+	char up[32], a[32], b[32];
+	int r;
+
+	if (nook_user_load(conf, user, &u) < 0)
+		return 1;
+	r = query(user, &info);
+	if (r < 0) {
+		printf("%s: not running\n", user);
+		nook_user_free(&u);
+		return EXIT_NOT_RUNNING;
+	}
+	fmt_uptime(info.started_usec, up, sizeof(up));
+	printf("%s: running\n", user);
+	printf("  init pid:   %d (keeper %d)\n", info.init_pid, info.keeper_pid);
+	printf("  uptime:     %s\n", up);
+	printf("  sessions:   %u\n", info.sessions);
+	if (nook_cgroup_deserialize(info.cgroup, &cg) >= 0 && nook_cgroup_stats(&cg, &st) >= 0) {
+		fmt_bytes(st.memory_current, a, sizeof(a));
+		if (st.memory_max)
+			fmt_bytes(st.memory_max, b, sizeof(b));
+		printf("  memory:     %s of %s\n", a, st.memory_max ? b : "unlimited");
+		if (st.pids_max)
+			printf("  pids:       %" PRIu64 " of %" PRIu64 "\n", st.pids_current, st.pids_max);
+		else
+			printf("  pids:       %" PRIu64 " of unlimited\n", st.pids_current);
+		printf("  cgroup:     %s/%s\n", cg.base[0], cg.user[0]);
+	}
+	{
+		char path[1024];
+
+		snprintf(path, sizeof(path), "%s/%s.img", u.set.image_dir, user);
+		if (lstat(path, &sb) == 0) {
+			fmt_bytes((uint64_t) sb.st_blocks * 512, a, sizeof(a));
+			fmt_bytes((uint64_t) sb.st_size, b, sizeof(b));
+			printf("  image:      %s, %s used of %s (on %s)\n", path, a, b,
+			       *info.loop ? info.loop : "-");
+		}
+	}
+	nook_user_free(&u);
+	return 0;
+}
+
+static int cmd_stop(const char *conf, const char *user)
+{
+	struct nook_user u;
+	int r;
+
+	if (nook_user_load(conf, user, &u) < 0)
+		return 1;
+	r = nook_stop(&u);
+	nook_user_free(&u);
+	if (r < 0) {
+		log_err("cannot stop the container of '%s': %s", user, strerror(-r));
+		return 1;
+	}
+	printf("%s: %s\n", user, r > 0 ? "stopped" : "not running");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf = NOOK_CONF_DEFAULT_PATH, *cmd, *user = NULL;
+	char **rest = NULL;
+
+	nook_log_open("nookctl", true);
+	if (argc < 2)
+		return usage();
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (getuid() != 0 || geteuid() != 0) {
+		fprintf(stderr, "nookctl: must be run as root\n");
+		return 1;
+	}
+	umask(022);
+	cmd = argv[1];
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			rest = argv + i + 1;
+			break;
+		} else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			conf = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			conf = argv[i] + 9;
+		} else if (argv[i][0] == '-') {
+			fprintf(stderr, "nookctl: unknown option '%s'\n", argv[i]);
+			return usage();
+		} else if (!user) {
+			user = argv[i];
+		} else {
+			fprintf(stderr, "nookctl: unexpected argument '%s' (put the command after --)\n",
+				argv[i]);
+			return usage();
+		}
+	}
+	if (strcmp(cmd, "list") == 0)
+		return user ? usage() : cmd_list();
+	if (!user) {
+		fprintf(stderr, "nookctl: %s needs a USER\n", cmd);
+		return usage();
+	}
+	if (strcmp(cmd, "exec") == 0) {
+		if (!rest || !rest[0]) {
+			fprintf(stderr, "nookctl: exec needs a command after --\n");
+			return usage();
+		}
+		return cmd_exec(conf, user, rest);
+	}
+	if (rest)
+		return usage();
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(conf, user);
+	if (strcmp(cmd, "stop") == 0)
+		return cmd_stop(conf, user);
+	fprintf(stderr, "nookctl: unknown command '%s'\n", cmd);
+	return usage();
+}

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The container's root file system.
+ *
+ * Host side (keeper, host root): detached clones of the lower layer and of
+ * the bind sources, idmapped and restricted with mount_setattr.
+ *
+ * Inside (init, container root, in the new user and mount namespaces): a
+ * staging tmpfs over the cwd; the lower tree and the image moved into it;
+ * the overlay mounted from inside the user namespace (host root mounting it
+ * over an idmapped upper fails with EOVERFLOW); secrets masked; proc, sys,
+ * dev, tmp, run; binds; pivot_root.
+ *
+ * Every target inside the new root is resolved with openat2(RESOLVE_IN_ROOT):
+ * a symlink in the user's writable layer can never send a mount outside it.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "nook.h"
+
+/* ---- host side ---- */
+
+int nook_clone_tree(const char *path, bool recursive)
+{
+	int fd = (int) syscall(SYS_open_tree, AT_FDCWD, path,
+			       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+
+	return fd < 0 ? -errno : fd;
+}
+
+int nook_tree_setattr(int tree_fd, uint64_t attrs, int userns_fd, bool recursive)
+{
+	struct mount_attr attr = { .attr_set = attrs };
+
+	if (userns_fd >= 0) {
+		attr.attr_set |= MOUNT_ATTR_IDMAP;
+		attr.userns_fd = (uint64_t) userns_fd;
+	}
+	if (syscall(SYS_mount_setattr, tree_fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
+		    &attr, sizeof(attr)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* ---- inside ---- */
+
+struct build {
+	char *err;
+	size_t errsize;
+	int root; /* O_PATH fd of the merged root (staging "root") */
+	int devnull; /* detached clone of the host's /dev/null, for masking files */
+};
+
+static int fail(struct build *b, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct build *b, int r, const char *fmt, ...)
+{
+	va_list ap;
+	size_t off;
+
+	va_start(ap, fmt);
+	vsnprintf(b->err, b->errsize, fmt, ap);
+	va_end(ap);
+	off = strlen(b->err);
+	snprintf(b->err + off, b->errsize - off, ": %s", strerror(r < 0 ? -r : r));
+	return r < 0 ? r : -r;
+}
+
+/* Resolves REL (absolute container path) under the new root. */
+static int resolve(struct build *b, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (unsigned) flags | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int) syscall(SYS_openat2, b->root, path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* fsopen + options + fsmount: a new detached mount of FSTYPE. */
+static int new_fs(struct build *b, const char *fstype, const char *const *opts, uint64_t attrs)
+{
+	_cleanup_close_ int fs = (int) syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC);
+	int mnt;
+
+	if (fs < 0)
+		return fail(b, -errno, "fsopen %s", fstype);
+	for (const char *const *o = opts; o && *o; o += 2) {
+		int r = o[1] ? (int) syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, o[0], o[1], 0)
+			     : (int) syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, o[0], NULL, 0);
+
+		if (r < 0)
+			return fail(b, -errno, "%s option %s=%s", fstype, o[0], o[1] ? o[1] : "");
+	}
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		char why[200] = "";
+		int r = -errno;
+		ssize_t n = read(fs, why, sizeof(why) - 1);
+
+		if (n > 0)
+			why[n - 1] = '\0';
+		return fail(b, r, "creating %s%s%s", fstype, *why ? " " : "", why);
+	}
+	mnt = (int) syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attrs);
+	if (mnt < 0)
+		return fail(b, -errno, "fsmount %s", fstype);
+	return mnt;
+}
+
+/* Moves the detached tree TREE onto PATH inside the new root. */
+static int attach(struct build *b, int tree, const char *path)
+{
+	_cleanup_close_ int target = resolve(b, path, O_PATH);
+
+	if (target < 0)
+		return fail(b, target, "mount point %s", path);
+	if (syscall(SYS_move_mount, tree, "", target, "",
+		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return fail(b, -errno, "mounting on %s", path);
+	return 0;
+}
+
+static int mount_new(struct build *b, const char *fstype, const char *const *opts, uint64_t attrs,
+		     const char *path)
+{
+	_cleanup_close_ int mnt = new_fs(b, fstype, opts, attrs);
+
+	if (mnt < 0)
+		return mnt;
+	return attach(b, mnt, path);
+}
+
+/* Bind-mounts PATH onto itself with extra ATTRS (e.g. read-only). */
+static int remount_attrs(struct build *b, const char *path, uint64_t attrs)
+{
+	_cleanup_close_ int at = resolve(b, path, O_PATH);
+	_cleanup_close_ int tree = -EBADF;
+
+	if (at == -ENOENT)
+		return 0;
+	if (at < 0)
+		return fail(b, at, "%s", path);
+	tree = (int) syscall(SYS_open_tree, at, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree < 0)
+		return fail(b, -errno, "cloning %s", path);
+	if (nook_tree_setattr(tree, attrs, -1, true) < 0)
+		return fail(b, -errno, "making %s read-only", path);
+	return attach(b, tree, path);
+}
+
+/*
+ * Hides PATH: a directory under an empty read-only tmpfs, anything else
+ * under the host's /dev/null (as Docker does). A path that does not exist
+ * needs no mask.
+ */
+static int mask(struct build *b, const char *path)
+{
+	static const char *const opts[] = { "mode", "0755", "size", "4k", "nr_inodes", "8", NULL };
+	_cleanup_close_ int at = resolve(b, path, O_PATH);
+	struct stat st;
+
+	if (at == -ENOENT || at == -ENOTDIR)
+		return 0;
+	if (at < 0)
+		return fail(b, at, "masking %s", path);
+	if (fstat(at, &st) < 0)
+		return fail(b, -errno, "masking %s", path);
+	if (S_ISDIR(st.st_mode))
+		return mount_new(b, "tmpfs", opts,
+				 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+				 path);
+	_cleanup_close_ int null = (int) syscall(SYS_open_tree, b->devnull, "",
+						 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (null < 0)
+		return fail(b, -errno, "cloning /dev/null");
+	return attach(b, null, path);
+}
+
+/* Paths of the lower layer that no container may see (besides `hide`):
+ * other users' homes and every host secret readable by container root,
+ * which owns host root's files through the idmapped lower layer. */
+static const char *const masked_paths[] = {
+	"/home", "/root", "/var/lib/nook", "/etc/shadow", "/etc/shadow-", "/etc/gshadow",
+	"/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d", "/etc/ssl/private",
+	"/etc/nook", "/var/backups",
+};
+
+/* Docker's masked and read-only /proc and /sys paths: kernel memory,
+ * keyrings and timers of the whole host, and the knobs that change it. */
+static const char *const masked_proc[] = {
+	"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+	"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+	"/proc/interrupts", "/proc/kallsyms", "/proc/kmsg", "/proc/sysrq-trigger",
+	"/sys/firmware", "/sys/devices/virtual/powercap", "/sys/kernel/debug",
+	"/sys/kernel/security",
+};
+static const char *const readonly_proc[] = {
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+};
+
+/* sshd's private host keys: ssh_host_*_key (not the .pub files). */
+static int mask_host_keys(struct build *b)
+{
+	_cleanup_close_ int dfd = resolve(b, "/etc/ssh", O_RDONLY | O_DIRECTORY);
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+
+	if (dfd < 0)
+		return 0;
+	d = fdopendir(dfd);
+	if (!d)
+		return fail(b, -errno, "/etc/ssh");
+	dfd = -EBADF; /* owned by d now */
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		char path[300];
+		int r;
+
+		if (strncmp(e->d_name, "ssh_host_", 9) != 0 || len < 4 ||
+		    strcmp(e->d_name + len - 4, "_key") != 0)
+			continue;
+		snprintf(path, sizeof(path), "/etc/ssh/%s", e->d_name);
+		r = mask(b, path);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int mkdir_in(struct build *b, const char *path, mode_t mode)
+{
+	_cleanup_close_ int fd = resolve(b, path, O_PATH | O_DIRECTORY);
+
+	if (fd >= 0)
+		return 0;
+	/* The parent must exist; PATH's last component is created. */
+	const char *slash = strrchr(path, '/');
+	char parent[512];
+
+	snprintf(parent, sizeof(parent), "%.*s", (int) (slash - path), path);
+	_cleanup_close_ int pfd = resolve(b, *parent ? parent : "/", O_PATH | O_DIRECTORY);
+	if (pfd < 0)
+		return fail(b, pfd, "%s", parent);
+	if (mkdirat(pfd, slash + 1, mode) < 0 && errno != EEXIST)
+		return fail(b, -errno, "mkdir %s", path);
+	return 0;
+}
+
+static int touch_in(struct build *b, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char parent[512];
+
+	snprintf(parent, sizeof(parent), "%.*s", (int) (slash - path), path);
+	_cleanup_close_ int pfd = resolve(b, parent, O_PATH | O_DIRECTORY);
+	if (pfd < 0)
+		return fail(b, pfd, "%s", parent);
+	_cleanup_close_ int fd = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return fail(b, -errno, "creating %s", path);
+	return 0;
+}
+
+/* A minimal /dev: host device nodes that are safe to share (bind mounts;
+ * mknod is impossible in a user namespace anyway), a new devpts instance,
+ * shm and mqueue. No block devices, no mem/kmem/port. */
+static int build_dev(struct build *b)
+{
+	static const char *const devtmpfs[] = { "mode", "0755", "size", "64k", NULL };
+	static const char *const pts[] = { "newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL };
+	static const char *const shm[] = { "mode", "1777", NULL };
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	static const char *const links[][2] = {
+		{ "ptmx", "pts/ptmx" },	    { "fd", "/proc/self/fd" },	 { "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+	};
+	int r;
+
+	r = mount_new(b, "tmpfs", devtmpfs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev");
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+		char host[64], inside[64];
+		_cleanup_close_ int tree = -EBADF;
+
+		snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
+		snprintf(inside, sizeof(inside), "/dev/%s", nodes[i]);
+		tree = (int) syscall(SYS_open_tree, AT_FDCWD, host, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (tree < 0)
+			return fail(b, -errno, "cloning %s", host);
+		r = touch_in(b, inside);
+		if (r >= 0)
+			r = attach(b, tree, inside);
+		if (r < 0)
+			return r;
+	}
+	_cleanup_close_ int dev = resolve(b, "/dev", O_PATH | O_DIRECTORY);
+	if (dev < 0)
+		return fail(b, dev, "/dev");
+	for (size_t i = 0; i < ELEMENTSOF(links); i++)
+		if (symlinkat(links[i][1], dev, links[i][0]) < 0)
+			return fail(b, -errno, "/dev/%s", links[i][0]);
+	if ((r = mkdir_in(b, "/dev/pts", 0755)) < 0 || (r = mkdir_in(b, "/dev/shm", 01777)) < 0 ||
+	    (r = mkdir_in(b, "/dev/mqueue", 0755)) < 0)
+		return r;
+	r = mount_new(b, "devpts", pts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev/pts");
+	if (r >= 0)
+		r = mount_new(b, "tmpfs", shm, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/dev/shm");
+	if (r >= 0)
+		r = mount_new(b, "mqueue", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+			      "/dev/mqueue");
+	if (r < 0)
+		return r;
+	/* The host's syslog socket, so that logging inside reaches the host. */
+	if (access("/dev/log", F_OK) == 0) {
+		_cleanup_close_ int log = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/log",
+							OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+		if (log >= 0 && touch_in(b, "/dev/log") >= 0)
+			(void) attach(b, log, "/dev/log");
+	}
+	return 0;
+}
+
+/* Ensures upper/<home> exists in the image (an image made elsewhere may lack
+ * it): owned by the user, opaque so the host's copy never shows through. */
+static int ensure_home(struct build *b, const struct nook_user *u)
+{
+	char path[1024];
+	_cleanup_close_ int fd = -EBADF;
+
+	snprintf(path, sizeof(path), "image/upper%s", u->home);
+	fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0)
+		return 0;
+	for (char *p = path + strlen("image/upper") + 1;; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+
+			*p = '\0';
+			if (mkdir(path, saved ? 0755 : 0700) < 0 && errno != EEXIST)
+				return fail(b, -errno, "creating %s in the image", path);
+			*p = saved;
+			if (!saved)
+				break;
+		}
+	}
+	if (chown(path, u->uid, u->gid) < 0)
+		return fail(b, -errno, "chown %s", path);
+	if (setxattr(path, "user.overlay.opaque", "y", 1, 0) < 0)
+		return fail(b, -errno, "marking %s opaque", path);
+	return 0;
+}
+
+int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsize)
+{
+	static const char *const stage_opts[] = { "mode", "0700", NULL };
+	static const char *const tmp_opts[] = { "mode", "1777", NULL };
+	static const char *const run_opts[] = { "mode", "0755", NULL };
+	struct build b = { .err = err, .errsize = errsize, .root = -EBADF, .devnull = -EBADF };
+	const struct nook_user *u = a->user;
+	_cleanup_close_ int stage = -EBADF, ovl = -EBADF, home = -EBADF, oldroot = -EBADF;
+	char homepath[1024];
+	int r;
+
+	/* Our mounts must not propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return fail(&b, -errno, "making / private");
+
+	/* Staging tmpfs over the cwd (a root-only directory under /run/nook
+	 * that container root could not even walk to by path). */
+	stage = new_fs(&b, "tmpfs", stage_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (stage < 0)
+		return stage;
+	if (syscall(SYS_move_mount, stage, "", AT_FDCWD, ".", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return fail(&b, -errno, "staging tmpfs");
+	if (fchdir(stage) < 0)
+		return fail(&b, -errno, "entering staging tmpfs");
+	if (mkdir("lower", 0700) < 0 || mkdir("image", 0700) < 0 || mkdir("root", 0755) < 0)
+		return fail(&b, -errno, "staging directories");
+	if (syscall(SYS_move_mount, a->lower_fd, "", AT_FDCWD, "lower", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return fail(&b, -errno, "lower layer %s", u->set.rootfs);
+	if (syscall(SYS_move_mount, a->image_fd, "", AT_FDCWD, "image", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return fail(&b, -errno, "image");
+	if ((mkdir("image/upper", 0755) < 0 && errno != EEXIST) ||
+	    (mkdir("image/work", 0755) < 0 && errno != EEXIST))
+		return fail(&b, -errno, "upper/ and work/ in the image");
+	r = ensure_home(&b, u);
+	if (r < 0)
+		return r;
+
+	{
+		/* Relative layer paths resolve against the staging cwd. */
+		static const char *const ovl_opts[] = { "lowerdir+", "lower", "upperdir", "image/upper",
+							"workdir", "image/work", "userxattr", NULL, NULL };
+		ovl = new_fs(&b, "overlay", ovl_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+		if (ovl < 0)
+			return ovl;
+	}
+	if (syscall(SYS_move_mount, ovl, "", AT_FDCWD, "root", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return fail(&b, -errno, "overlay on root");
+	b.root = open("root", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (b.root < 0)
+		return fail(&b, -errno, "overlay root");
+	b.devnull = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (b.devnull < 0)
+		return fail(&b, -errno, "cloning /dev/null");
+
+	/* Keep a handle on the home (in the overlay) before /home is masked. */
+	{
+		_cleanup_close_ int at = resolve(&b, u->home, O_PATH | O_DIRECTORY);
+
+		if (at < 0)
+			return fail(&b, at, "home %s", u->home);
+		home = (int) syscall(SYS_open_tree, at, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (home < 0)
+			return fail(&b, -errno, "home %s", u->home);
+	}
+
+	if ((r = mount_new(&b, "proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+			   "/proc")) < 0 ||
+	    (r = mount_new(&b, "sysfs", NULL,
+			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+			   "/sys")) < 0 ||
+	    (r = build_dev(&b)) < 0 ||
+	    (r = mount_new(&b, "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp")) < 0 ||
+	    (r = mount_new(&b, "tmpfs", run_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/run")) < 0)
+		return r;
+
+	for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++)
+		if ((r = mask(&b, masked_paths[i])) < 0)
+			return r;
+	if ((r = mask_host_keys(&b)) < 0)
+		return r;
+	for (char **h = u->set.hide; h && *h; h++)
+		if ((r = mask(&b, *h)) < 0)
+			return r;
+	for (size_t i = 0; i < ELEMENTSOF(masked_proc); i++)
+		if ((r = mask(&b, masked_proc[i])) < 0)
+			return r;
+	for (size_t i = 0; i < ELEMENTSOF(readonly_proc); i++)
+		if ((r = remount_attrs(&b, readonly_proc[i], MOUNT_ATTR_RDONLY)) < 0)
+			return r;
+
+	/* The home comes back on top of the masks: on a tmpfs under the
+	 * masked parent when the parent is masked. */
+	snprintf(homepath, sizeof(homepath), "%s", u->home);
+	{
+		_cleanup_close_ int at = resolve(&b, homepath, O_PATH | O_DIRECTORY);
+
+		if (at < 0) {
+			static const char *const opts[] = { "mode", "0755", NULL };
+			char *slash = strrchr(homepath, '/');
+			char parent[1024];
+
+			snprintf(parent, sizeof(parent), "%.*s", (int) (slash - homepath), homepath);
+			r = mount_new(&b, "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+				      *parent ? parent : "/");
+			if (r < 0)
+				return r;
+			r = mkdir_in(&b, homepath, 0700);
+			if (r < 0)
+				return r;
+			r = remount_attrs(&b, parent, MOUNT_ATTR_RDONLY);
+			if (r < 0)
+				return r;
+		}
+	}
+	r = attach(&b, home, homepath);
+	if (r < 0)
+		return r;
+
+	for (size_t i = 0; i < a->n_binds; i++) {
+		_cleanup_close_ int at = resolve(&b, a->binds[i].dst, O_PATH);
+
+		if (at == -ENOENT) {
+			r = mkdir_in(&b, a->binds[i].dst, 0755);
+			if (r < 0)
+				return r;
+		}
+		r = attach(&b, a->binds[i].fd, a->binds[i].dst);
+		if (r < 0)
+			return r;
+	}
+
+	/* pivot_root(".", "."): the old root ends up stacked on the new one
+	 * and is detached right away (crun's idiom; no put_old directory). */
+	oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (oldroot < 0 || fchdir(b.root) < 0)
+		return fail(&b, -errno, "entering the new root");
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return fail(&b, -errno, "pivot_root");
+	if (umount2(".", MNT_DETACH) < 0)
+		return fail(&b, -errno, "detaching the old root");
+	if (chdir("/") < 0)
+		return fail(&b, -errno, "chdir /");
+	(void) close(b.root);
+	(void) close(b.devnull);
+	return 0;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Who a container is for: the passwd entry, groups and resolved settings. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "nook.h"
+
+bool nook_valid_user_name(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	/* The name ends up in paths (/run/nook/<user>, <user>.img) and cgroup
+	 * names: accept only what useradd accepts by default, nothing that can
+	 * be "." / ".." or hold a slash. */
+	if (len == 0 || len > NOOK_USER_MAX)
+		return false;
+	if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return false;
+	for (size_t i = 1; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		      c == '.' || (c == '$' && i == len - 1)))
+			return false;
+	}
+	return true;
+}
+
+void nook_user_free(struct nook_user *u)
+{
+	free(u->home);
+	free(u->shell);
+	nook_settings_free(&u->set);
+	memset(u, 0, sizeof(*u));
+}
+
+int nook_user_load(const char *conf_path, const char *name, struct nook_user *ret)
+{
+	struct nook_conf *conf = NULL;
+	_cleanup_free_ char *err = NULL;
+	struct passwd *pw;
+	int n, r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!nook_valid_user_name(name)) {
+		log_err("'%s' is not a valid user name", name ? name : "");
+		return -EINVAL;
+	}
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw) {
+		log_err("user '%s' does not exist", name);
+		return errno ? -errno : -ESRCH;
+	}
+	if (pw->pw_uid == 0) {
+		log_err("refusing to build a container for '%s': uid 0 is never containerized", name);
+		return -EPERM;
+	}
+	if (pw->pw_dir[0] != '/' || strstr(pw->pw_dir, "/../") || strstr(pw->pw_dir, "/./")) {
+		log_err("user '%s' has home directory '%s'; it must be a plain absolute path", name,
+			pw->pw_dir);
+		return -EINVAL;
+	}
+	strcpy(ret->name, name);
+	ret->uid = pw->pw_uid;
+	ret->gid = pw->pw_gid;
+	ret->home = strdup(pw->pw_dir);
+	ret->shell = strdup(pw->pw_shell && pw->pw_shell[0] ? pw->pw_shell : "/bin/sh");
+	if (!ret->home || !ret->shell) {
+		nook_user_free(ret);
+		return -ENOMEM;
+	}
+	n = NOOK_MAX_GROUPS;
+	if (getgrouplist(name, pw->pw_gid, ret->groups, &n) < 0) {
+		log_err("user '%s' is in more than %d groups", name, NOOK_MAX_GROUPS);
+		nook_user_free(ret);
+		return -E2BIG;
+	}
+	ret->n_groups = (size_t) n;
+
+	r = nook_conf_load(conf_path, &conf, &err);
+	if (r < 0) {
+		if (err)
+			log_err("%s", err);
+		else
+			log_err("cannot load %s: %s", conf_path, strerror(-r));
+		nook_user_free(ret);
+		return r;
+	}
+	for (char *const *w = nook_conf_warnings(conf); w && *w; w++)
+		log_warn("%s", *w);
+	r = nook_conf_resolve(conf, name, ret->gid, ret->groups, ret->n_groups, &ret->set);
+	nook_conf_free(conf);
+	if (r < 0) {
+		log_err("%s: cannot resolve the settings of '%s' (check hostname and paths): %s",
+			conf_path, name, strerror(-r));
+		nook_user_free(ret);
+		return r;
+	}
+	return 0;
+}
