@@ -202,18 +202,6 @@ static const struct cg_backend *backend(const struct nook_cgroup *cg)
 
 /* ---- resolution ---- */
 
-static bool valid_cg_path(const char *p)
-{
-	if (!*p || *p == '/')
-		return false;
-	for (const char *c = p; *c; c++) {
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-		      *c == '_' || *c == '-' || *c == '.' || *c == '/'))
-			return false;
-	}
-	return !strstr(p, "..") && !strstr(p, "//") && p[strlen(p) - 1] != '/';
-}
-
 /* The cgroup of this process in hierarchy CTRL ("" for v2), without the
  * leading slash ("" for the root). */
 static int self_cgroup(const char *file, const char *ctrl, char *buf, size_t size)
@@ -261,7 +249,7 @@ int nook_cgroup_resolve(const char *sysfs_root, const char *cgroup_root, const c
 	bool relative = strncmp(cgroup_root, "./", 2) == 0;
 	const char *rootpath = relative ? cgroup_root + 2 : cgroup_root;
 
-	if (!valid_cg_path(rootpath) || !nook_valid_user_name(user))
+	if (!nook_valid_cg_path(rootpath) || !nook_valid_user_name(user))
 		return -EINVAL;
 	/* A v2 root has cgroup.controllers; a hybrid/v1 tmpfs root does not. */
 	snprintf(probe, sizeof(probe), "%s/cgroup.controllers", sysfs_root);
@@ -289,20 +277,6 @@ int nook_cgroup_resolve(const char *sysfs_root, const char *cgroup_root, const c
 	}
 	*ret = cg;
 	return 0;
-}
-
-/* Opens base[i]/user[i] (or one of its leaves) without following symlinks. */
-static int open_user_dir(const struct nook_cgroup *cg, size_t i, const char *leaf)
-{
-	_cleanup_close_ int base = open(cg->base[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
-	char rel[600];
-	int fd;
-
-	if (base < 0)
-		return -errno;
-	snprintf(rel, sizeof(rel), "%s%s%s", cg->user[i], leaf ? "/" : "", leaf ? leaf : "");
-	fd = openat(base, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	return fd < 0 ? -errno : fd;
 }
 
 static int mkdir_p_at(int basefd, const char *rel)
@@ -347,7 +321,7 @@ int nook_cgroup_create(const struct nook_cgroup *cg, const struct nook_settings 
 				cg->base[i], cg->user[i], strerror(-r));
 			return r;
 		}
-		ufd = open_user_dir(cg, i, NULL);
+		ufd = nook_cgroup_open_dir(cg, i, NULL);
 		if (ufd < 0)
 			return (int) ufd;
 		r = be->set_limits(ufd, cg->ctrl[i], s);
@@ -362,24 +336,6 @@ int nook_cgroup_create(const struct nook_cgroup *cg, const struct nook_settings 
 				strerror(-r));
 			return r;
 		}
-	}
-	return 0;
-}
-
-int nook_cgroup_attach(const struct nook_cgroup *cg, const char *leaf, pid_t pid)
-{
-	char v[32];
-
-	snprintf(v, sizeof(v), "%d", pid);
-	for (size_t i = 0; i < cg->n; i++) {
-		_cleanup_close_ int fd = open_user_dir(cg, i, leaf);
-		int r;
-
-		if (fd < 0)
-			return fd;
-		r = nook_write_file_at(fd, "cgroup.procs", v, strlen(v));
-		if (r < 0)
-			return r;
 	}
 	return 0;
 }
@@ -416,7 +372,7 @@ int nook_cgroup_kill_all(const struct nook_cgroup *cg)
 
 		for (size_t i = 0; i < cg->n; i++) {
 			for (size_t l = 0; l < ELEMENTSOF(leaves); l++) {
-				_cleanup_close_ int fd = open_user_dir(cg, i, leaves[l]);
+				_cleanup_close_ int fd = nook_cgroup_open_dir(cg, i, leaves[l]);
 				int r;
 
 				if (fd < 0)
@@ -469,7 +425,7 @@ int nook_cgroup_destroy(const struct nook_cgroup *cg)
 int nook_cgroup_exists(const struct nook_cgroup *cg)
 {
 	for (size_t i = 0; i < cg->n; i++) {
-		_cleanup_close_ int fd = open_user_dir(cg, i, NULL);
+		_cleanup_close_ int fd = nook_cgroup_open_dir(cg, i, NULL);
 
 		if (fd >= 0)
 			return 1;
@@ -518,7 +474,7 @@ int nook_cgroup_stats(const struct nook_cgroup *cg, struct nook_cg_stats *ret)
 	struct nook_cg_stats st = { 0 };
 
 	for (size_t i = 0; i < cg->n; i++) {
-		_cleanup_close_ int fd = open_user_dir(cg, i, NULL);
+		_cleanup_close_ int fd = nook_cgroup_open_dir(cg, i, NULL);
 
 		if (fd < 0)
 			return fd;
@@ -528,53 +484,3 @@ int nook_cgroup_stats(const struct nook_cgroup *cg, struct nook_cg_stats *ret)
 	return 0;
 }
 
-/* "v2|v1 ctrl base user;ctrl base user;..." on one line, for the keeper's
- * replies and state file. */
-int nook_cgroup_serialize(const struct nook_cgroup *cg, char *buf, size_t size)
-{
-	size_t off = 0;
-	int w = snprintf(buf, size, "%s", cg->v2 ? "v2" : "v1");
-
-	if (w < 0 || (size_t) w >= size)
-		return -ENOBUFS;
-	off = (size_t) w;
-	for (size_t i = 0; i < cg->n; i++) {
-		w = snprintf(buf + off, size - off, " %s:%s:%s", *cg->ctrl[i] ? cg->ctrl[i] : "-",
-			     cg->base[i], cg->user[i]);
-		if (w < 0 || (size_t) w >= size - off)
-			return -ENOBUFS;
-		off += (size_t) w;
-	}
-	return (int) off;
-}
-
-int nook_cgroup_deserialize(const char *buf, struct nook_cgroup *ret)
-{
-	struct nook_cgroup cg = { 0 };
-	_cleanup_free_ char *copy = strdup(buf);
-	char *save = NULL, *tok;
-
-	if (!copy)
-		return -ENOMEM;
-	tok = strtok_r(copy, " \n", &save);
-	if (!tok || (strcmp(tok, "v1") && strcmp(tok, "v2")))
-		return -EINVAL;
-	cg.v2 = strcmp(tok, "v2") == 0;
-	while ((tok = strtok_r(NULL, " \n", &save))) {
-		char *c1 = strchr(tok, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-
-		if (!c2 || cg.n >= NOOK_CG_MAX_CTRL)
-			return -EINVAL;
-		*c1 = *c2 = '\0';
-		snprintf(cg.ctrl[cg.n], sizeof(cg.ctrl[0]), "%s", strcmp(tok, "-") ? tok : "");
-		snprintf(cg.base[cg.n], sizeof(cg.base[0]), "%s", c1 + 1);
-		snprintf(cg.user[cg.n], sizeof(cg.user[0]), "%s", c2 + 1);
-		if (cg.base[cg.n][0] != '/' || !valid_cg_path(cg.user[cg.n]))
-			return -EINVAL;
-		cg.n++;
-	}
-	if (cg.n == 0)
-		return -EINVAL;
-	*ret = cg;
-	return 0;
-}

@@ -20,35 +20,6 @@
 	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | \
 	 CLONE_NEWCGROUP)
 
-int nook_join(const struct nook_session_info *info)
-{
-	struct nook_cgroup cg;
-	int r;
-
-	r = nook_cgroup_deserialize(info->cgroup, &cg);
-	if (r < 0)
-		return r;
-	r = nook_cgroup_attach(&cg, NOOK_CG_LEAF_CONTAINER, getpid());
-	if (r < 0) {
-		log_err("cannot join the container's cgroup: %s", strerror(-r));
-		return r;
-	}
-	if (setns(info->init_pidfd, NS_FLAGS) < 0) {
-		r = -errno;
-		log_err("cannot enter the container's namespaces: %s", strerror(-r));
-		return r;
-	}
-	/* Become root of the container's user namespace. Host root is not
-	 * mapped there, so without this the later drop to the user would not
-	 * be a drop from "root" and would keep the capabilities. */
-	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || getuid() != 0 || getgid() != 0) {
-		r = -errno;
-		log_err("cannot become container root: %s", strerror(errno));
-		return r ? r : -EPERM;
-	}
-	return 0;
-}
-
 static bool caps_empty(void)
 {
 	cap_t caps = cap_get_proc();

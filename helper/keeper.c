@@ -7,7 +7,9 @@
  *     last one is gone, the container stops after `linger`, whether or not
  *     close_session ever ran;
  *   - answers root-only requests on /run/nook/<user>/keeper.sock
- *     (SOCK_SEQPACKET, one request per connection): register, status, stop.
+ *     (SOCK_SEQPACKET, one request per connection): register (a session
+ *     pidfd comes along), attach (init's pidfd, no new session), status,
+ *     stop.
  * Stopping kills init (the kernel then kills the pid namespace), kills what
  * is left in the cgroup, waits until no loop device holds the image, and
  * removes the cgroup.
@@ -207,6 +209,11 @@ static int handle_client(struct keeper *k, int conn)
 	}
 	if (nfd == 1)
 		(void) close(fd);
+	if (strcmp(req, "attach") == 0) {
+		if (info_line(k, reply, sizeof(reply)) > 0)
+			(void) nook_send_fds(conn, reply, strlen(reply), &k->c.init_pidfd, 1);
+		return 0;
+	}
 	if (strcmp(req, "status") == 0) {
 		if (info_line(k, reply, sizeof(reply)) > 0)
 			(void) nook_send_fds(conn, reply, strlen(reply), NULL, 0);

@@ -108,8 +108,10 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 	}
 	r = nook_join(&info);
 	(void) close(info.init_pidfd);
-	if (r < 0)
+	if (r < 0) {
+		log_err("cannot enter the container of '%s': %s", user, strerror(-r));
 		return EXIT_NOOK;
+	}
 
 	/* Forked after setns(CLONE_NEWPID): the child is inside the pid
 	 * namespace, we stay to pass its exit status through. */

@@ -11,9 +11,9 @@
 #include <sys/types.h>
 
 #include "conf.h"
+#include "session.h"
 #include "util.h"
 
-#define NOOK_RUN_DIR "/run/nook"
 #define NOOK_MAX_GROUPS 256
 #define NOOK_SUBID_COUNT 65536UL
 #define NOOK_USER_MAX 32
@@ -50,14 +50,6 @@ int nook_idmap_format(bool gid, const struct nook_user *u, unsigned long base, u
 int nook_userns_write_maps(pid_t pid, const struct nook_user *u, const struct nook_subid *sub);
 
 /* ---- cgroup.c: per-user cgroup, v1 and v2 behind one interface ---- */
-#define NOOK_CG_MAX_CTRL 3
-struct nook_cgroup {
-	bool v2;
-	size_t n; /* hierarchies: 1 on v2, memory/cpu/pids on v1 */
-	char ctrl[NOOK_CG_MAX_CTRL][16];  /* "" on v2, else controller name */
-	char base[NOOK_CG_MAX_CTRL][512]; /* hierarchy mount, e.g. /sys/fs/cgroup/memory */
-	char user[NOOK_CG_MAX_CTRL][512]; /* the user's cgroup, relative to base */
-};
 /* Where a process was before it joined a user's cgroup (per hierarchy). */
 struct nook_cg_origin {
 	char path[NOOK_CG_MAX_CTRL][512];
@@ -69,7 +61,6 @@ struct nook_cg_stats {
 int nook_cgroup_resolve(const char *sysfs_root, const char *cgroup_root, const char *user,
 			const char *self_cgroup_file, struct nook_cgroup *ret);
 int nook_cgroup_create(const struct nook_cgroup *cg, const struct nook_settings *s);
-int nook_cgroup_attach(const struct nook_cgroup *cg, const char *leaf, pid_t pid);
 int nook_cgroup_kill_all(const struct nook_cgroup *cg);
 int nook_cgroup_destroy(const struct nook_cgroup *cg);
 int nook_cgroup_exists(const struct nook_cgroup *cg);
@@ -77,10 +68,6 @@ int nook_cgroup_origin(const struct nook_cgroup *cg, const char *self_cgroup_fil
 		       struct nook_cg_origin *ret);
 int nook_cgroup_return(const struct nook_cgroup *cg, const struct nook_cg_origin *o);
 int nook_cgroup_stats(const struct nook_cgroup *cg, struct nook_cg_stats *ret);
-int nook_cgroup_serialize(const struct nook_cgroup *cg, char *buf, size_t size);
-int nook_cgroup_deserialize(const char *buf, struct nook_cgroup *ret);
-#define NOOK_CG_LEAF_CONTAINER "container"
-#define NOOK_CG_LEAF_KEEPER "keeper"
 
 /* ---- image.c: the user's persistent ext4 home image ---- */
 struct nook_image {
@@ -144,33 +131,17 @@ int nook_lock_user(int rundir_fd);                    /* returns locked fd */
 int nook_trylock_user(int rundir_fd);
 
 /* ---- keeper.c: the supervisor outside ---- */
-struct nook_session_info {
-	pid_t init_pid;
-	pid_t keeper_pid;
-	int init_pidfd; /* -1 if not asked for */
-	uint64_t started_usec; /* CLOCK_REALTIME */
-	unsigned sessions;
-	char loop[32];
-	char cgroup[2048];
-};
 /* Starts a keeper (and thus the container) for U. Called with the user lock held. */
 int nook_keeper_spawn(const struct nook_user *u, int rundir_fd);
 
-/* ---- control.c: talking to a user's keeper ---- */
-int nook_ctl_connect(int rundir_fd);
-int nook_ctl_register(int sock, int session_pidfd, struct nook_session_info *ret);
-int nook_ctl_status(int sock, struct nook_session_info *ret);
-int nook_ctl_stop(int sock);
+/* ---- control.c: lifecycle entry points ---- */
 /* Ensures U's container runs and registers SESSION_PIDFD as a session.
  * Creates the container (recovering leftovers) when none is running. */
 int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_session_info *ret);
 /* Stops U's container if any and removes leftovers. Returns 1 if something ran. */
 int nook_stop(const struct nook_user *u);
 
-/* ---- join.c: entering a running container ---- */
-/* Joins the container's cgroup and namespaces and becomes its root. The
- * caller must fork afterwards to be inside the pid namespace. */
-int nook_join(const struct nook_session_info *info);
+/* ---- join.c: becoming the user inside ---- */
 /* In the forked child: applies the restricted profile and drops to U
  * (groups, gid, uid), verifying that no capability is left. */
 int nook_become_user(const struct nook_user *u);
