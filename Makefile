@@ -61,7 +61,7 @@ $(B)/pie/%.o: %.c
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -fPIC -fvisibility=hidden -c -o $@ $<
+	$(CC) $(CFLAGS_ALL) -fPIC -c -o $@ $<
 
 $(B)/nook-helper: $(B)/pie/helper/main-helper.o $(HELPER_LIB) $(COMMON_PIE)
 	$(CC) $(OPT) $(SAN_LDFLAGS) -pie -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $^ $(LIBS_HELPER)

@@ -275,16 +275,22 @@ static int touch_in(struct build *b, const char *path)
 }
 
 /* A minimal /dev: host device nodes that are safe to share (bind mounts;
- * mknod is impossible in a user namespace anyway), a new devpts instance,
- * shm and mqueue. No block devices, no mem/kmem/port. */
+ * mknod is impossible in a user namespace anyway), shm and mqueue. No block
+ * devices, no mem/kmem/port.
+ *
+ * /dev/pts is the host's devpts, not a new instance: with privilege
+ * separation sshd's monitor allocates the pty on the host and its session
+ * child then opens it by name inside the container. Host ptys are
+ * 0620 owner:tty, and tty (gid 5) is never mapped, so nobody inside can
+ * write to another user's terminal; /dev/ptmx is the host's node, so new
+ * ptys land in the same instance. */
 static int build_dev(struct build *b)
 {
 	static const char *const devtmpfs[] = { "mode", "0755", "size", "64k", NULL };
-	static const char *const pts[] = { "newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL };
 	static const char *const shm[] = { "mode", "1777", NULL };
-	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty", "ptmx" };
 	static const char *const links[][2] = {
-		{ "ptmx", "pts/ptmx" },	    { "fd", "/proc/self/fd" },	 { "stdin", "/proc/self/fd/0" },
+		{ "fd", "/proc/self/fd" },	 { "stdin", "/proc/self/fd/0" },
 		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
 	};
 	int r;
@@ -316,7 +322,14 @@ static int build_dev(struct build *b)
 	if ((r = mkdir_in(b, "/dev/pts", 0755)) < 0 || (r = mkdir_in(b, "/dev/shm", 01777)) < 0 ||
 	    (r = mkdir_in(b, "/dev/mqueue", 0755)) < 0)
 		return r;
-	r = mount_new(b, "devpts", pts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev/pts");
+	{
+		_cleanup_close_ int pts = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/pts",
+							OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+		if (pts < 0)
+			return fail(b, -errno, "cloning /dev/pts");
+		r = attach(b, pts, "/dev/pts");
+	}
 	if (r >= 0)
 		r = mount_new(b, "tmpfs", shm, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/dev/shm");
 	if (r >= 0)

@@ -53,7 +53,7 @@ static inline __attribute__((format(printf, 2, 3))) int tap_ok(int cond, const c
 		_r;                                                                          \
 	})
 
-static inline void diag(const char *fmt, ...)
+static inline __attribute__((format(printf, 1, 2))) void diag(const char *fmt, ...)
 {
 	va_list ap;
 

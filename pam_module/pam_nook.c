@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pam_nook: every login of a selected user lands in that user's container.
+ *
+ *   account  required pam_nook.so   policy: selected? installation sane?
+ *   auth     optional pam_nook.so   (last auth line: setcred runs here)
+ *   session  required pam_nook.so
+ *
+ * sshd (DESIGN.md, "The login, step by step"): open_session runs in the
+ * monitor as host root; it asks the keeper for the container (the helper
+ * creates one when none runs) and keeps init's pidfd in pam_data. The
+ * postauth child inherits that memory; its setcred(ESTABLISH) joins the
+ * cgroup and the namespaces, becomes container root and applies the
+ * restricted profile, then sshd drops to the user. login(1) and su call
+ * PAM differently: with enter=session the caller itself enters at the end
+ * of open_session.
+ *
+ * Fail closed: a selected user never gets a host shell. Where PAM's caller
+ * would carry on after an error (sshd ignores setcred failures for key
+ * logins), the process is ended with _exit(1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#define PAM_SM_ACCOUNT
+#define PAM_SM_AUTH
+#define PAM_SM_SESSION
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <security/pam_modutil.h>
+
+#include "cleanup.h"
+#include "conf.h"
+#include "restrict.h"
+#include "session.h"
+#include "util.h"
+
+#ifndef NOOK_LIBEXECDIR
+#define NOOK_LIBEXECDIR "/usr/local/libexec/nook"
+#endif
+#define DEFAULT_HELPER NOOK_LIBEXECDIR "/nook-helper"
+#define DATA_KEY "pam_nook_state"
+#define MAX_GROUPS 256
+
+enum enter_mode { ENTER_DEFAULT, ENTER_SETCRED, ENTER_SESSION };
+
+struct opts {
+	const char *conf;
+	const char *helper;
+	enum enter_mode enter;
+	bool debug;
+};
+
+/* What open_session leaves for setcred, in the monitor and (by fork) in
+ * sshd's postauth child. */
+struct state {
+	pid_t account_pid; /* the process that ran the account check */
+	bool opened;       /* open_session reached the container */
+	enum nook_profile profile;
+	struct nook_session_info info;
+};
+
+static int parse_opts(pam_handle_t *pamh, int argc, const char **argv, struct opts *o)
+{
+	const char *service = NULL;
+
+	*o = (struct opts) { .conf = NOOK_CONF_DEFAULT_PATH, .helper = DEFAULT_HELPER };
+	for (int i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "conf=", 5) == 0 && argv[i][5] == '/')
+			o->conf = argv[i] + 5;
+		else if (strncmp(argv[i], "helper=", 7) == 0 && argv[i][7] == '/')
+			o->helper = argv[i] + 7;
+		else if (strcmp(argv[i], "enter=setcred") == 0)
+			o->enter = ENTER_SETCRED;
+		else if (strcmp(argv[i], "enter=session") == 0)
+			o->enter = ENTER_SESSION;
+		else if (strcmp(argv[i], "debug") == 0)
+			o->debug = true;
+		else {
+			pam_syslog(pamh, LOG_ERR, "unknown or malformed option '%s'", argv[i]);
+			return PAM_SERVICE_ERR;
+		}
+	}
+	if (o->enter == ENTER_DEFAULT) {
+		/* sshd (and copies of it under another name, as the tests run)
+		 * enters in setcred; everything else at the end of open_session. */
+		(void) pam_get_item(pamh, PAM_SERVICE, (const void **) &service);
+		o->enter = service && strstr(service, "sshd") ? ENTER_SETCRED : ENTER_SESSION;
+	}
+	return PAM_SUCCESS;
+}
+
+struct who {
+	const char *name;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[MAX_GROUPS];
+	int n_groups;
+};
+
+static int lookup_user(pam_handle_t *pamh, struct who *w)
+{
+	struct passwd *pw;
+
+	if (pam_get_user(pamh, &w->name, NULL) != PAM_SUCCESS || !w->name || !*w->name)
+		return PAM_USER_UNKNOWN;
+	pw = pam_modutil_getpwnam(pamh, w->name);
+	if (!pw)
+		return PAM_USER_UNKNOWN;
+	w->uid = pw->pw_uid;
+	w->gid = pw->pw_gid;
+	w->n_groups = MAX_GROUPS;
+	if (getgrouplist(w->name, w->gid, w->groups, &w->n_groups) < 0) {
+		pam_syslog(pamh, LOG_ERR, "user '%s' is in more than %d groups", w->name, MAX_GROUPS);
+		return PAM_SYSTEM_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+/*
+ * Is the user selected? Returns PAM_SUCCESS (selected, *ret_settings
+ * filled if asked), PAM_IGNORE (not selected: do not touch) or an error
+ * (the configuration cannot be trusted: fail closed for everyone but root).
+ */
+static int policy(pam_handle_t *pamh, const struct opts *o, struct who *w, struct nook_settings *ret_settings)
+{
+	struct nook_conf *conf = NULL;
+	_cleanup_free_ char *err = NULL;
+	int r;
+
+	r = lookup_user(pamh, w);
+	if (r != PAM_SUCCESS)
+		return r == PAM_USER_UNKNOWN ? PAM_IGNORE : r;
+	if (w->uid == 0)
+		return PAM_IGNORE; /* never containerized, even with a broken config */
+	r = nook_conf_load(o->conf, &conf, &err);
+	if (r < 0) {
+		pam_syslog(pamh, LOG_ERR, "refusing '%s': %s", w->name,
+			   err ? err : "cannot load the nook configuration");
+		return PAM_PERM_DENIED;
+	}
+	r = nook_conf_selected(conf, w->name, w->gid, w->groups, (size_t) w->n_groups);
+	if (r > 0 && ret_settings) {
+		r = nook_conf_resolve(conf, w->name, w->gid, w->groups, (size_t) w->n_groups, ret_settings);
+		if (r < 0) {
+			pam_syslog(pamh, LOG_ERR, "refusing '%s': %s: cannot resolve their settings: %s",
+				   w->name, o->conf, strerror(-r));
+			nook_conf_free(conf);
+			return PAM_PERM_DENIED;
+		}
+		r = 1;
+	}
+	nook_conf_free(conf);
+	if (r < 0) {
+		pam_syslog(pamh, LOG_ERR, "refusing '%s': %s", w->name, strerror(-r));
+		return PAM_PERM_DENIED;
+	}
+	if (o->debug)
+		pam_syslog(pamh, LOG_DEBUG, "'%s' is %sselected", w->name, r ? "" : "not ");
+	return r ? PAM_SUCCESS : PAM_IGNORE;
+}
+
+/* The helper must be root's: a helper others can replace is a root shell. */
+static int check_helper(pam_handle_t *pamh, const char *path)
+{
+	_cleanup_close_ int fd = nook_open_nofollow(path, O_PATH, 0);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		pam_syslog(pamh, LOG_ERR, "helper %s is missing (%s); reinstall nook", path,
+			   strerror(fd < 0 ? -fd : errno));
+		return PAM_PERM_DENIED;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022) || !(st.st_mode & S_IXUSR)) {
+		pam_syslog(pamh, LOG_ERR, "helper %s must be a root-owned executable not writable by "
+				       "group or others; reinstall nook", path);
+		return PAM_PERM_DENIED;
+	}
+	return PAM_SUCCESS;
+}
+
+static void state_cleanup(pam_handle_t *pamh, void *data, int error_status)
+{
+	struct state *s = data;
+
+	(void) pamh;
+	(void) error_status;
+	if (s->opened && s->info.init_pidfd >= 0)
+		(void) close(s->info.init_pidfd);
+	free(s);
+}
+
+static struct state *get_state(pam_handle_t *pamh, bool create)
+{
+	const void *p = NULL;
+	struct state *s;
+
+	if (pam_get_data(pamh, DATA_KEY, &p) == PAM_SUCCESS && p)
+		return (struct state *) p;
+	if (!create)
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->info.init_pidfd = -EBADF;
+	if (pam_set_data(pamh, DATA_KEY, s, state_cleanup) != PAM_SUCCESS) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* Runs "HELPER [--config CONF] open USER" like pam_mkhomedir runs its
+ * helper: SIGCHLD at default, stdio on /dev/null, no other fds, an empty
+ * environment. */
+static int run_helper(pam_handle_t *pamh, const struct opts *o, const char *user)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL }, old;
+	const char *argv[6];
+	char *envp[] = { NULL };
+	int status = 0, n = 0;
+	pid_t pid;
+
+	argv[n++] = o->helper;
+	if (strcmp(o->conf, NOOK_CONF_DEFAULT_PATH) != 0) {
+		argv[n++] = "--config";
+		argv[n++] = o->conf;
+	}
+	argv[n++] = "open";
+	argv[n++] = user;
+	argv[n] = NULL;
+	sigemptyset(&sa.sa_mask);
+	(void) sigaction(SIGCHLD, &sa, &old);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(126);
+		(void) close_range(3, ~0U, 0);
+		execve(o->helper, (char *const *) argv, envp);
+		_exit(127);
+	}
+	if (pid > 0) {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	(void) sigaction(SIGCHLD, &old, NULL);
+	if (pid < 0) {
+		pam_syslog(pamh, LOG_ERR, "fork: %m");
+		return -errno;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		pam_syslog(pamh, LOG_ERR, "%s open %s failed (status %d); see its messages in the log",
+			   o->helper, user, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Warm path: a running keeper registers this process as a session with one
+ * round trip and no fork. Cold path: the helper creates the container (and
+ * registers us, its parent); we then only fetch init's pidfd. */
+static int reach_container(pam_handle_t *pamh, const struct opts *o, const char *user,
+			   struct nook_session_info *info)
+{
+	for (int attempt = 0; attempt < 3; attempt++) {
+		_cleanup_close_ int rundir = nook_rundir_open_existing(user);
+		_cleanup_close_ int sock = -EBADF, self = -EBADF;
+
+		if (rundir >= 0 && (sock = nook_ctl_connect(rundir)) >= 0 &&
+		    (self = nook_pidfd_open(getpid())) >= 0 && nook_ctl_register(sock, self, info) >= 0) {
+			if (o->debug)
+				pam_syslog(pamh, LOG_DEBUG, "joined the running container of '%s'", user);
+			return 0;
+		}
+		if (run_helper(pamh, o, user) < 0)
+			return -EIO;
+		(void) close(rundir);
+		rundir = nook_rundir_open_existing(user);
+		if (sock >= 0)
+			(void) close(TAKE_FD(sock));
+		/* A container that stopped between the helper and us (linger 0
+		 * and a racing logout) just means one more round. */
+		if (rundir >= 0 && (sock = nook_ctl_connect(rundir)) >= 0 && nook_ctl_attach(sock, info) >= 0)
+			return 0;
+	}
+	pam_syslog(pamh, LOG_ERR, "cannot reach the container of '%s'", user);
+	return -EIO;
+}
+
+/* Joins the container and applies the restricted profile. Once it has
+ * started, failing half-way leaves the process neither here nor there:
+ * only ending it is safe. */
+static void enter(pam_handle_t *pamh, struct state *s, const char *user)
+{
+	int r = nook_join(&s->info);
+
+	if (r >= 0)
+		r = nook_restrict_apply(s->profile);
+	if (r < 0) {
+		/* Logged before /proc and /dev/log are the container's? syslog's
+		 * socket was opened by pam_syslog earlier or is reachable in the
+		 * container through the bind of /dev/log. */
+		pam_syslog(pamh, LOG_CRIT, "cannot enter the container of '%s': %s; ending the session",
+			   user, strerror(-r));
+		/* Fail closed (the one deliberate exit in this module): the
+		 * caller would otherwise give the user a host shell. */
+		_exit(1);
+	}
+}
+
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct opts o;
+	struct who w;
+	struct state *s;
+	int r;
+
+	(void) flags;
+	r = parse_opts(pamh, argc, argv, &o);
+	if (r != PAM_SUCCESS)
+		return r;
+	r = policy(pamh, &o, &w, NULL);
+	if (r != PAM_SUCCESS)
+		return r;
+	r = check_helper(pamh, o.helper);
+	if (r != PAM_SUCCESS) {
+		(void) pam_error(pamh, "nook: logins for %s are disabled until the administrator repairs "
+				       "the installation", w.name);
+		return r;
+	}
+	s = get_state(pamh, true);
+	if (!s)
+		return PAM_BUF_ERR;
+	s->account_pid = getpid();
+	return PAM_SUCCESS;
+}
+
+PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct nook_settings set = { 0 };
+	struct opts o;
+	struct who w;
+	struct state *s;
+	int r;
+
+	(void) flags;
+	r = parse_opts(pamh, argc, argv, &o);
+	if (r != PAM_SUCCESS)
+		return r;
+	r = policy(pamh, &o, &w, &set);
+	if (r != PAM_SUCCESS)
+		return r == PAM_IGNORE ? PAM_IGNORE : PAM_SESSION_ERR;
+	s = get_state(pamh, true);
+	if (!s) {
+		nook_settings_free(&set);
+		return PAM_BUF_ERR;
+	}
+	if (!s->account_pid)
+		s->account_pid = getpid();
+	s->profile = set.profile;
+	nook_settings_free(&set);
+	if (check_helper(pamh, o.helper) != PAM_SUCCESS || reach_container(pamh, &o, w.name, &s->info) < 0) {
+		(void) pam_error(pamh, "nook: your session could not be started; please contact the "
+				       "administrator");
+		return PAM_SESSION_ERR;
+	}
+	s->opened = true;
+	if (o.enter == ENTER_SESSION)
+		enter(pamh, s, w.name);
+	return PAM_SUCCESS;
+}
+
+PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void) pamh;
+	(void) flags;
+	(void) argc;
+	(void) argv;
+	/* The keeper holds a pidfd of the session's process: the session ends
+	 * when that process exits, which also covers a monitor killed with
+	 * SIGKILL. Nothing to do here (and with enter=session we would be
+	 * inside the container, where the keeper is out of reach anyway). */
+	return PAM_IGNORE;
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void) pamh;
+	(void) flags;
+	(void) argc;
+	(void) argv;
+	return PAM_IGNORE; /* present only so that setcred reaches us */
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct opts o;
+	struct state *s;
+	const char *user = NULL;
+
+	if (!(flags & PAM_ESTABLISH_CRED))
+		return PAM_IGNORE;
+	if (parse_opts(pamh, argc, argv, &o) != PAM_SUCCESS || o.enter != ENTER_SETCRED) {
+		s = get_state(pamh, false);
+		/* A selected user must not slip through a broken module line. */
+		if (s && s->account_pid && getpid() != s->account_pid && !s->opened)
+			_exit(1);
+		return PAM_IGNORE;
+	}
+	s = get_state(pamh, false);
+	/* Not selected (no state), or the monitor's own setcred before
+	 * open_session: nothing to do. */
+	if (!s || getpid() == s->account_pid)
+		return PAM_IGNORE;
+	(void) pam_get_user(pamh, &user, NULL);
+	if (!s->opened) {
+		/* A selected user whose open_session failed or never ran, in
+		 * the process that will run their shell: fail closed. */
+		pam_syslog(pamh, LOG_CRIT, "'%s' has no container (open_session failed); ending the session",
+			   user ? user : "?");
+		_exit(1);
+	}
+	enter(pamh, s, user ? user : "?");
+	if (o.debug)
+		pam_syslog(pamh, LOG_DEBUG, "'%s' entered the container (init %d)", user ? user : "?",
+			   s->info.init_pid);
+	return PAM_SUCCESS;
+}
