@@ -299,6 +299,54 @@ static int reach_container(pam_handle_t *pamh, const struct opts *o, const char 
 	return -EIO;
 }
 
+/* Maps gid INSIDE of init's user namespace to the host, from its gid_map. */
+static gid_t map_gid_out(pid_t init, gid_t inside)
+{
+	char path[64], line[128];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", init);
+	f = fopen(path, "re");
+	if (!f)
+		return (gid_t) -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long in, out, count;
+
+		if (sscanf(line, "%lu %lu %lu", &in, &out, &count) == 3 && inside >= in && inside - in < count)
+			return (gid_t) (out + (inside - in));
+	}
+	return (gid_t) -1;
+}
+
+/*
+ * login(1) chowns its terminal to user:tty from inside the container. Host
+ * tty (gid 5) is never mapped, so it could not; hand the terminal to the
+ * user and to the container's own tty group (a subordinate gid) first, as
+ * host root. sshd needs none of this: its monitor sets the pty up outside.
+ */
+static void prepare_tty(pam_handle_t *pamh, const struct state *s, uid_t uid)
+{
+	const char *tty = NULL;
+	char path[256];
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+	gid_t gid;
+
+	if (pam_get_item(pamh, PAM_TTY, (const void **) &tty) != PAM_SUCCESS || !tty || !*tty)
+		return;
+	snprintf(path, sizeof(path), "%s%s", tty[0] == '/' ? "" : "/dev/", tty);
+	if (strncmp(path, "/dev/", 5) != 0 || strstr(path, ".."))
+		return;
+	fd = nook_open_nofollow(path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode))
+		return;
+	gid = map_gid_out(s->info.init_pid, 5);
+	if (gid == (gid_t) -1 || gid == 5)
+		return;
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0620) < 0)
+		pam_syslog(pamh, LOG_WARNING, "cannot hand %s to the container: %m", path);
+}
+
 /* Joins the container and applies the restricted profile. Once it has
  * started, failing half-way leaves the process neither here nor there:
  * only ending it is safe. */
@@ -377,8 +425,10 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		return PAM_SESSION_ERR;
 	}
 	s->opened = true;
-	if (o.enter == ENTER_SESSION)
+	if (o.enter == ENTER_SESSION) {
+		prepare_tty(pamh, s, w.uid);
 		enter(pamh, s, w.name);
+	}
 	return PAM_SUCCESS;
 }
 
