@@ -99,7 +99,7 @@ int nook_cgroup_deserialize(const char *buf, struct nook_cgroup *ret)
 	if (!copy)
 		return -ENOMEM;
 	tok = strtok_r(copy, " \n", &save);
-	if (!tok || (strcmp(tok, "v1") && strcmp(tok, "v2")))
+	if (!tok || (strcmp(tok, "v1") != 0 && strcmp(tok, "v2") != 0))
 		return -EINVAL;
 	cg.v2 = strcmp(tok, "v2") == 0;
 	while ((tok = strtok_r(NULL, " \n", &save))) {
@@ -108,7 +108,7 @@ int nook_cgroup_deserialize(const char *buf, struct nook_cgroup *ret)
 		if (!c2 || cg.n >= NOOK_CG_MAX_CTRL)
 			return -EINVAL;
 		*c1 = *c2 = '\0';
-		snprintf(cg.ctrl[cg.n], sizeof(cg.ctrl[0]), "%s", strcmp(tok, "-") ? tok : "");
+		snprintf(cg.ctrl[cg.n], sizeof(cg.ctrl[0]), "%s", strcmp(tok, "-") != 0 ? tok : "");
 		snprintf(cg.base[cg.n], sizeof(cg.base[0]), "%s", c1 + 1);
 		snprintf(cg.user[cg.n], sizeof(cg.user[0]), "%s", c2 + 1);
 		if (cg.base[cg.n][0] != '/' || !nook_valid_cg_path(cg.user[cg.n]))
@@ -142,22 +142,49 @@ int nook_ctl_connect(int rundir_fd)
 	return TAKE_FD(fd);
 }
 
+/* Parses "ok init=N keeper=N started=N sessions=N loop=DEV cgroup=REST". */
 static int parse_info(const char *line, struct nook_session_info *ret)
 {
+	static const char *const keys[] = { "init=", "keeper=", "started=", "sessions=", "loop=", "cgroup=" };
 	struct nook_session_info in = { .init_pidfd = -EBADF };
-	const char *cg;
-	char loop[32] = "";
+	const char *p;
+	unsigned long long num[4];
 
 	if (strncmp(line, "ok ", 3) != 0)
 		return -EPROTO;
-	if (sscanf(line, "ok init=%d keeper=%d started=%" SCNu64 " sessions=%u loop=%31s", &in.init_pid,
-		   &in.keeper_pid, &in.started_usec, &in.sessions, loop) != 5)
+	p = line + 3;
+	for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+		size_t klen = strlen(keys[k]);
+		const char *end;
+
+		if (strncmp(p, keys[k], klen) != 0)
+			return -EPROTO;
+		p += klen;
+		if (k < 4) {
+			char *e;
+
+			errno = 0;
+			num[k] = strtoull(p, &e, 10);
+			if (errno || e == p || *e != ' ')
+				return -EPROTO;
+			p = e + 1;
+		} else if (k == 4) {
+			end = strchr(p, ' ');
+			if (!end || (size_t) (end - p) >= sizeof(in.loop))
+				return -EPROTO;
+			if (!(end - p == 1 && *p == '-'))
+				memcpy(in.loop, p, (size_t) (end - p));
+			p = end + 1;
+		} else if ((size_t) snprintf(in.cgroup, sizeof(in.cgroup), "%s", p) >= sizeof(in.cgroup)) {
+			return -EPROTO;
+		}
+	}
+	if (num[0] == 0 || num[0] > INT32_MAX || num[1] == 0 || num[1] > INT32_MAX || num[3] > UINT32_MAX)
 		return -EPROTO;
-	cg = strstr(line, " cgroup=");
-	if (!cg)
-		return -EPROTO;
-	snprintf(in.loop, sizeof(in.loop), "%s", strcmp(loop, "-") ? loop : "");
-	snprintf(in.cgroup, sizeof(in.cgroup), "%s", cg + 8);
+	in.init_pid = (pid_t) num[0];
+	in.keeper_pid = (pid_t) num[1];
+	in.started_usec = num[2];
+	in.sessions = (unsigned) num[3];
 	*ret = in;
 	return 0;
 }

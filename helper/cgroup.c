@@ -256,7 +256,7 @@ int nook_cgroup_resolve(const char *sysfs_root, const char *cgroup_root, const c
 	cg.v2 = access(probe, F_OK) == 0;
 	cg.n = cg.v2 ? 1 : ELEMENTSOF(v1_controllers);
 	for (size_t i = 0; i < cg.n; i++) {
-		const char *ctrl = cg.v2 ? "" : v1_controllers[i];
+		const char *ctrl = (cg.v2 || i >= ELEMENTSOF(v1_controllers)) ? "" : v1_controllers[i];
 		char self[512] = "";
 		int r;
 

@@ -214,16 +214,19 @@ static const char *const readonly_proc[] = {
 /* sshd's private host keys: ssh_host_*_key (not the .pub files). */
 static int mask_host_keys(struct build *b)
 {
-	_cleanup_close_ int dfd = resolve(b, "/etc/ssh", O_RDONLY | O_DIRECTORY);
+	int dfd = resolve(b, "/etc/ssh", O_RDONLY | O_DIRECTORY);
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
 
 	if (dfd < 0)
 		return 0;
-	d = fdopendir(dfd);
-	if (!d)
-		return fail(b, -errno, "/etc/ssh");
-	dfd = -EBADF; /* owned by d now */
+	d = fdopendir(dfd); /* owns dfd from here on */
+	if (!d) {
+		int r = -errno;
+
+		(void) close(dfd);
+		return fail(b, r, "/etc/ssh");
+	}
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
 		char path[300];

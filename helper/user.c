@@ -66,7 +66,7 @@ int nook_user_load(const char *conf_path, const char *name, struct nook_user *re
 			pw->pw_dir);
 		return -EINVAL;
 	}
-	strcpy(ret->name, name);
+	snprintf(ret->name, sizeof(ret->name), "%s", name);
 	ret->uid = pw->pw_uid;
 	ret->gid = pw->pw_gid;
 	ret->home = strdup(pw->pw_dir);

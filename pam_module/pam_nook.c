@@ -310,10 +310,18 @@ static gid_t map_gid_out(pid_t init, gid_t inside)
 	if (!f)
 		return (gid_t) -1;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned long in, out, count;
+		char *p = line, *end;
+		unsigned long v[3];
+		int i;
 
-		if (sscanf(line, "%lu %lu %lu", &in, &out, &count) == 3 && inside >= in && inside - in < count)
-			return (gid_t) (out + (inside - in));
+		for (i = 0; i < 3; i++, p = end) {
+			errno = 0;
+			v[i] = strtoul(p, &end, 10);
+			if (errno || end == p)
+				break;
+		}
+		if (i == 3 && inside >= v[0] && inside - v[0] < v[2])
+			return (gid_t) (v[1] + (inside - v[0]));
 	}
 	return (gid_t) -1;
 }

@@ -33,14 +33,15 @@ home_uid=$(debugfs -R "stat /upper/home/$alice" "$img" 2>/dev/null | sed -n 's/.
 is "$home_uid" "$(id -u "$alice")" "the home in the image belongs to the user's uid on disk"
 
 # ---- persistence across stop + start, never recreated
-nt_exec "$alice" "$conf" sh -c 'sleep 0.1' &
-bgpid=$!
-NT_PIDS+=("$bgpid")
+nt_spawn "$NT_TMP/bg.out" "$alice" "$conf" sleep 30
+bgpid=$NT_SPAWNED
 nt_until 10 nt_running "$alice"
+ok $? "a container runs while a session sleeps"
 out=$(nt_ctl stop "$alice" --config "$conf")
 is "$?" 0 "nookctl stop succeeds"
-like "$out" "stopped|not running" "nookctl stop says what it did"
+is "$out" "$alice: stopped" "nookctl stop says it stopped the container"
 nt_wait "$bgpid"
+isnt "$?" 0 "the sleeping session was ended by the stop"
 out=$(nt_exec "$alice" "$conf" cat "/home/$alice/marker")
 is "$out" "persistent-marker" "a file written in the home survives stop and a new exec"
 is "$(stat -c %i "$img")" "$ino" "the image was not recreated (same inode)"

@@ -297,7 +297,7 @@ nt_wait()
 {
 	local pid=$1 rc i
 
-	wait "$pid"
+	wait "$pid" 2>/dev/null
 	rc=$?
 	for i in "${!NT_PIDS[@]}"; do
 		[ "${NT_PIDS[$i]}" = "$pid" ] && unset 'NT_PIDS[i]'
@@ -308,9 +308,11 @@ nt_wait()
 # nt_child PID: the (first) child of PID.
 nt_child()
 {
-	local c
+	local c=
 
-	read -r c _ <"/proc/$1/task/$1/children" 2>/dev/null || return 1
+	[ -n "$1" ] || return 1
+	# The file has no trailing newline: read "fails" at EOF but sets c.
+	read -r c _ <"/proc/$1/task/$1/children" 2>/dev/null
 	[ -n "$c" ] && echo "$c"
 }
 

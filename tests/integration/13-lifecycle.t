@@ -1,0 +1,143 @@
+#!/bin/bash
+# The container's life: shared by one user's sessions, one per user, gone
+# without a trace after stop or after its last session, and recovered from
+# when its keeper or its init is killed.
+. "$(dirname "$0")/lib.sh"
+require_root
+
+conf=$NT_TMP/a.conf
+nt_config "$conf"
+nt_user alice
+
+# nothing_left USER WHAT: one check per kind of leftover after a stop.
+nothing_left()
+{
+	local u=$1 what=$2 img=$NT_TMP/images/$1.img
+
+	is "$(nt_loops "$img")" "" "$what: no loop device holds the image"
+	is "$(nt_cg_left "$u")" "" "$what: the user's cgroup is gone (memory, cpu, pids)"
+	is "$(nt_procs_in "$u")" "" "$what: no process is in the user's cgroup"
+	is "$(nt_host_mounts "/run/nook/$u/")" "" "$what: nothing is mounted under /run/nook/$u on the host"
+	is "$(nt_host_mounts "$img")$(nt_host_mounts "$NT_TMP")" "" "$what: the image is not mounted on the host"
+}
+
+# gone PID: the process has exited (or is a zombie nobody reaped).
+gone()
+{
+	[ ! -d "/proc/$1" ] || [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+# ---- two sessions of one user share one container
+nt_spawn "$NT_TMP/s1.out" "$alice" "$conf" sh -c 'readlink /proc/self/ns/pid; exec sleep 30'
+s1=$NT_SPAWNED
+nt_until 10 nt_running "$alice"
+ok $? "the first session started the container"
+nt_until 5 grep -q pid: "$NT_TMP/s1.out"
+out=$(nt_exec "$alice" "$conf" sh -c 'readlink /proc/self/ns/pid; ps -eo args')
+is "$(head -n1 <<<"$out")" "$(grep '^pid:' "$NT_TMP/s1.out")" "a second exec joins the same pid namespace"
+grep -qx "sleep 30" <<<"$out"
+ok $? "the second session sees the first session's sleep in ps"
+like "$(nt_ctl status "$alice" --config "$conf")" "sessions: +1" "nookctl status counts the live session"
+out=$(nt_ctl list)
+grep -Eq "^$alice +[0-9]+ +1 " <<<"$out"
+ok $? "nookctl list shows the container and its session"
+read -r init keeper < <(nt_pids "$alice")
+[[ $init =~ ^[0-9]+$ && $keeper =~ ^[0-9]+$ ]]
+ok $? "nookctl status gives the init ($init) and keeper ($keeper) pids"
+img=$NT_TMP/images/$alice.img
+is "$(nt_loops "$img" | wc -l)" 1 "the image is on exactly one loop device"
+[ -d "$(nt_cg_dir pids "$alice" 2>/dev/null)" ] || [ -d "$(nt_cg_dir unified "$alice" 2>/dev/null)" ]
+ok $? "the user's cgroup exists while the container runs"
+
+# ---- stop leaves nothing behind
+out=$(nt_ctl stop "$alice" --config "$conf")
+is "$out" "$alice: stopped" "nookctl stop stops the running container"
+nt_wait "$s1"
+isnt "$?" 0 "the running session ended with the container"
+gone "$init"
+ok $? "init is gone"
+gone "$keeper"
+ok $? "the keeper is gone"
+nothing_left "$alice" "after stop"
+nt_ctl status "$alice" --config "$conf" >/dev/null
+is "$?" 3 "nookctl status exits 3: not running"
+out=$(nt_ctl stop "$alice" --config "$conf")
+is "$?:$out" "0:$alice: not running" "stopping a stopped container is harmless"
+
+# ---- linger 0: the container goes with its last session
+out=$(nt_exec "$alice" "$conf" echo hello)
+is "$out" "hello" "exec after stop starts a new container"
+nt_until 5 nt_not_running "$alice"
+ok $? "with linger 0 the container stops after the last session"
+nothing_left "$alice" "after the last session"
+
+# ---- SIGKILL of the keeper is recovered from
+nt_spawn "$NT_TMP/s2.out" "$alice" "$conf" sleep 30
+s2=$NT_SPAWNED
+nt_until 10 nt_running "$alice"
+read -r init keeper < <(nt_pids "$alice")
+kill -KILL "$keeper"
+nt_until 5 gone "$keeper"
+ok $? "the keeper ($keeper) was killed"
+# At once, while what the keeper left may still be going away.
+out=$(nt_exec "$alice" "$conf" sh -c 'cat /proc/self/uid_map >/dev/null && echo recovered' 2>&1)
+rc=$?
+nt_wait "$s2"
+isnt "$?" 0 "the session of the dead keeper's container ended"
+is "$rc" 0 "the next exec after the keeper's SIGKILL works"
+like "$out" "recovered" "... and runs its command"
+gone "$init"
+ok $? "the old init ($init) is gone"
+nt_spawn "$NT_TMP/s3.out" "$alice" "$conf" sleep 30
+s3=$NT_SPAWNED
+nt_until 10 nt_running "$alice"
+is "$(nt_loops "$img" | wc -l)" 1 "after recovery the image is on exactly one loop device"
+out=$(nt_exec "$alice" "$conf" sh -c "grep -c ' /home/$alice ' /proc/self/mountinfo")
+is "$out" 1 "after recovery the home is mounted once inside"
+read -r init keeper < <(nt_pids "$alice")
+
+# ---- SIGKILL of init is recovered from: the keeper cleans up
+kill -KILL "$init"
+nt_until 10 nt_not_running "$alice"
+ok $? "after init's SIGKILL the keeper stops the container"
+nt_until 5 gone "$keeper"
+ok $? "the keeper exited after cleaning up"
+nt_wait "$s3"
+isnt "$?" 0 "the session ended with init"
+nothing_left "$alice" "after init's SIGKILL"
+out=$(nt_exec "$alice" "$conf" echo again 2>&1)
+is "$out" "again" "the next exec after init's SIGKILL works"
+
+# ---- ten users at once, each in their own container
+users=()
+for i in $(seq 10); do
+	nt_user u
+	users+=("$u")
+done
+pids=()
+for i in "${!users[@]}"; do
+	nt_spawn "$NT_TMP/many.$i" "${users[$i]}" "$conf" sh -c 'readlink /proc/self/ns/pid; id -un'
+	pids+=("$NT_SPAWNED")
+done
+failed=0
+for i in "${!users[@]}"; do
+	nt_wait "${pids[$i]}" || { failed=$((failed + 1)); diag "${users[$i]}: $(cat "$NT_TMP/many.$i")"; }
+done
+is "$failed" 0 "10 simultaneous first execs of 10 users all succeed"
+names=0
+for i in "${!users[@]}"; do
+	grep -qx "${users[$i]}" "$NT_TMP/many.$i" && names=$((names + 1))
+done
+is "$names" 10 "each ran as its own user"
+distinct=$(cat "$NT_TMP"/many.* | grep '^pid:' | sort -u | wc -l)
+is "$distinct" 10 "10 users got 10 distinct pid namespaces"
+host=$(readlink /proc/self/ns/pid)
+grep -qx "$host" "$NT_TMP"/many.*
+isnt "$?" 0 "none of them is the host's pid namespace"
+stopped=0
+for u in "${users[@]}"; do
+	nt_until 5 nt_not_running "$u" && [ -z "$(nt_cg_left "$u")" ] && stopped=$((stopped + 1))
+done
+is "$stopped" 10 "all 10 containers stopped with their sessions, cgroups removed"
+
+done_testing
