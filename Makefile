@@ -29,7 +29,7 @@ CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE -Icommon -MMD -M
 	-DNOOK_LIBEXECDIR='"$(LIBEXECDIR)"' $(CFLAGS)
 LDFLAGS ?=
 
-LIBS_HELPER := -lseccomp -lcap -lsubid -lmount
+LIBS_HELPER := -lseccomp -lcap -lsubid -lbsd
 LIBS_PAM := -lpam -lseccomp -lcap
 
 COMMON_SRC := common/conf.c common/restrict.c common/util.c common/session.c
@@ -52,7 +52,7 @@ ifneq ($(PAM_SRC),)
 PROGRAMS += $(B)/pam_nook.so
 endif
 
-.PHONY: all check unit integration install uninstall lint demo bench clean fuzz
+.PHONY: all check unit integration install uninstall lint demo demo-clean bench clean fuzz
 all: $(PROGRAMS) $(UNIT_BIN) $(TEST_AUX_BIN)
 
 $(B)/pie/%.o: %.c
@@ -116,6 +116,9 @@ lint:
 
 demo:
 	scripts/demo
+
+demo-clean:
+	scripts/demo clean
 
 bench: all
 	scripts/bench

@@ -36,6 +36,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <bsd/unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
@@ -78,6 +79,7 @@ __attribute__((noreturn)) static void child(const struct nook_user *u, struct tr
 	int r;
 
 	(void) prctl(PR_SET_NAME, "nook-init");
+	setproctitle("-nook-init %s", u->name); /* what `ps` shows as pid 1 */
 	if (recv(sock, &go, 1, 0) != 1)
 		_exit(1);
 	/* The maps are written: become root of the new user namespace. The

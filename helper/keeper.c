@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bsd/unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
@@ -302,6 +303,11 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	int r, devnull;
 
 	(void) prctl(PR_SET_NAME, "nook-keeper");
+	setproctitle("-nook-keeper %s", u->name);
+	/* The helper runs with umask 077; the directories the keeper and init
+	 * create in the image (upper/, the home's parents) must be 0755, or
+	 * the container's root is closed to its user. */
+	umask(022);
 	/* The keeper and init must not be the OOM killer's pick when the
 	 * user's cgroup runs out of memory: they hold the container together. */
 	{

@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <bsd/unistd.h>
 
 #include "log.h"
 #include "nook.h"
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
 	int pidfd, r, i = 1;
 
 	harden();
+	setproctitle_init(argc, argv, environ);
 	nook_log_open("nook-helper", true);
 	if (getuid() != 0) {
 		log_err("only root may use nook-helper (real uid %u)", getuid());

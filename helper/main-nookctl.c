@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <bsd/unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
@@ -265,6 +266,7 @@ int main(int argc, char **argv)
 	const char *conf = NOOK_CONF_DEFAULT_PATH, *cmd, *user = NULL;
 	char **rest = NULL;
 
+	setproctitle_init(argc, argv, environ);
 	nook_log_open("nookctl", true);
 	if (argc < 2)
 		return usage();

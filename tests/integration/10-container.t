@@ -2,11 +2,14 @@
 # The container as a user sees it: namespaces, id maps, ownership through
 # the idmapped lower layer, hostname, network, the restricted profile, and
 # how nookctl exec passes the command's world through.
+# Commands for the container are single-quoted on purpose: they expand inside.
+# shellcheck disable=SC2016
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_root
 
-nt_user alice
-nt_user bob
+nt_user; alice=$NT_USER
+nt_user; bob=$NT_USER
 conf=$NT_TMP/default.conf
 nt_config "$conf"
 boxconf=$NT_TMP/box.conf

@@ -1,10 +1,11 @@
 #!/bin/bash
 # The home image: created once, persistent across stop/start, bounded by
 # image_size, never recreated, and left as it is when it is corrupted.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_root
 
-nt_user alice
+nt_user; alice=$NT_USER
 conf=$NT_TMP/a.conf
 nt_config "$conf" image_size=64M
 img=$NT_TMP/images/$alice.img

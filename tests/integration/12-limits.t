@@ -1,10 +1,13 @@
 #!/bin/bash
 # The user's cgroup: limits written, enforced (memory_max, pids_max) by
 # bounded programs, and every process of the container inside it.
+# Commands for the container are single-quoted on purpose: they expand inside.
+# shellcheck disable=SC2016
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_root
 
-nt_user alice
+nt_user; alice=$NT_USER
 conf=$NT_TMP/limited.conf
 nt_config "$conf" memory_max=128M pids_max=30 cpu_max=50
 loose=$NT_TMP/loose.conf

@@ -2,12 +2,13 @@
 # The container's life: shared by one user's sessions, one per user, gone
 # without a trace after stop or after its last session, and recovered from
 # when its keeper or its init is killed.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_root
 
 conf=$NT_TMP/a.conf
 nt_config "$conf"
-nt_user alice
+nt_user; alice=$NT_USER
 
 # nothing_left USER WHAT: one check per kind of leftover after a stop.
 nothing_left()
@@ -111,8 +112,8 @@ is "$out" "again" "the next exec after init's SIGKILL works"
 # ---- ten users at once, each in their own container
 users=()
 for i in $(seq 10); do
-	nt_user u
-	users+=("$u")
+	nt_user
+	users+=("$NT_USER")
 done
 pids=()
 for i in "${!users[@]}"; do

@@ -2,10 +2,11 @@
 # Bad input is refused with a message a person can act on, and nothing is
 # created or changed: no image, no cgroup, no container, the victim of a
 # symlink untouched.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_root
 
-nt_user alice
+nt_user; alice=$NT_USER
 good=$NT_TMP/good.conf
 nt_config "$good"
 

@@ -7,11 +7,12 @@
 # host (runuser) and inside. A check passes only if the host view is not
 # masked and the inside view is, so none can pass by accident; a path that
 # shows nothing to mask on this host is skipped, with the reason.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_root
 
-nt_user alice
-nt_user bob
+nt_user; alice=$NT_USER
+nt_user; bob=$NT_USER
 echo "bob's private file" >"/home/$bob/bob-marker"
 
 base=/opt

@@ -4,7 +4,7 @@
 #
 #	. "$(dirname "$0")/lib.sh"
 #	require_root
-#	nt_user alice
+#	nt_user; alice=$NT_USER
 #	nt_config "$NT_TMP/a.conf" hostname=box-%u
 #	out=$(nt_exec "$alice" "$NT_TMP/a.conf" hostname)
 #	is "$out" "box-$alice" "hostname comes from the config"
@@ -34,6 +34,7 @@ NT_TMP=
 NT_ID=
 NT_CG=
 NT_USERS=()
+NT_USER=
 NT_PIDS=()
 NT_PATHS=()
 declare -A NT_CG_DIRS=()
@@ -197,8 +198,8 @@ _nt_init()
 	nt_config "$NT_TMP/.cleanup.conf"
 }
 
-# nt_user VAR: creates a fresh user nt-XXXXXX (home from /etc/skel, and on
-# Debian a /etc/subuid range) and stores its name in VAR.
+# nt_user: creates a fresh user nt-XXXXXXX (home from /etc/skel, and on
+# Debian a /etc/subuid range); its name is then in NT_USER.
 nt_user()
 {
 	local name i
@@ -208,7 +209,8 @@ nt_user()
 		getent passwd "$name" >/dev/null && continue
 		if useradd -m -s /bin/bash "$name" 2>/dev/null; then
 			NT_USERS+=("$name")
-			printf -v "$1" '%s' "$name"
+			# shellcheck disable=SC2034 # read by the test scripts
+			NT_USER=$name
 			return 0
 		fi
 	done
@@ -224,8 +226,9 @@ nt_path()
 }
 
 # nt_config FILE [KEY=VALUE | RAW-LINE]...: writes a root-owned 0644 config.
-# KEY=VALUE replaces the default of KEY (KEY= drops it) or adds KEY; any
-# argument without '=' before a blank, or starting with '[', is copied as is.
+# KEY=VALUE replaces the default of KEY (KEY= drops it) or adds KEY; hide=
+# and bind= add a line each time; any other argument (a line without '=' after
+# the key, or a '[section]') is copied as is, after the [default] keys.
 nt_config()
 {
 	local file=$1 arg key
@@ -248,6 +251,11 @@ nt_config()
 			continue
 		fi
 		key=${arg%%=*}
+		if [ "$key" = hide ] || [ "$key" = bind ]; then
+			# List keys: each occurrence adds a line.
+			raw+=("$key = ${arg#*=}")
+			continue
+		fi
 		[[ -v "set[$key]" ]] || order+=("$key")
 		set[$key]=${arg#*=}
 	done
@@ -436,7 +444,9 @@ nt_cleanup()
 	done
 	for pid in "${NT_PIDS[@]}"; do
 		for ((i = 0; i < 40; i++)); do
-			[ -d "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ] || break
+			if [ ! -d "/proc/$pid" ] || [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" = Z ]; then
+				break
+			fi
 			sleep 0.05
 		done
 		kill -KILL "$pid" 2>/dev/null
