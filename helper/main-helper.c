@@ -41,7 +41,12 @@ int main(int argc, char **argv)
 	int pidfd, r, i = 1;
 
 	harden();
-	setproctitle_init(argc, argv, environ);
+	{
+		/* clearenv() left environ NULL, which libbsd does not expect. */
+		static char *no_env[] = { NULL };
+
+		setproctitle_init(argc, argv, no_env);
+	}
 	nook_log_open("nook-helper", true);
 	if (getuid() != 0) {
 		log_err("only root may use nook-helper (real uid %u)", getuid());
