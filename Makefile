@@ -25,12 +25,12 @@ else
   SAN_LDFLAGS :=
 endif
 CFLAGS ?=
-CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE -Icommon -MMD -MP \
+CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE -Icommon -I$(B)/gen -MMD -MP \
 	-DNOOK_LIBEXECDIR='"$(LIBEXECDIR)"' $(CFLAGS)
 LDFLAGS ?=
 
-LIBS_HELPER := -lseccomp -lcap -lsubid -lbsd
-LIBS_PAM := -lpam -lseccomp -lcap
+LIBS_HELPER := -lcap -lsubid -lbsd
+LIBS_PAM := -lpam -lcap
 
 COMMON_SRC := common/conf.c common/restrict.c common/util.c common/session.c
 COMMON_PIC := $(COMMON_SRC:%.c=$(B)/pic/%.o)
@@ -54,6 +54,18 @@ endif
 
 .PHONY: all check unit integration install uninstall lint demo demo-clean bench clean fuzz
 all: $(PROGRAMS) $(UNIT_BIN) $(TEST_AUX_BIN)
+
+# The seccomp filters are compiled to BPF at build time (seccomp-policy.c),
+# so that no login pays for libseccomp's compiler.
+$(B)/seccomp-gen: common/seccomp-gen.c common/seccomp-policy.c common/seccomp-policy.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -fPIE -pie $(SAN_LDFLAGS) -o $@ common/seccomp-gen.c common/seccomp-policy.c -lseccomp
+
+$(B)/gen/seccomp-bpf.h: $(B)/seccomp-gen
+	@mkdir -p $(@D)
+	$(B)/seccomp-gen > $@.tmp && mv $@.tmp $@
+
+$(B)/pie/common/restrict.o $(B)/pic/common/restrict.o: $(B)/gen/seccomp-bpf.h
 
 $(B)/pie/%.o: %.c
 	@mkdir -p $(@D)

@@ -45,6 +45,7 @@ _nt_count=0
 _nt_failed=0
 _nt_done=0
 _nt_cleaned=0
+_nt_run_existed=1
 
 diag()
 {
