@@ -123,7 +123,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/nook-helper $(DESTDIR)$(SBINDIR)/nookctl $(DESTDIR)$(PAMDIR)/pam_nook.so
 	rm -f $(DESTDIR)$(MANDIR)/man5/nook.conf.5 $(DESTDIR)$(MANDIR)/man8/pam_nook.8 $(DESTDIR)$(MANDIR)/man8/nookctl.8
 
-lint:
+lint: $(B)/gen/seccomp-bpf.h
 	scripts/lint
 
 demo:

@@ -15,7 +15,7 @@
 
 int nook_write_file_at(int dirfd, const char *name, const char *data, size_t len)
 {
-	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	ssize_t n;
 
 	if (fd < 0)

@@ -216,13 +216,13 @@ static int self_cgroup(const char *file, const char *ctrl, char *buf, size_t siz
 
 		if (!c1 || !(c2 = strchr(c1 + 1, ':')))
 			continue;
-		*c2 = '\0';
+		*c1 = *c2 = '\0';
 		nl = strchr(c2 + 1, '\n');
 		if (nl)
 			*nl = '\0';
 		bool match = false;
 		if (!*ctrl) {
-			match = strcmp(line, "0") == 0 && c1[1] == '\0';
+			match = strcmp(line, "0") == 0 && c1 + 1 == c2;
 		} else {
 			for (char *t = strtok(c1 + 1, ","); t; t = strtok(NULL, ","))
 				if (strcmp(t, ctrl) == 0)
