@@ -71,9 +71,12 @@ $(B)/pie/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -fPIE -c -o $@ $<
 
+# pam_nook.so is loaded into sshd, login and su, which are not built with
+# the sanitizers: their runtimes cannot be dlopen()ed late, so the module
+# is always built without them.
 $(B)/pic/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -fPIC -c -o $@ $<
+	$(CC) $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS_ALL)) -fPIC -c -o $@ $<
 
 $(B)/nook-helper: $(B)/pie/helper/main-helper.o $(HELPER_LIB) $(COMMON_PIE)
 	$(CC) $(OPT) $(SAN_LDFLAGS) -pie -Wl,-z,relro,-z,now $(LDFLAGS) -o $@ $^ $(LIBS_HELPER)
@@ -83,7 +86,7 @@ $(B)/nookctl: $(B)/pie/helper/main-nookctl.o $(HELPER_LIB) $(COMMON_PIE)
 
 # Not -z nodlopen: PAM dlopen()s its modules.
 $(B)/pam_nook.so: $(PAM_OBJ) $(COMMON_PIC) pam_module/pam_nook.map
-	$(CC) $(OPT) $(SAN_LDFLAGS) -shared -Wl,-z,relro,-z,now,-z,defs \
+	$(CC) -shared -Wl,-z,relro,-z,now,-z,defs \
 		-Wl,--version-script=pam_module/pam_nook.map $(LDFLAGS) -o $@ $(PAM_OBJ) $(COMMON_PIC) $(LIBS_PAM)
 
 # Unit tests link the files under test (plus the shared code and the helper's

@@ -429,9 +429,14 @@ int nook_keeper_spawn(const struct nook_user *u, int rundir_fd)
 		/* Keep only what the keeper needs: stdio (until ready), the
 		 * status pipe and the run directory. The caller's lock fd in
 		 * particular must go, or the lock would outlive the caller. */
-		for (int fd = 3; fd < 1024; fd++)
-			if (fd != pfd[1] && fd != rundir_fd)
-				(void) close(fd);
+		{
+			int lo = pfd[1] < rundir_fd ? pfd[1] : rundir_fd;
+			int hi = pfd[1] < rundir_fd ? rundir_fd : pfd[1];
+
+			(void) close_range(3, (unsigned) lo - 1, 0);
+			(void) close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
+			(void) close_range((unsigned) hi + 1, ~0U, 0);
+		}
 		keeper_main(u, rundir_fd, pfd[1]);
 	}
 	(void) close(pfd[1]);

@@ -135,6 +135,10 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 		    asprintf(&env[n++], "LOGNAME=%s", u.name) < 0 || asprintf(&env[n++], "SHELL=%s", u.shell) < 0)
 			_exit(EXIT_NOOK);
 		env[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+		/* execvpe() searches the caller's PATH, not ENV's: root's PATH
+		 * has no business inside the user's container. */
+		if (setenv("PATH", env[n - 1] + 5, 1) < 0)
+			_exit(EXIT_NOOK);
 		if (term && asprintf(&env[n++], "TERM=%s", term) < 0)
 			_exit(EXIT_NOOK);
 		if (lang && asprintf(&env[n++], "LANG=%s", lang) < 0)
