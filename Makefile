@@ -138,6 +138,16 @@ demo-clean:
 bench: all
 	scripts/bench
 
+# libFuzzer on the config parser, bounded (FUZZ_SECONDS), with the seed
+# corpus in tests/fuzz; new inputs go to a scratch dir, not the repo.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@mkdir -p $(B)/fuzz/corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon \
+		tests/fuzz/fuzz-conf.c common/conf.c -o $(B)/fuzz/fuzz-conf
+	$(B)/fuzz/fuzz-conf -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		$(B)/fuzz/corpus tests/fuzz/corpus-conf
+
 clean:
 	rm -rf $(B)
 
