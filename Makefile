@@ -52,12 +52,18 @@ ifneq ($(PAM_SRC),)
 PROGRAMS += $(B)/pam_nook.so
 endif
 
+# Objects depend on the flags they were built with: a different PREFIX
+# (compiled into pam_nook.so as the helper's path) or SANITIZE rebuilds.
+FLAGS_STAMP := $(B)/flags.stamp
+FLAGS_NOW := $(CC) $(CFLAGS_ALL) $(LDFLAGS) $(SAN_LDFLAGS)
+$(shell mkdir -p $(B); [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
+
 .PHONY: all check unit integration install uninstall lint demo demo-clean bench clean fuzz
 all: $(PROGRAMS) $(UNIT_BIN) $(TEST_AUX_BIN)
 
 # The seccomp filters are compiled to BPF at build time (seccomp-policy.c),
 # so that no login pays for libseccomp's compiler.
-$(B)/seccomp-gen: common/seccomp-gen.c common/seccomp-policy.c common/seccomp-policy.h
+$(B)/seccomp-gen: common/seccomp-gen.c common/seccomp-policy.c common/seccomp-policy.h $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -fPIE -pie $(SAN_LDFLAGS) -o $@ common/seccomp-gen.c common/seccomp-policy.c -lseccomp
 
@@ -67,14 +73,14 @@ $(B)/gen/seccomp-bpf.h: $(B)/seccomp-gen
 
 $(B)/pie/common/restrict.o $(B)/pic/common/restrict.o: $(B)/gen/seccomp-bpf.h
 
-$(B)/pie/%.o: %.c
+$(B)/pie/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -fPIE -c -o $@ $<
 
 # pam_nook.so is loaded into sshd, login and su, which are not built with
 # the sanitizers: their runtimes cannot be dlopen()ed late, so the module
 # is always built without them.
-$(B)/pic/%.o: %.c
+$(B)/pic/%.o: %.c $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(filter-out -fsanitize=% -fno-sanitize-recover=%,$(CFLAGS_ALL)) -fPIC -c -o $@ $<
 
@@ -91,7 +97,7 @@ $(B)/pam_nook.so: $(PAM_OBJ) $(COMMON_PIC) pam_module/pam_nook.map
 
 # Unit tests link the files under test (plus the shared code and the helper's
 # library objects) and print TAP.
-$(B)/tests/test-%: tests/unit/test-%.c tests/unit/tap.h $(HELPER_LIB) $(COMMON_PIE)
+$(B)/tests/test-%: tests/unit/test-%.c tests/unit/tap.h $(HELPER_LIB) $(COMMON_PIE) $(FLAGS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -Itests/unit -Ihelper -fPIE -pie $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $< \
 		$(HELPER_LIB) $(COMMON_PIE) $(LIBS_HELPER)

@@ -146,6 +146,8 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 		env[n] = NULL;
 		if (chdir(u.home) < 0 && chdir("/") < 0)
 			_exit(EXIT_NOOK);
+		/* Only stdio reaches the command (CVE-2024-21626 class). */
+		(void) close_range(3, ~0U, 0);
 		execvpe(argv[0], argv, env);
 		fprintf(stderr, "nookctl: %s: %s\n", argv[0], strerror(errno));
 		_exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);

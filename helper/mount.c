@@ -331,6 +331,9 @@ static int build_dev(struct build *b)
 
 		if (pts < 0)
 			return fail(b, -errno, "cloning /dev/pts");
+		r = nook_tree_setattr(pts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, -1, false);
+		if (r < 0)
+			return fail(b, r, "/dev/pts nosuid,noexec");
 		r = attach(b, pts, "/dev/pts");
 	}
 	if (r >= 0)
@@ -420,7 +423,9 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 
 	{
 		/* Relative layer paths resolve against the staging cwd. */
-		static const char *const ovl_opts[] = { "lowerdir+", "lower", "upperdir", "image/upper",
+		/* "lowerdir" rather than 6.8's "lowerdir+": one layer, and
+		 * older kernels (Debian 12's 6.1) accept it too. */
+		static const char *const ovl_opts[] = { "lowerdir", "lower", "upperdir", "image/upper",
 							"workdir", "image/work", "userxattr", NULL, NULL };
 		ovl = new_fs(&b, "overlay", ovl_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 		if (ovl < 0)

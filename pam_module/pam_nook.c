@@ -91,11 +91,19 @@ static int parse_opts(pam_handle_t *pamh, int argc, const char **argv, struct op
 			return PAM_SERVICE_ERR;
 		}
 	}
+	(void) pam_get_item(pamh, PAM_SERVICE, (const void **) &service);
 	if (o->enter == ENTER_DEFAULT) {
 		/* sshd (and copies of it under another name, as the tests run)
 		 * enters in setcred; everything else at the end of open_session. */
-		(void) pam_get_item(pamh, PAM_SERVICE, (const void **) &service);
 		o->enter = service && strstr(service, "sshd") ? ENTER_SETCRED : ENTER_SESSION;
+	} else if (o->enter == ENTER_SETCRED && !(service && strstr(service, "sshd"))) {
+		/* Only sshd calls setcred in a child after open_session; login
+		 * and su would never enter, and their users would get a host
+		 * session. Refuse rather than fail open. */
+		pam_syslog(pamh, LOG_ERR, "enter=setcred works with sshd only, not with service '%s'; "
+				       "use enter=session",
+			   service ? service : "?");
+		return PAM_SERVICE_ERR;
 	}
 	return PAM_SUCCESS;
 }
@@ -119,6 +127,8 @@ static int lookup_user(pam_handle_t *pamh, struct who *w)
 		return PAM_USER_UNKNOWN;
 	w->uid = pw->pw_uid;
 	w->gid = pw->pw_gid;
+	if (w->uid == 0)
+		return PAM_SUCCESS; /* the caller ignores root before using groups */
 	w->n_groups = MAX_GROUPS;
 	if (getgrouplist(w->name, w->gid, w->groups, &w->n_groups) < 0) {
 		pam_syslog(pamh, LOG_ERR, "user '%s' is in more than %d groups", w->name, MAX_GROUPS);
@@ -434,7 +444,13 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	}
 	s->opened = true;
 	if (o.enter == ENTER_SESSION) {
-		prepare_tty(pamh, s, w.uid);
+		const char *service = NULL;
+
+		/* Only login(1) chowns the terminal it runs on. su must not hand
+		 * its caller's terminal to the target user. */
+		(void) pam_get_item(pamh, PAM_SERVICE, (const void **) &service);
+		if (service && strcmp(service, "login") == 0)
+			prepare_tty(pamh, s, w.uid);
 		enter(pamh, s, w.name);
 	}
 	return PAM_SUCCESS;
