@@ -24,8 +24,8 @@ blocks=$(stat -c %b "$img")
 [ $((blocks * 512)) -lt $((64 << 20)) ]
 ok $? "the image is sparse ($((blocks / 2)) KiB allocated)"
 ino=$(stat -c %i "$img")
-nt_until 5 nt_not_running "$alice"
-ok $? "the container stopped with its last session (linger 0)"
+nt_until 5 nt_settled "$alice"
+ok $? "the container stopped with its last session (linger 0) and let go of the image"
 layout=$(debugfs -R 'ls /' "$img" 2>/dev/null)
 like "$layout" '(^|[^a-z])upper([^a-z]|$)' "the image root has upper/ (Apptainer layout)"
 like "$layout" '(^|[^a-z])work([^a-z]|$)' "the image root has work/ (Apptainer layout)"
@@ -65,8 +65,8 @@ is "$out" "ok-again
 persistent-marker" "after freeing space the home works and nothing was lost"
 
 # ---- a corrupted image: clear error, exit 125, left byte for byte
-nt_until 5 nt_not_running "$alice"
-ok $? "the container stopped before the image is corrupted"
+nt_until 5 nt_settled "$alice"
+ok $? "the container stopped and let go of the image before it is corrupted"
 dd if="$img" of="$NT_TMP/superblock" bs=1024 skip=1 count=1 status=none
 dd if=/dev/zero of="$img" bs=1024 seek=1 count=1 conv=notrunc status=none
 sum=$(sha256sum <"$img")

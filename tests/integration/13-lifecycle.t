@@ -70,6 +70,7 @@ out=$(nt_exec "$alice" "$conf" echo hello)
 is "$out" "hello" "exec after stop starts a new container"
 nt_until 5 nt_not_running "$alice"
 ok $? "with linger 0 the container stops after the last session"
+nt_until 5 nt_settled "$alice"
 nothing_left "$alice" "after the last session"
 
 # ---- SIGKILL of the keeper is recovered from
@@ -109,6 +110,23 @@ nothing_left "$alice" "after init's SIGKILL"
 out=$(nt_exec "$alice" "$conf" echo again 2>&1)
 is "$out" "again" "the next exec after init's SIGKILL works"
 
+# ---- two simultaneous first execs of one user: one container, both run
+nt_user; carol=$NT_USER
+nt_spawn "$NT_TMP/c1.out" "$carol" "$conf" sh -c 'readlink /proc/self/ns/pid; sleep 1'
+c1=$NT_SPAWNED
+nt_spawn "$NT_TMP/c2.out" "$carol" "$conf" sh -c 'readlink /proc/self/ns/pid; sleep 1'
+c2=$NT_SPAWNED
+nt_wait "$c1"
+rc1=$?
+nt_wait "$c2"
+is "$rc1:$?" "0:0" "two simultaneous first execs of one user both succeed"
+ns1=$(grep '^pid:' "$NT_TMP/c1.out")
+ns2=$(grep '^pid:' "$NT_TMP/c2.out")
+[ -n "$ns1" ] && [ "$ns1" = "$ns2" ]
+ok $? "... and share one container ($ns1 / $ns2)"
+nt_until 5 nt_settled "$carol"
+ok $? "... which stops after both, cgroup removed and image released"
+
 # ---- ten users at once, each in their own container
 users=()
 for i in $(seq 10); do
@@ -137,8 +155,8 @@ grep -qx "$host" "$NT_TMP"/many.*
 isnt "$?" 0 "none of them is the host's pid namespace"
 stopped=0
 for u in "${users[@]}"; do
-	nt_until 5 nt_not_running "$u" && [ -z "$(nt_cg_left "$u")" ] && stopped=$((stopped + 1))
+	nt_until 5 nt_settled "$u" && stopped=$((stopped + 1))
 done
-is "$stopped" 10 "all 10 containers stopped with their sessions, cgroups removed"
+is "$stopped" 10 "all 10 containers stopped with their sessions, cgroups removed, images released"
 
 done_testing

@@ -29,6 +29,14 @@ echo "top secret" >"$secret_file"
 echo "not a secret" >"$visible"
 chmod 0644 "$secret_dir/inner" "$secret_file" "$visible"
 
+# Something for the /var/lib/nook mask to hide, whether or not nook is
+# installed here (a directory we create is removed at the end).
+nt_mkdir /var/lib/nook
+nook_marker=/var/lib/nook/nt-marker-$NT_ID
+nt_path "$nook_marker"
+echo "nook's state" >"$nook_marker"
+chmod 0644 "$nook_marker"
+
 conf=$NT_TMP/a.conf
 nt_config "$conf" "hide=$secret_dir $secret_file" "hide=$base/nt-does-not-exist-$NT_ID"
 

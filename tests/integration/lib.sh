@@ -37,6 +37,7 @@ NT_USERS=()
 NT_USER=
 NT_PIDS=()
 NT_PATHS=()
+NT_DIRS=()
 declare -A NT_CG_DIRS=()
 
 # ---------------------------------------------------------------- TAP
@@ -226,6 +227,15 @@ nt_path()
 	NT_PATHS+=("$1")
 }
 
+# nt_mkdir DIR: creates DIR (0755) if it does not exist yet; it is then
+# removed at cleanup if empty (never recursively).
+nt_mkdir()
+{
+	[ -e "$1" ] && return 0
+	mkdir -m 0755 "$1" || bail "cannot create $1"
+	NT_DIRS=("$1" "${NT_DIRS[@]}")
+}
+
 # nt_config FILE [KEY=VALUE | RAW-LINE]...: writes a root-owned 0644 config.
 # KEY=VALUE replaces the default of KEY (KEY= drops it) or adds KEY; hide=
 # and bind= add a line each time; any other argument (a line without '=' after
@@ -350,6 +360,15 @@ nt_not_running()
 	nt_ctl status "$1" --config "$NT_TMP/.cleanup.conf" >/dev/null 2>&1
 	rc=$?
 	[ "$rc" -eq 3 ]
+}
+
+# nt_settled USER: no container, no cgroup, image on no loop device. A
+# container that has stopped answering status may still be cleaning up
+# (the keeper closes its socket first): poll this before looking for
+# leftovers of a stop nobody waited for.
+nt_settled()
+{
+	nt_not_running "$1" && [ -z "$(nt_cg_left "$1")" ] && [ -z "$(nt_loops "$NT_TMP/images/$1.img")" ]
 }
 
 # nt_pids USER: prints "INIT KEEPER" of USER's running container.
@@ -495,6 +514,9 @@ nt_cleanup()
 	for p in "${NT_PATHS[@]}"; do
 		rm -rf --one-file-system "$p"
 	done
+	for p in "${NT_DIRS[@]}"; do
+		rmdir "$p" 2>/dev/null || diag "cleanup: $p is not empty; left in place"
+	done
 	if [[ $NT_TMP == /tmp/nt-* ]]; then
 		rm -rf --one-file-system "$NT_TMP" || diag "cleanup: cannot remove $NT_TMP"
 	fi
@@ -527,7 +549,7 @@ _nt_check_clean()
 	for u in "${NT_USERS[@]}"; do
 		[ -e "/run/nook/$u" ] && left+=" /run/nook/$u"
 	done
-	for p in "$NT_TMP" "${NT_PATHS[@]}"; do
+	for p in "$NT_TMP" "${NT_PATHS[@]}" "${NT_DIRS[@]}"; do
 		[ -e "$p" ] && left+=" $p"
 	done
 	left+=$(nt_host_mounts "$NT_TMP")
