@@ -426,6 +426,12 @@ int nook_keeper_spawn(const struct nook_user *u, int rundir_fd)
 		pid = fork();
 		if (pid != 0)
 			_exit(pid < 0);
+		/* glibc's syslog remembers its socket's fd number: let it go
+		 * with closelog() before close_range(), or the next log line
+		 * sends to (and, failing, closes) whatever file reuses that
+		 * number, such as the image directory while the image is
+		 * created. Reopened below. */
+		closelog();
 		/* Keep only what the keeper needs: stdio (until ready), the
 		 * status pipe and the run directory. The caller's lock fd in
 		 * particular must go, or the lock would outlive the caller. */
@@ -437,6 +443,7 @@ int nook_keeper_spawn(const struct nook_user *u, int rundir_fd)
 			(void) close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
 			(void) close_range((unsigned) hi + 1, ~0U, 0);
 		}
+		nook_log_open("nook-keeper", true);
 		keeper_main(u, rundir_fd, pfd[1]);
 	}
 	(void) close(pfd[1]);
