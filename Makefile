@@ -109,13 +109,13 @@ $(B)/tests/%: tests/aux/%.c
 # Unit tests, then the root-only integration tests (they skip, with a reason,
 # when not root). prove prints the summary.
 check: all
-	NOOK_BUILD=$(CURDIR)/$(B) prove -v --timer $(UNIT_BIN) tests/integration/*.t
+	NOOK_BUILD=$(abspath $(B)) prove -v --timer $(UNIT_BIN) tests/integration/*.t
 
 unit: all
 	prove $(UNIT_BIN)
 
 integration: all
-	NOOK_BUILD=$(CURDIR)/$(B) prove -v --timer tests/integration/*.t
+	NOOK_BUILD=$(abspath $(B)) prove -v --timer tests/integration/*.t
 
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) \

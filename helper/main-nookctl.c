@@ -86,16 +86,73 @@ static void fmt_uptime(uint64_t started_usec, char *buf, size_t size)
 		snprintf(buf, size, "%" PRIu64 "s", s);
 }
 
+/* Waits for PID, retrying on EINTR; returns its status as an exit code. */
+static int wait_exit_code(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return EXIT_NOOK;
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/* The command, in the container as the user; never returns. */
+__attribute__((noreturn)) static void run_command(const struct nook_user *u, char **argv)
+{
+	const char *term = getenv("TERM"), *lang = getenv("LANG");
+	char *env[8];
+	size_t n = 0;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	if (nook_become_user(u) < 0)
+		_exit(EXIT_NOOK);
+	if (asprintf(&env[n++], "HOME=%s", u->home) < 0 || asprintf(&env[n++], "USER=%s", u->name) < 0 ||
+	    asprintf(&env[n++], "LOGNAME=%s", u->name) < 0 || asprintf(&env[n++], "SHELL=%s", u->shell) < 0)
+		_exit(EXIT_NOOK);
+	env[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	/* execvpe() searches the caller's PATH, not ENV's: root's PATH has
+	 * no business inside the user's container. */
+	if (setenv("PATH", env[n - 1] + 5, 1) < 0)
+		_exit(EXIT_NOOK);
+	if (term && asprintf(&env[n++], "TERM=%s", term) < 0)
+		_exit(EXIT_NOOK);
+	if (lang && asprintf(&env[n++], "LANG=%s", lang) < 0)
+		_exit(EXIT_NOOK);
+	env[n] = NULL;
+	if (chdir(u->home) < 0 && chdir("/") < 0)
+		_exit(EXIT_NOOK);
+	/* Only stdio reaches the command (CVE-2024-21626 class). */
+	(void) close_range(3, ~0U, 0);
+	execvpe(argv[0], argv, env);
+	fprintf(stderr, "nookctl: %s: %s\n", argv[0], strerror(errno));
+	_exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}
+
+/*
+ * nookctl (host namespaces, registered as the session)
+ *   `- joiner: cgroup + setns into the container, then forks because
+ *      setns(CLONE_NEWPID) only moves children into the pid namespace
+ *        `- the command, as the user
+ * nookctl itself never enters: it stays a host process whose exit tells
+ * the keeper the session is over, and tools that inspect /proc/self at
+ * exit (LeakSanitizer in SANITIZE builds) keep working.
+ */
 static int cmd_exec(const char *conf, const char *user, char **argv)
 {
 	struct nook_user u;
 	struct nook_session_info info;
-	int self, r, status;
+	int self, r;
 	pid_t pid;
 
 	if (nook_user_load(conf, user, &u) < 0)
 		return EXIT_NOOK;
-	/* nookctl itself is the session: when it exits, the keeper knows. */
 	self = nook_pidfd_open(getpid());
 	if (self < 0) {
 		log_err("pidfd_open: %s", strerror(-self));
@@ -107,15 +164,7 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 		log_err("cannot start the container of '%s'", user);
 		return EXIT_NOOK;
 	}
-	r = nook_join(&info);
-	(void) close(info.init_pidfd);
-	if (r < 0) {
-		log_err("cannot enter the container of '%s': %s", user, strerror(-r));
-		return EXIT_NOOK;
-	}
 
-	/* Forked after setns(CLONE_NEWPID): the child is inside the pid
-	 * namespace, we stay to pass its exit status through. */
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
@@ -123,48 +172,31 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 		return EXIT_NOOK;
 	}
 	if (pid == 0) {
-		const char *term = getenv("TERM"), *lang = getenv("LANG");
-		char *env[8];
-		size_t n = 0;
-
-		signal(SIGINT, SIG_DFL);
-		signal(SIGQUIT, SIG_DFL);
-		if (nook_become_user(&u) < 0)
+		r = nook_join(&info);
+		if (r < 0) {
+			log_err("cannot enter the container of '%s': %s", user, strerror(-r));
 			_exit(EXIT_NOOK);
-		if (asprintf(&env[n++], "HOME=%s", u.home) < 0 || asprintf(&env[n++], "USER=%s", u.name) < 0 ||
-		    asprintf(&env[n++], "LOGNAME=%s", u.name) < 0 || asprintf(&env[n++], "SHELL=%s", u.shell) < 0)
+		}
+		(void) close(info.init_pidfd);
+		pid = fork();
+		if (pid < 0)
 			_exit(EXIT_NOOK);
-		env[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
-		/* execvpe() searches the caller's PATH, not ENV's: root's PATH
-		 * has no business inside the user's container. */
-		if (setenv("PATH", env[n - 1] + 5, 1) < 0)
-			_exit(EXIT_NOOK);
-		if (term && asprintf(&env[n++], "TERM=%s", term) < 0)
-			_exit(EXIT_NOOK);
-		if (lang && asprintf(&env[n++], "LANG=%s", lang) < 0)
-			_exit(EXIT_NOOK);
-		env[n] = NULL;
-		if (chdir(u.home) < 0 && chdir("/") < 0)
-			_exit(EXIT_NOOK);
-		/* Only stdio reaches the command (CVE-2024-21626 class). */
-		(void) close_range(3, ~0U, 0);
-		execvpe(argv[0], argv, env);
-		fprintf(stderr, "nookctl: %s: %s\n", argv[0], strerror(errno));
-		_exit(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+		if (pid == 0)
+			run_command(&u, argv);
+		child_pid = pid;
+		signal(SIGTERM, forward);
+		signal(SIGHUP, forward);
+		_exit(wait_exit_code(pid));
 	}
+	(void) close(info.init_pidfd);
 	child_pid = pid;
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTERM, forward);
 	signal(SIGHUP, forward);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return EXIT_NOOK;
-	}
+	r = wait_exit_code(pid);
 	nook_user_free(&u);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
+	return r;
 }
 
 static int query(const char *user, struct nook_session_info *info)
