@@ -12,12 +12,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
 #include "nook.h"
+
+/* The image's identity (device and inode), looked up quietly: recovery
+ * only needs it to wait for the loop device; the keeper reports problems
+ * with the image itself when it opens it. */
+static int image_identity(const struct nook_user *u, struct nook_image *ret)
+{
+	_cleanup_close_ int dir = nook_open_nofollow(u->set.image_dir, O_PATH | O_DIRECTORY, 0);
+	_cleanup_close_ int fd = -EBADF;
+	char name[64];
+	struct stat st;
+
+	if (dir < 0)
+		return dir;
+	snprintf(name, sizeof(name), "%s.img", u->name);
+	fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	*ret = (struct nook_image) { .dir_fd = -EBADF, .fd = -EBADF, .dev = st.st_dev, .ino = st.st_ino };
+	snprintf(ret->path, sizeof(ret->path), "%s/%s", u->set.image_dir, name);
+	return 0;
+}
 
 /*
  * Removes what a dead keeper left: processes in the user's cgroup (an
@@ -47,9 +69,8 @@ static int recover(const struct nook_user *u, int rundir)
 		if (r < 0)
 			log_warn("processes of '%s' survive SIGKILL: %s", u->name, strerror(-r));
 	}
-	if (nook_image_open(u, false, &img) >= 0) {
+	if (image_identity(u, &img) >= 0) {
 		r = nook_image_wait_released(&img, 10000);
-		nook_image_close(&img);
 		if (r != 0) {
 			log_err("image of '%s' is still attached to a loop device; refusing to mount it twice "
 				"(check: losetup -j %s/%s.img)",

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <bsd/unistd.h>
 
+#include "cleanup.h"
 #include "log.h"
 #include "nook.h"
 
@@ -36,7 +37,7 @@ static void harden(void)
 int main(int argc, char **argv)
 {
 	const char *conf = NOOK_CONF_DEFAULT_PATH;
-	struct nook_user u;
+	_cleanup_(nook_user_freep) struct nook_user u = { 0 };
 	struct nook_session_info info;
 	int pidfd, r, i = 1;
 
@@ -71,6 +72,5 @@ int main(int argc, char **argv)
 	if (r < 0)
 		return 1;
 	printf("init=%d keeper=%d cgroup=%s\n", info.init_pid, info.keeper_pid, info.cgroup);
-	nook_user_free(&u);
 	return 0;
 }

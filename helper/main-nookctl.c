@@ -146,7 +146,7 @@ __attribute__((noreturn)) static void run_command(const struct nook_user *u, cha
  */
 static int cmd_exec(const char *conf, const char *user, char **argv)
 {
-	struct nook_user u;
+	_cleanup_(nook_user_freep) struct nook_user u = { 0 };
 	struct nook_session_info info;
 	int self, r;
 	pid_t pid;
@@ -194,9 +194,7 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTERM, forward);
 	signal(SIGHUP, forward);
-	r = wait_exit_code(pid);
-	nook_user_free(&u);
-	return r;
+	return wait_exit_code(pid);
 }
 
 static int query(const char *user, struct nook_session_info *info)
@@ -238,7 +236,7 @@ static int cmd_status(const char *conf, const char *user)
 	struct nook_session_info info;
 	struct nook_cgroup cg;
 	struct nook_cg_stats st = { 0 };
-	struct nook_user u;
+	_cleanup_(nook_user_freep) struct nook_user u = { 0 };
 	struct stat sb;
 	char up[32], a[32], b[32];
 	int r;
@@ -248,7 +246,6 @@ static int cmd_status(const char *conf, const char *user)
 	r = query(user, &info);
 	if (r < 0) {
 		printf("%s: not running\n", user);
-		nook_user_free(&u);
 		return EXIT_NOT_RUNNING;
 	}
 	fmt_uptime(info.started_usec, up, sizeof(up));
@@ -278,19 +275,17 @@ static int cmd_status(const char *conf, const char *user)
 			       *info.loop ? info.loop : "-");
 		}
 	}
-	nook_user_free(&u);
 	return 0;
 }
 
 static int cmd_stop(const char *conf, const char *user)
 {
-	struct nook_user u;
+	_cleanup_(nook_user_freep) struct nook_user u = { 0 };
 	int r;
 
 	if (nook_user_load(conf, user, &u) < 0)
 		return 1;
 	r = nook_stop(&u);
-	nook_user_free(&u);
 	if (r < 0) {
 		log_err("cannot stop the container of '%s': %s", user, strerror(-r));
 		return 1;

@@ -34,6 +34,10 @@ struct nook_user {
  * Logs and returns -errno on any problem (unknown user, bad config). */
 int nook_user_load(const char *conf_path, const char *name, struct nook_user *ret);
 void nook_user_free(struct nook_user *u);
+static inline void nook_user_freep(struct nook_user *u)
+{
+	nook_user_free(u);
+}
 bool nook_valid_user_name(const char *name);
 
 /* ---- subid.c: subordinate id ranges ---- */

@@ -41,6 +41,7 @@ void nook_user_free(struct nook_user *u)
 
 int nook_user_load(const char *conf_path, const char *name, struct nook_user *ret)
 {
+	/* ret is valid (empty) for nook_user_free() on every path. */
 	struct nook_conf *conf = NULL;
 	_cleanup_free_ char *err = NULL;
 	struct passwd *pw;

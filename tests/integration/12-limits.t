@@ -34,8 +34,12 @@ nt_until 10 nt_running "$alice"
 ok $? "the container runs while a session sleeps"
 nt_until 5 nt_child "$session" >/dev/null
 nookctl_pid=$(nt_child "$session")
+# nookctl stays on the host; its child joins the container and forks the
+# command (setns into a pid namespace only moves children).
 nt_until 5 nt_child "$nookctl_pid" >/dev/null
-sleep_pid=$(nt_child "$nookctl_pid")
+joiner_pid=$(nt_child "$nookctl_pid")
+nt_until 5 nt_child "$joiner_pid" >/dev/null
+sleep_pid=$(nt_child "$joiner_pid")
 
 # ---- limits as written to the cgroup
 if [ -n "${NT_CG_DIRS[unified]:-}" ]; then
@@ -54,8 +58,10 @@ fi
 # ---- the processes are in the user's cgroup
 for k in "${!NT_CG_DIRS[@]}"; do
 	procs=$(cat "$(nt_cg_dir "$k" "$alice" container)/cgroup.procs" 2>/dev/null)
-	grep -qx "$nookctl_pid" <<<"$procs"
-	ok $? "$k: the nookctl exec process ($nookctl_pid) is in <test cgroup>/$NT_CG/$alice/container"
+	grep -qx "$joiner_pid" <<<"$procs"
+	ok $? "$k: nookctl's joiner ($joiner_pid) is in <test cgroup>/$NT_CG/$alice/container"
+	! grep -qx "$nookctl_pid" <<<"$procs"
+	ok $? "$k: nookctl itself ($nookctl_pid) stays out of the user's cgroup"
 	grep -qx "$sleep_pid" <<<"$procs"
 	ok $? "$k: the session's command ($sleep_pid) is in the container cgroup"
 done
