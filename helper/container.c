@@ -50,6 +50,7 @@
 struct trees {
 	int lower;
 	int image;
+	int dev;
 	struct nook_bind_fd *binds;
 	size_t n_binds;
 };
@@ -60,11 +61,13 @@ static void trees_close(struct trees *t)
 		(void) close(t->lower);
 	if (t->image >= 0)
 		(void) close(t->image);
+	if (t->dev >= 0)
+		(void) close(t->dev);
 	for (size_t i = 0; i < t->n_binds; i++)
 		if (t->binds[i].fd >= 0)
 			(void) close(t->binds[i].fd);
 	free(t->binds);
-	t->lower = t->image = -EBADF;
+	t->lower = t->image = t->dev = -EBADF;
 	t->binds = NULL;
 	t->n_binds = 0;
 }
@@ -72,7 +75,7 @@ static void trees_close(struct trees *t)
 /* The child: becomes container root, builds the root, reports, reaps. */
 __attribute__((noreturn)) static void child(const struct nook_user *u, struct trees *t, int sock)
 {
-	struct nook_rootfs_args a = { .user = u, .lower_fd = t->lower, .image_fd = t->image,
+	struct nook_rootfs_args a = { .user = u, .lower_fd = t->lower, .image_fd = t->image, .dev_fd = t->dev,
 				      .binds = t->binds, .n_binds = t->n_binds };
 	char msg[1024] = "ok";
 	char go;
@@ -120,6 +123,11 @@ static int prepare_trees(const struct nook_user *u, const struct nook_image *img
 {
 	int r;
 
+	t->dev = nook_dev_tree();
+	if (t->dev < 0) {
+		log_err("cannot prepare the container's /dev: %s", strerror(-t->dev));
+		return t->dev;
+	}
 	t->lower = nook_clone_tree(u->set.rootfs, false);
 	if (t->lower < 0) {
 		log_err("rootfs %s: %s", u->set.rootfs, strerror(-t->lower));
@@ -164,7 +172,7 @@ int nook_container_start(const struct nook_user *u, const struct nook_cgroup *cg
 			 const struct nook_subid *sub, const struct nook_image *img, int stage_fd,
 			 struct nook_container *ret)
 {
-	struct trees t = { .lower = -EBADF, .image = -EBADF };
+	struct trees t = { .lower = -EBADF, .image = -EBADF, .dev = -EBADF };
 	_cleanup_close_ int userns = -EBADF, pidfd = -EBADF;
 	int sp[2] = { -EBADF, -EBADF };
 	struct clone_args ca = { 0 };

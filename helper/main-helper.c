@@ -2,20 +2,30 @@
 /*
  * nook-helper: installed setuid root, called by pam_nook.
  *
- *   nook-helper open USER      ensure USER's container and register the
+ *   nook-helper [--config FILE] open USER
+ *                              ensure USER's container and register the
  *                              caller (the parent process) as a session;
  *                              prints the keeper's info line
  *
- * The hardening comes first, before anything reads the environment or an
- * argument: empty environment, only fds 0-2, not dumpable, umask 077.
- * Only a caller whose real uid is 0 may act, and --config is honoured only
- * then (DESIGN.md).
+ * The caller controls everything a setuid process inherits: fds, the
+ * environment, signal dispositions and mask, rlimits, argv. So the hardening
+ * comes first, before anything reads the environment or an argument: stdio
+ * open, empty environment, only fds 0-2, not dumpable, umask 077, default
+ * signals, sane rlimits. Then the binary's own installation is checked, then
+ * the caller: only a real uid of 0 may act, and only then are the arguments
+ * parsed (--config among them) and validated, each before any use
+ * (DESIGN.md, "Security model"). Every refusal is logged with the caller's
+ * real uid.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bsd/unistd.h>
@@ -24,44 +34,213 @@
 #include "log.h"
 #include "nook.h"
 
+/* "nook-helper --config FILE open USER" is the longest documented form. */
+#define HELPER_ARGC_MAX 5
+/* At least this many fds for ourselves (the keeper inherits it). */
+#define HELPER_NOFILE_MIN 1024
+
+static const char usage[] = "usage: nook-helper [--config FILE] open USER\n";
+
+/*
+ * A caller may exec us with fd 0, 1 or 2 closed. The next open() would then
+ * land there, and log lines or the info line would be written into whatever
+ * file that is (a config, a lock, the image). glibc does this for setuid
+ * runs (AT_SECURE), but not when root calls us, so do it ourselves, first.
+ * Nothing can be logged yet: fail with a bare exit.
+ */
+static void stdio_ensure_open(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int null;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		null = open("/dev/null", O_RDWR | O_NOCTTY);
+		if (null < 0)
+			_exit(1);
+		/* The lowest free number is fd itself, unless a lower one was
+		 * closed too, which the earlier rounds have filled. */
+		if (null != fd) {
+			if (dup2(null, fd) < 0)
+				_exit(1);
+			(void) close(null);
+		}
+	}
+}
+
 static void harden(void)
 {
+	struct rlimit rl = { 0, 0 };
+
+	stdio_ensure_open();
 	/* Nothing of the caller's may steer us: no environment (LD_*, locale,
 	 * TZ...), no inherited fds besides stdio, no core dumps or ptrace by
 	 * the caller. */
 	if (clearenv() != 0 || close_range(3, ~0U, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		_exit(1);
 	umask(077);
+
+	/* Signal dispositions set to SIG_IGN and the blocked mask survive
+	 * execve(). An ignored SIGCHLD makes the kernel reap our children
+	 * (waitpid() for fsck or the keeper would fail with ECHILD); an
+	 * ignored or blocked SIGTERM would reach the keeper, which must be
+	 * stoppable. Start from the defaults. */
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa = { .sa_handler = SIG_DFL };
+
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		sigemptyset(&sa.sa_mask);
+		/* glibc's internal real-time signals answer EINVAL: fine. */
+		(void) sigaction(sig, &sa, NULL);
+	}
+	{
+		sigset_t none;
+
+		sigemptyset(&none);
+		if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+			_exit(1);
+	}
+	/* A root caller's parent-death signal would be sent to us, not to the
+	 * session; the setuid exec clears it for others already. */
+	(void) prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+
+	/* No core file of a process that holds root's view of the images,
+	 * whatever fs.suid_dumpable says (the hard limit too: the keeper and
+	 * init inherit it). */
+	if (setrlimit(RLIMIT_CORE, &rl) < 0)
+		_exit(1);
+	/* The caller may have left us almost no fds; take a working number
+	 * within the hard limit it set (a lower hard limit fails closed
+	 * later, at the open that does not fit). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < HELPER_NOFILE_MIN) {
+		rl.rlim_cur = rl.rlim_max < HELPER_NOFILE_MIN ? rl.rlim_max : HELPER_NOFILE_MIN;
+		(void) setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/*
+ * Refuses to run from a binary that someone besides root could have
+ * replaced: when we have euid 0, whoever may write the file may run code as
+ * root. Checked on the running inode (fstat of /proc/self/exe opened), not
+ * on a path that could change under us.
+ */
+static int check_installation(void)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char path[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (geteuid() != 0)
+		return 0; /* nothing to protect; the real-uid check refuses */
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n < 0)
+		snprintf(path, sizeof(path), "/proc/self/exe");
+	else
+		path[n] = '\0';
+	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		log_err("refused (real uid %u): cannot check the installation of %s: %s", getuid(),
+			path, strerror(errno));
+		return -EPERM;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		log_err("refused (real uid %u): %s is installed unsafely (owner uid %u, mode %04o); "
+			"it must be a root-owned file writable only by root: chown root %s; chmod 4755 %s",
+			getuid(), path, st.st_uid, st.st_mode & 07777, path, path);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* A hostile argument, fit for one log line: at most 64 bytes, anything but
+ * printable ASCII as '?'. */
+static const char *printable(const char *s, char *buf, size_t size)
+{
+	size_t i = 0;
+
+	for (; s[i] && i < size - 1 && i < 64; i++)
+		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	buf[i] = '\0';
+	return buf;
+}
+
+static int usage_error(const char *why)
+{
+	log_err("refused (real uid %u): %s", getuid(), why);
+	fputs(usage, stderr);
+	return 2;
+}
+
+/*
+ * Checks argv against the documented forms only, before any of it is used,
+ * and copies what passed: setproctitle() later reuses argv's memory.
+ */
+static int parse_args(int argc, char **argv, char ret_conf[static PATH_MAX],
+		      char ret_user[static NOOK_USER_MAX + 1])
+{
+	const char *conf = NOOK_CONF_DEFAULT_PATH;
+	char buf[65];
+	int i = 1;
+
+	/* argc 0 (CVE-2021-4034) or too many: not one of our forms. */
+	if (argc < 1 || argc > HELPER_ARGC_MAX || !argv[0])
+		return usage_error("wrong number of arguments");
+	for (int k = 0; k < argc; k++) {
+		if (!argv[k] || strnlen(argv[k], PATH_MAX) >= PATH_MAX)
+			return usage_error("argument too long");
+	}
+	if (argc > 2 && strcmp(argv[1], "--config") == 0) {
+		conf = argv[2];
+		i = 3;
+		/* Read as root: only an absolute path, never one relative to a
+		 * cwd the caller chose. (The file itself is then checked for
+		 * owner and mode by the config loader.) */
+		if (conf[0] != '/')
+			return usage_error("--config needs an absolute path");
+	}
+	if (argc != i + 2 || strcmp(argv[i], "open") != 0)
+		return usage_error("not 'open USER'");
+	if (!nook_valid_user_name(argv[i + 1])) {
+		log_err("refused (real uid %u): '%s' is not a valid user name", getuid(),
+			printable(argv[i + 1], buf, sizeof(buf)));
+		fputs(usage, stderr);
+		return 2;
+	}
+	/* Both lengths were checked above. */
+	snprintf(ret_conf, PATH_MAX, "%s", conf);
+	snprintf(ret_user, NOOK_USER_MAX + 1, "%s", argv[i + 1]);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *conf = NOOK_CONF_DEFAULT_PATH;
+	char conf[PATH_MAX], user[NOOK_USER_MAX + 1];
 	_cleanup_(nook_user_freep) struct nook_user u = { 0 };
 	struct nook_session_info info;
-	int pidfd, r, i = 1;
+	int pidfd, r;
 
 	harden();
+	nook_log_open("nook-helper", true);
+	if (check_installation() < 0)
+		return 1;
+	/* Before any argument is even looked at: only root acts through us
+	 * (pam_nook in sshd's monitor, login, su). */
+	if (getuid() != 0) {
+		log_err("refused (real uid %u): only root may use nook-helper", getuid());
+		return 1;
+	}
+	r = parse_args(argc, argv, conf, user);
+	if (r != 0)
+		return r;
 	{
 		/* clearenv() left environ NULL, which libbsd does not expect. */
 		static char *no_env[] = { NULL };
 
 		setproctitle_init(argc, argv, no_env);
 	}
-	nook_log_open("nook-helper", true);
-	if (getuid() != 0) {
-		log_err("only root may use nook-helper (real uid %u)", getuid());
-		return 1;
-	}
-	if (argc > 2 && strcmp(argv[1], "--config") == 0) {
-		conf = argv[2];
-		i = 3;
-	}
-	if (argc != i + 2 || strcmp(argv[i], "open") != 0) {
-		fprintf(stderr, "usage: nook-helper [--config FILE] open USER\n");
-		return 2;
-	}
-	if (nook_user_load(conf, argv[i + 1], &u) < 0)
+	if (nook_user_load(conf, user, &u) < 0)
 		return 1;
 	pidfd = nook_pidfd_open(getppid());
 	if (pidfd < 0) {

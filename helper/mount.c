@@ -25,6 +25,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -262,68 +263,74 @@ static int mkdir_in(struct build *b, const char *path, mode_t mode)
 	return 0;
 }
 
-static int touch_in(struct build *b, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char parent[512];
-
-	snprintf(parent, sizeof(parent), "%.*s", (int) (slash - path), path);
-	_cleanup_close_ int pfd = resolve(b, parent, O_PATH | O_DIRECTORY);
-	if (pfd < 0)
-		return fail(b, pfd, "%s", parent);
-	_cleanup_close_ int fd = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return fail(b, -errno, "creating %s", path);
-	return 0;
-}
-
-/* A minimal /dev: host device nodes that are safe to share (bind mounts;
- * mknod is impossible in a user namespace anyway), shm and mqueue. No block
- * devices, no mem/kmem/port.
+/*
+ * Host side: the container's /dev, a tmpfs made by host root so that its
+ * device nodes work (a tmpfs mounted inside the user namespace could hold
+ * none, and mknod is impossible there anyway). Only nodes that are safe to
+ * share: no block devices, no mem/kmem/port. Nothing inside may write to
+ * it: its root belongs to host root, which is nobody in the container.
  *
- * /dev/pts is the host's devpts, not a new instance: with privilege
+ * /dev/pts will be the host's devpts, not a new instance: with privilege
  * separation sshd's monitor allocates the pty on the host and its session
- * child then opens it by name inside the container. Host ptys are
- * 0620 owner:tty, and tty (gid 5) is never mapped, so nobody inside can
- * write to another user's terminal; /dev/ptmx is the host's node, so new
- * ptys land in the same instance. */
-static int build_dev(struct build *b)
+ * child then opens it by name inside the container. Host ptys are 0620
+ * owner:tty, and tty (gid 5) is never mapped, so nobody inside can write
+ * to another user's terminal. /dev/ptmx is a real node next to "pts", which
+ * is where the kernel looks for the devpts instance to allocate from.
+ */
+int nook_dev_tree(void)
 {
-	static const char *const devtmpfs[] = { "mode", "0755", "size", "64k", NULL };
-	static const char *const shm[] = { "mode", "1777", NULL };
-	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty", "ptmx" };
+	static const struct {
+		const char *name;
+		unsigned major, minor;
+	} nodes[] = {
+		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
+		{ "urandom", 1, 9 }, { "tty", 5, 0 }, { "ptmx", 5, 2 },
+	};
 	static const char *const links[][2] = {
 		{ "fd", "/proc/self/fd" },	 { "stdin", "/proc/self/fd/0" },
 		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
 	};
+	static const char *const dirs[] = { "pts", "shm", "mqueue" };
+	_cleanup_close_ int fs = (int) syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
+	_cleanup_close_ int mnt = -EBADF;
+
+	if (fs < 0)
+		return -errno;
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "64k", 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	mnt = (int) syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	if (mnt < 0)
+		return -errno;
+	for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
+		if (mknodat(mnt, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 ||
+		    fchmodat(mnt, nodes[i].name, 0666, 0) < 0)
+			return -errno;
+	for (size_t i = 0; i < ELEMENTSOF(links); i++)
+		if (symlinkat(links[i][1], mnt, links[i][0]) < 0)
+			return -errno;
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+		if (mkdirat(mnt, dirs[i], 0755) < 0)
+			return -errno;
+	/* A mount point for the host's syslog socket. */
+	if (access("/dev/log", F_OK) == 0) {
+		_cleanup_close_ int fd = openat(mnt, "log", O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+
+		if (fd < 0)
+			return -errno;
+	}
+	return TAKE_FD(mnt);
+}
+
+/* Inside: the prepared /dev, the host's devpts, shm and mqueue. */
+static int build_dev(struct build *b, int dev_fd)
+{
+	static const char *const shm[] = { "mode", "1777", NULL };
 	int r;
 
-	r = mount_new(b, "tmpfs", devtmpfs, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, "/dev");
+	r = attach(b, dev_fd, "/dev");
 	if (r < 0)
-		return r;
-	for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
-		char host[64], inside[64];
-		_cleanup_close_ int tree = -EBADF;
-
-		snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
-		snprintf(inside, sizeof(inside), "/dev/%s", nodes[i]);
-		tree = (int) syscall(SYS_open_tree, AT_FDCWD, host, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-		if (tree < 0)
-			return fail(b, -errno, "cloning %s", host);
-		r = touch_in(b, inside);
-		if (r >= 0)
-			r = attach(b, tree, inside);
-		if (r < 0)
-			return r;
-	}
-	_cleanup_close_ int dev = resolve(b, "/dev", O_PATH | O_DIRECTORY);
-	if (dev < 0)
-		return fail(b, dev, "/dev");
-	for (size_t i = 0; i < ELEMENTSOF(links); i++)
-		if (symlinkat(links[i][1], dev, links[i][0]) < 0)
-			return fail(b, -errno, "/dev/%s", links[i][0]);
-	if ((r = mkdir_in(b, "/dev/pts", 0755)) < 0 || (r = mkdir_in(b, "/dev/shm", 01777)) < 0 ||
-	    (r = mkdir_in(b, "/dev/mqueue", 0755)) < 0)
 		return r;
 	{
 		_cleanup_close_ int pts = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/pts",
@@ -348,7 +355,7 @@ static int build_dev(struct build *b)
 		_cleanup_close_ int log = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/log",
 							OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 
-		if (log >= 0 && touch_in(b, "/dev/log") >= 0)
+		if (log >= 0)
 			(void) attach(b, log, "/dev/log");
 	}
 	return 0;
@@ -456,7 +463,7 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	    (r = mount_new(&b, "sysfs", NULL,
 			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 			   "/sys")) < 0 ||
-	    (r = build_dev(&b)) < 0 ||
+	    (r = build_dev(&b, a->dev_fd)) < 0 ||
 	    (r = mount_new(&b, "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp")) < 0 ||
 	    (r = mount_new(&b, "tmpfs", run_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/run")) < 0)
 		return r;

@@ -99,9 +99,12 @@ struct nook_rootfs_args {
 	const struct nook_user *user;
 	int lower_fd; /* detached, idmapped, read-only tree of settings.rootfs */
 	int image_fd; /* detached, idmapped ext4 of the image */
+	int dev_fd;   /* detached tmpfs with the device nodes (nook_dev_tree) */
 	struct nook_bind_fd *binds;
 	size_t n_binds;
 };
+/* Host side: a detached tmpfs holding the container's /dev nodes. */
+int nook_dev_tree(void);
 /* Host side: a detached clone of PATH (recursive if RECURSIVE). */
 int nook_clone_tree(const char *path, bool recursive);
 /* Host side: sets ATTRS (MOUNT_ATTR_*) on a detached tree, idmapped through
