@@ -101,4 +101,11 @@ is "$out" "from stdin" "stdin is passed through"
 out=$(nt_exec "$alice" "$conf" sh -c 'echo to-stderr >&2' 2>&1 >/dev/null)
 is "$out" "to-stderr" "stderr is passed through"
 
+# ---- ptys opened inside (tmux, script, expect) come from /dev/ptmx
+out=$(nt_exec "$alice" "$conf" script -qc tty /dev/null </dev/null)
+like "$out" '^/dev/pts/[0-9]+' "a pty can be allocated inside through /dev/ptmx"
+out=$(nt_exec "$alice" "$conf" sh -c 'ls /dev; grep -c " /dev/" /proc/self/mountinfo')
+unlike "$out" '(^|[[:space:]])(sda|vda|loop[0-9]+|mem|kmem|port)([[:space:]]|$)' \
+	"/dev holds no block devices and no mem/kmem/port"
+
 done_testing
