@@ -212,12 +212,13 @@ static int request(int sock, const char *req, int send_fd, char *reply, size_t s
 	return 0;
 }
 
-int nook_ctl_register(int sock, int session_pidfd, struct nook_session_info *ret)
+/* A request whose answer carries init's pidfd (register, attach). */
+static int request_init_pidfd(int sock, const char *req, int send_fd, struct nook_session_info *ret)
 {
 	char reply[4096];
 	int fd = -EBADF, r;
 
-	r = request(sock, "register", session_pidfd, reply, sizeof(reply), &fd);
+	r = request(sock, req, send_fd, reply, sizeof(reply), &fd);
 	if (r < 0)
 		return r;
 	r = parse_info(reply, ret);
@@ -230,22 +231,14 @@ int nook_ctl_register(int sock, int session_pidfd, struct nook_session_info *ret
 	return 0;
 }
 
+int nook_ctl_register(int sock, int session_pidfd, struct nook_session_info *ret)
+{
+	return request_init_pidfd(sock, "register", session_pidfd, ret);
+}
+
 int nook_ctl_attach(int sock, struct nook_session_info *ret)
 {
-	char reply[4096];
-	int fd = -EBADF, r;
-
-	r = request(sock, "attach", -EBADF, reply, sizeof(reply), &fd);
-	if (r < 0)
-		return r;
-	r = parse_info(reply, ret);
-	if (r < 0 || fd < 0) {
-		if (fd >= 0)
-			(void) close(fd);
-		return r < 0 ? r : -EPROTO;
-	}
-	ret->init_pidfd = fd;
-	return 0;
+	return request_init_pidfd(sock, "attach", -EBADF, ret);
 }
 
 int nook_ctl_status(int sock, struct nook_session_info *ret)
