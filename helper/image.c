@@ -327,7 +327,7 @@ static int fsck_needed(const char *fdpath)
 	if (!(sb->s_state & EXT2_VALID_FS) || (sb->s_state & EXT2_ERROR_FS) ||
 	    ext2fs_has_feature_journal_needs_recovery(sb) ||
 	    ((int16_t) sb->s_max_mnt_count > 0 && sb->s_mnt_count >= (uint16_t) sb->s_max_mnt_count) ||
-	    (sb->s_checkinterval && (time_t) (sb->s_lastcheck + sb->s_checkinterval) <= time(NULL)))
+	    (sb->s_checkinterval && (time_t) sb->s_lastcheck + (time_t) sb->s_checkinterval <= time(NULL)))
 		r = 1;
 	ext2fs_close_free(&fs);
 	return r;

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ftw.h>
+
 #include "cleanup.h"
 #include "nook.h"
 #include "tap.h"
@@ -49,6 +51,30 @@ static const char *get(const char *rel)
 	buf[n] = '\0';
 	fclose(f);
 	return buf;
+}
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void) sb;
+	(void) flag;
+	(void) ftw;
+	return remove(p) < 0 ? -1 : 0;
+}
+
+/* rm -rf of DIR's contents (KEEP_TOP) or of DIR itself, without a shell. */
+static int rm_tree(const char *dir, bool keep_top)
+{
+	if (nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+		return -1;
+	return keep_top ? mkdir(dir, 0700) : 0;
+}
+
+static int mkdirs(const char *rel)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/%s", root, rel);
+	return nook_mkdir_p(p, 0755);
 }
 
 static void mkd(const char *rel)
@@ -158,14 +184,8 @@ int main(void)
 	       "deserialize refuses a relative base");
 
 	/* ---- v1 (hybrid) ---- */
-	{
-		char cmd[1200];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s/* && mkdir -p %s/memory %s/cpu %s/pids", root, root, root,
-			 root);
-		if (system(cmd) != 0)
-			return skip_all("cannot reset the fake cgroupfs");
-	}
+	if (rm_tree(root, true) < 0 || mkdirs("memory") < 0 || mkdirs("cpu") < 0 || mkdirs("pids") < 0)
+		return skip_all("cannot reset the fake cgroupfs");
 	put("self", "4:memory:/outer\n3:cpu,cpuacct:/\n2:pids:/other\n0::/\n");
 	{
 		char self[512];
@@ -179,14 +199,8 @@ int main(void)
 	is_str(cg.user[1], "nt-y/bob", "v1: cpu path (the caller is at the root of cpu,cpuacct)");
 	is_str(cg.user[2], "other/nt-y/bob", "v1: pids path");
 	s = (struct nook_settings) { .memory_max = 1ULL << 30, .cpu_max = 50, .pids_max = 64 };
-	{
-		char cmd[1200];
-
-		snprintf(cmd, sizeof(cmd), "mkdir -p %s/memory/outer/nt-y/bob %s/cpu/nt-y/bob %s/pids/other/nt-y/bob",
-			 root, root, root);
-		if (system(cmd) != 0)
-			return skip_all("cannot prepare the fake v1 cgroupfs");
-	}
+	if (mkdirs("memory/outer/nt-y/bob") < 0 || mkdirs("cpu/nt-y/bob") < 0 || mkdirs("pids/other/nt-y/bob") < 0)
+		return skip_all("cannot prepare the fake v1 cgroupfs");
 	put("memory/outer/nt-y/bob/memory.limit_in_bytes", "");
 	put("cpu/nt-y/bob/cpu.cfs_period_us", "");
 	put("cpu/nt-y/bob/cpu.cfs_quota_us", "");
@@ -199,12 +213,7 @@ int main(void)
 	is_str(get("cpu/nt-y/bob/cpu.cfs_period_us"), "100000", "v1: cfs period 100 ms");
 	is_str(get("pids/other/nt-y/bob/pids.max"), "64", "v1: pids.max");
 
-	{
-		char cmd[300 + sizeof(root)];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-		if (system(cmd) != 0)
-			diag("could not remove %s", root);
-	}
+	if (rm_tree(root, false) < 0)
+		diag("could not remove %s", root);
 	return done_testing();
 }
