@@ -12,10 +12,10 @@
  * comes first, before anything reads the environment or an argument: stdio
  * open, empty environment, only fds 0-2, not dumpable, umask 077, default
  * signals, sane rlimits. Then the binary's own installation is checked, then
- * the caller: only a real uid of 0 may act, and only then are the arguments
- * parsed (--config among them) and validated, each before any use
- * (DESIGN.md, "Security model"). Every refusal is logged with the caller's
- * real uid.
+ * the caller: only a real uid of 0 may act (with an effective uid of 0), and
+ * only then are the arguments parsed (--config among them) and validated,
+ * each before any use (DESIGN.md, "Security model"). Every refusal is logged
+ * with the caller's real uid.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,8 +106,9 @@ static void harden(void)
 	(void) prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 
 	/* No core file of a process that holds root's view of the images,
-	 * whatever fs.suid_dumpable says (the hard limit too: the keeper and
-	 * init inherit it). */
+	 * even where fs.suid_dumpable would allow one (a core_pattern pipe
+	 * ignores this limit; non-dumpable covers that). The hard limit too:
+	 * the keeper and init inherit it. */
 	if (setrlimit(RLIMIT_CORE, &rl) < 0)
 		_exit(1);
 	/* The caller may have left us almost no fds; take a working number
@@ -121,9 +122,10 @@ static void harden(void)
 
 /*
  * Refuses to run from a binary that someone besides root could have
- * replaced: when we have euid 0, whoever may write the file may run code as
- * root. Checked on the running inode (fstat of /proc/self/exe opened), not
- * on a path that could change under us.
+ * replaced: whoever may write the file may run code as root. Checked on the
+ * running inode (fstat of /proc/self/exe opened), not on a path that could
+ * change under us; whatever our euid, so that root running a copy owned by
+ * someone else (set-uid to them, or just built by them) is refused too.
  */
 static int check_installation(void)
 {
@@ -132,8 +134,6 @@ static int check_installation(void)
 	struct stat st;
 	ssize_t n;
 
-	if (geteuid() != 0)
-		return 0; /* nothing to protect; the real-uid check refuses */
 	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
 	if (n < 0)
 		snprintf(path, sizeof(path), "/proc/self/exe");
@@ -160,8 +160,13 @@ static const char *printable(const char *s, char *buf, size_t size)
 {
 	size_t i = 0;
 
-	for (; s[i] && i < size - 1 && i < 64; i++)
-		buf[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+	for (; i < size - 1 && i < 64 && s[i]; i++) {
+		char c = s[i];
+
+		if (c < 0x20 || c >= 0x7f)
+			c = '?';
+		buf[i] = c;
+	}
 	buf[i] = '\0';
 	return buf;
 }
@@ -229,6 +234,14 @@ int main(int argc, char **argv)
 	 * (pam_nook in sshd's monitor, login, su). */
 	if (getuid() != 0) {
 		log_err("refused (real uid %u): only root may use nook-helper", getuid());
+		return 1;
+	}
+	/* Belt and braces (a copy owned by someone else, set-uid to them,
+	 * was refused above): act only with euid 0. */
+	if (geteuid() != 0) {
+		log_err("refused (real uid %u): running with effective uid %u; nook-helper must be "
+			"installed set-uid root",
+			getuid(), geteuid());
 		return 1;
 	}
 	r = parse_args(argc, argv, conf, user);
