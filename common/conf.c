@@ -11,6 +11,7 @@
  */
 #include "conf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -43,6 +44,14 @@
 #define DEFAULT_HOSTNAME "%u"
 #define DEFAULT_CGROUP_ROOT "nook"
 #define DEFAULT_EXEMPT "root"
+#define DEFAULT_BRIDGE "nook0"
+#define DEFAULT_BRIDGE_SUBNET "10.213.0.0/16"
+/* The bridge's own address is the first of the subnet, containers get the
+ * rest: at least a /30 (two usable addresses). IPv6 container addresses
+ * reuse the IPv4 host part, so the IPv6 prefix keeps at least 32 bits. */
+#define SUBNET_PREFIX_MIN 8
+#define SUBNET4_PREFIX_MAX 30
+#define SUBNET6_PREFIX_MAX 96
 
 enum section_type {
 	SEC_DEFAULT,
@@ -66,6 +75,12 @@ enum key_id {
 	K_PIDS_MAX,
 	K_CGROUP_ROOT,
 	K_NETWORK,
+	K_BRIDGE,
+	K_BRIDGE_SUBNET,
+	K_BRIDGE_SUBNET6,
+	K_ISOLATE,
+	K_HOST_ACCESS,
+	K_DNS,
 	K_PROFILE,
 	K_COUNT_,
 };
@@ -385,6 +400,51 @@ int nook_parse_bool(const char *s, bool *ret)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+int nook_parse_cidr(const char *s, int family, struct nook_cidr *ret)
+{
+	char addr[INET6_ADDRSTRLEN];
+	const char *slash, *p;
+	unsigned max = family == AF_INET ? 32 : 128;
+	uint64_t len;
+	struct nook_cidr c = { .family = family };
+
+	if (!s || !ret || (family != AF_INET && family != AF_INET6))
+		return -EINVAL;
+	slash = strchr(s, '/');
+	if (!slash || (size_t) (slash - s) >= sizeof(addr))
+		return -EINVAL;
+	memcpy(addr, s, (size_t) (slash - s));
+	addr[slash - s] = '\0';
+	if (inet_pton(family, addr, c.addr) != 1)
+		return -EINVAL;
+	p = slash + 1;
+	/* No sign, no leading blanks, no leading zeros beyond "0". */
+	if (parse_digits(&p, &len) < 0 || *p || (slash[1] == '0' && slash[2]))
+		return -EINVAL;
+	if (len > max)
+		return -ERANGE;
+	c.prefix = (unsigned) len;
+	*ret = c;
+	return 0;
+}
+
+bool nook_cidr_host_bits(const struct nook_cidr *c)
+{
+	unsigned bytes = c->family == AF_INET ? 4 : 16;
+
+	for (unsigned i = 0; i < bytes; i++) {
+		unsigned first = i * 8; /* bit number of this byte's top bit */
+		uint8_t host_mask;
+
+		if (first + 8 <= c->prefix)
+			continue;
+		host_mask = first >= c->prefix ? 0xff : (uint8_t) (0xffu >> (c->prefix - first));
+		if (c->addr[i] & host_mask)
+			return true;
+	}
+	return false;
 }
 
 /* ---- user and group lookups -------------------------------------------- */
@@ -783,12 +843,137 @@ static int parse_cgroup_root(struct parser *p, const char *key, const char *v, s
 
 static int parse_network(struct parser *p, const char *key, const char *v, struct entry *e)
 {
+	static const struct {
+		const char *name;
+		enum nook_network mode;
+	} modes[] = {
+		{ "none", NOOK_NET_NONE },
+		{ "pasta", NOOK_NET_PASTA },
+		{ "bridge", NOOK_NET_BRIDGE },
+	};
 	char b[SHOW_MAX + 4];
 
-	if (strcmp(v, "none") != 0)
-		return fail(p, -EINVAL, "%s = '%s' is not supported; the only value is none", key, show(v, b));
-	e->num = NOOK_NET_NONE;
-	return 0;
+	for (size_t i = 0; i < ELEMENTSOF(modes); i++)
+		if (strcmp(v, modes[i].name) == 0) {
+			e->num = modes[i].mode;
+			return 0;
+		}
+	return fail(p, -EINVAL, "%s = '%s' is not a network mode; use none, pasta or bridge", key, show(v, b));
+}
+
+/* A network interface name the kernel takes (at most 15 bytes, no '/',
+ * ':' or blanks), kept to a plain alphabet; "nk-" is the prefix of the
+ * containers' veths and cannot name a bridge. */
+static int parse_ifname(struct parser *p, const char *key, const char *v, struct entry *e)
+{
+	char b[SHOW_MAX + 4];
+	size_t n = strlen(v);
+
+	if (n > NOOK_IFNAME_MAX)
+		return fail(p, -EINVAL, "%s = '%s' is longer than %d characters; shorten it", key, show(v, b),
+			    NOOK_IFNAME_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (!cgroup_char(v[i]))
+			return fail(p, -EINVAL, "%s = '%s': an interface name may only contain letters, digits, '_', '.' and '-'",
+				    key, show(v, b));
+	if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0 || strncmp(v, "nk-", 3) == 0)
+		return fail(p, -EINVAL, "%s = '%s' is reserved (nk-* are the containers' own interfaces); choose another name",
+			    key, show(v, b));
+	e->str = strdup(v);
+	return e->str ? 0 : -ENOMEM;
+}
+
+/* Neither loopback nor multicast nor "this network": those cannot be a
+ * bridge's subnet. */
+static bool cidr_usable(const struct nook_cidr *c)
+{
+	if (c->family == AF_INET)
+		return c->addr[0] != 0 && c->addr[0] != 127 && c->addr[0] < 224;
+	return c->addr[0] != 0xff && !(c->prefix >= 8 && c->addr[0] == 0);
+}
+
+static int parse_subnet(struct parser *p, const char *key, const char *v, struct entry *e, int family)
+{
+	const unsigned lo = SUBNET_PREFIX_MIN;
+	const unsigned hi = family == AF_INET ? SUBNET4_PREFIX_MAX : SUBNET6_PREFIX_MAX;
+	const char *example = family == AF_INET ? DEFAULT_BRIDGE_SUBNET : "fd00:213::/64";
+	char b[SHOW_MAX + 4], text[INET6_ADDRSTRLEN];
+	struct nook_cidr c;
+	int r = nook_parse_cidr(v, family, &c);
+
+	if (r < 0)
+		return fail(p, r, "%s = '%s' is not an %s prefix; write ADDRESS/LENGTH, e.g. %s", key, show(v, b),
+			    family == AF_INET ? "IPv4" : "IPv6", example);
+	if (c.prefix < lo || c.prefix > hi)
+		return fail(p, -ERANGE, "%s = '%s': the length must be from /%u to /%u", key, show(v, b), lo, hi);
+	if (!cidr_usable(&c))
+		return fail(p, -EINVAL, "%s = '%s' is a loopback, multicast or reserved range; use a private one such as %s",
+			    key, show(v, b), example);
+	if (nook_cidr_host_bits(&c)) {
+		for (unsigned i = 0; i < 16; i++) {
+			unsigned first = i * 8;
+
+			if (first >= c.prefix)
+				c.addr[i] = 0;
+			else if (first + 8 > c.prefix)
+				c.addr[i] &= (uint8_t) (0xffu << (8 - (c.prefix - first)));
+		}
+		(void) inet_ntop(family, c.addr, text, sizeof(text));
+		return fail(p, -EINVAL, "%s = '%s' has host bits set; write the network, %s/%u", key, show(v, b),
+			    text, c.prefix);
+	}
+	e->str = strdup(v);
+	return e->str ? 0 : -ENOMEM;
+}
+
+static int parse_subnet4(struct parser *p, const char *key, const char *v, struct entry *e)
+{
+	return parse_subnet(p, key, v, e, AF_INET);
+}
+
+static int parse_subnet6(struct parser *p, const char *key, const char *v, struct entry *e)
+{
+	return parse_subnet(p, key, v, e, AF_INET6);
+}
+
+/* Up to NOOK_DNS_MAX numeric addresses, separated by blanks or commas,
+ * kept normalized and space-separated in e->str. V is modified. */
+static int parse_dns_items(struct parser *p, const char *key, char *v, struct entry *e)
+{
+	char b[SHOW_MAX + 4], out[NOOK_DNS_MAX * (INET6_ADDRSTRLEN + 1)] = "";
+	char *save = NULL;
+	size_t n = 0, len = 0;
+
+	for (char *w = strtok_r(v, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+		uint8_t bin[16];
+		char text[INET6_ADDRSTRLEN];
+		int family = strchr(w, ':') ? AF_INET6 : AF_INET;
+
+		if (inet_pton(family, w, bin) != 1)
+			return fail(p, -EINVAL, "%s: '%s' is not a numeric IPv4 or IPv6 address; write e.g. 192.0.2.53",
+				    key, show(w, b));
+		if (++n > NOOK_DNS_MAX)
+			return fail(p, -E2BIG, "%s: more than %d name servers; the resolver only uses %d, so list at most that many",
+				    key, NOOK_DNS_MAX, NOOK_DNS_MAX);
+		(void) inet_ntop(family, bin, text, sizeof(text));
+		len += (size_t) snprintf(out + len, sizeof(out) - len, "%s%s", len ? " " : "", text);
+	}
+	if (n == 0)
+		return fail(p, -EINVAL, "'%s' lists no address; give one or remove the line", key);
+	e->str = strdup(out);
+	return e->str ? 0 : -ENOMEM;
+}
+
+static int parse_dns(struct parser *p, const char *key, const char *v, struct entry *e)
+{
+	char *copy = strdup(v);
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	r = parse_dns_items(p, key, copy, e);
+	free(copy);
+	return r;
 }
 
 static int parse_profile(struct parser *p, const char *key, const char *v, struct entry *e)
@@ -818,6 +1003,12 @@ static const struct key_def keys[] = {
 	{ "pids_max", parse_pids_max, K_PIDS_MAX, false, false, false, false },
 	{ "cgroup_root", parse_cgroup_root, K_CGROUP_ROOT, false, false, false, false },
 	{ "network", parse_network, K_NETWORK, false, false, false, false },
+	{ "bridge", parse_ifname, K_BRIDGE, false, false, false, false },
+	{ "bridge_subnet", parse_subnet4, K_BRIDGE_SUBNET, false, false, false, false },
+	{ "bridge_subnet6", parse_subnet6, K_BRIDGE_SUBNET6, false, false, false, false },
+	{ "isolate", parse_enable, K_ISOLATE, false, false, false, false },
+	{ "host_access", parse_enable, K_HOST_ACCESS, false, false, false, false },
+	{ "dns", parse_dns, K_DNS, false, false, false, false },
 	{ "profile", parse_profile, K_PROFILE, false, false, false, false },
 };
 
@@ -1552,6 +1743,29 @@ static int expand_hostname(const char *tmpl, const char *user, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* "a b c" -> NULL-terminated {"a", "b", "c"}. */
+static int split_dns(const char *text, char ***ret)
+{
+	char **list = calloc(NOOK_DNS_MAX + 1, sizeof(*list));
+	const char *p = text;
+	size_t n = 0;
+
+	if (!list)
+		return -ENOMEM;
+	*ret = list;
+	while (*p && n < NOOK_DNS_MAX) {
+		size_t len = strcspn(p, " ");
+
+		list[n] = strndup(p, len);
+		if (!list[n++])
+			return -ENOMEM;
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
 static int dup_str(const struct entry *e, const char *def, char **ret)
 {
 	*ret = strdup(e ? e->str : def);
@@ -1576,6 +1790,17 @@ static int settings_fill(const struct nook_conf *c, const struct ident *id, stru
 	s->cpu_max = w[K_CPU_MAX] ? (uint32_t) w[K_CPU_MAX]->num : 0;
 	s->pids_max = w[K_PIDS_MAX] ? w[K_PIDS_MAX]->num : 0;
 	s->network = w[K_NETWORK] ? (enum nook_network) w[K_NETWORK]->num : NOOK_NET_NONE;
+	s->isolate = w[K_ISOLATE] ? w[K_ISOLATE]->num != 0 : true;
+	s->host_access = w[K_HOST_ACCESS] ? w[K_HOST_ACCESS]->num != 0 : false;
+	/* Validated at parse time; parsed again here into binary form. */
+	if (nook_parse_cidr(w[K_BRIDGE_SUBNET] ? w[K_BRIDGE_SUBNET]->str : DEFAULT_BRIDGE_SUBNET, AF_INET,
+			    &s->bridge_subnet) < 0)
+		return -EINVAL;
+	if (w[K_BRIDGE_SUBNET6] && nook_parse_cidr(w[K_BRIDGE_SUBNET6]->str, AF_INET6, &s->bridge_subnet6) < 0)
+		return -EINVAL;
+	q = split_dns(w[K_DNS] ? w[K_DNS]->str : "", &s->dns);
+	if (q < 0)
+		return q;
 	s->profile = w[K_PROFILE] ? (enum nook_profile) w[K_PROFILE]->num : NOOK_PROFILE_RESTRICTED;
 
 	q = expand_hostname(w[K_HOSTNAME] ? w[K_HOSTNAME]->str : DEFAULT_HOSTNAME, id->user, &s->hostname);
@@ -1583,7 +1808,8 @@ static int settings_fill(const struct nook_conf *c, const struct ident *id, stru
 		return q;
 	if (dup_str(w[K_ROOTFS], DEFAULT_ROOTFS, &s->rootfs) < 0 ||
 	    dup_str(w[K_IMAGE_DIR], DEFAULT_IMAGE_DIR, &s->image_dir) < 0 ||
-	    dup_str(w[K_CGROUP_ROOT], DEFAULT_CGROUP_ROOT, &s->cgroup_root) < 0)
+	    dup_str(w[K_CGROUP_ROOT], DEFAULT_CGROUP_ROOT, &s->cgroup_root) < 0 ||
+	    dup_str(w[K_BRIDGE], DEFAULT_BRIDGE, &s->bridge) < 0)
 		return -ENOMEM;
 
 	s->hide = calloc(r.n_hide + 1, sizeof(*s->hide));
@@ -1633,5 +1859,10 @@ void nook_settings_free(struct nook_settings *s)
 	free(s->image_dir);
 	free(s->hostname);
 	free(s->cgroup_root);
+	free(s->bridge);
+	if (s->dns)
+		for (char **d = s->dns; *d; d++)
+			free(*d);
+	free(s->dns);
 	*s = (struct nook_settings) { 0 };
 }

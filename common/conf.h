@@ -22,7 +22,20 @@
 #define NOOK_CONF_ERR_MAX 512
 
 enum nook_network {
-	NOOK_NET_NONE = 0,
+	NOOK_NET_NONE = 0, /* loopback only */
+	NOOK_NET_PASTA,    /* user-mode networking through pasta(1) */
+	NOOK_NET_BRIDGE,   /* a veth on a host bridge, NAT through nftables */
+};
+
+#define NOOK_IFNAME_MAX 15 /* IFNAMSIZ - 1 */
+#define NOOK_DNS_MAX 3     /* glibc's resolver uses the first 3 (MAXNS) */
+
+/* An address prefix: "10.213.0.0/16" or "fd00:213::/64". family is
+ * AF_INET or AF_INET6, or 0 when unset; addr is in network byte order. */
+struct nook_cidr {
+	int family;
+	uint8_t addr[16];
+	unsigned prefix;
 };
 
 enum nook_profile {
@@ -51,6 +64,12 @@ struct nook_settings {
 	uint64_t pids_max;   /* 0 = no limit */
 	char *cgroup_root;   /* default "nook"; see nook.conf(5) */
 	enum nook_network network;
+	char *bridge;        /* network = bridge: its name; default nook0 */
+	struct nook_cidr bridge_subnet;  /* IPv4; default 10.213.0.0/16 */
+	struct nook_cidr bridge_subnet6; /* IPv6, family 0 when unset */
+	bool isolate;        /* bridge: no traffic to other containers; default yes */
+	bool host_access;    /* reach the host's own addresses; default no */
+	char **dns;          /* NULL-terminated nameserver addresses (numeric); empty = automatic */
 	enum nook_profile profile;
 };
 
@@ -105,3 +124,8 @@ void nook_settings_free(struct nook_settings *s);
 int nook_parse_size(const char *s, uint64_t *ret);      /* "10G", "512M", "4096", "max" -> 0 */
 int nook_parse_duration_ms(const char *s, uint64_t *ret); /* "0", "30s", "10m", "1h", "250ms" */
 int nook_parse_bool(const char *s, bool *ret);          /* yes/no/true/false/on/off/1/0 */
+/* "ADDR/LEN" of FAMILY (AF_INET or AF_INET6); -EINVAL if malformed, -ERANGE
+ * if LEN is too long for the family. Host bits are kept as written. */
+int nook_parse_cidr(const char *s, int family, struct nook_cidr *ret);
+/* Whether CIDR has bits set below its prefix ("10.213.0.1/16"). */
+bool nook_cidr_host_bits(const struct nook_cidr *c);

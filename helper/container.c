@@ -73,10 +73,11 @@ static void trees_close(struct trees *t)
 }
 
 /* The child: becomes container root, builds the root, reports, reaps. */
-__attribute__((noreturn)) static void child(const struct nook_user *u, struct trees *t, int sock)
+__attribute__((noreturn)) static void child(const struct nook_user *u, struct trees *t, int sock,
+					     const struct nook_etc_files *etc)
 {
-	struct nook_rootfs_args a = { .user = u, .lower_fd = t->lower, .image_fd = t->image, .dev_fd = t->dev,
-				      .binds = t->binds, .n_binds = t->n_binds };
+	struct nook_rootfs_args a = { .user = u, .etc = etc, .lower_fd = t->lower, .image_fd = t->image,
+				      .dev_fd = t->dev, .binds = t->binds, .n_binds = t->n_binds };
 	char msg[1024] = "ok";
 	char go;
 	int r;
@@ -108,6 +109,15 @@ __attribute__((noreturn)) static void child(const struct nook_user *u, struct tr
 	}
 report:
 	trees_close(t);
+	/* pid 1 lives as long as the container: it must not hold the caller's
+	 * terminal or pipes (CVE-2024-21626 class). Errors go over SOCK. */
+	{
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(1);
+		(void) close(null);
+	}
 	if (send(sock, msg, strlen(msg), MSG_NOSIGNAL) < 0 || strcmp(msg, "ok") != 0)
 		_exit(1);
 	/* Nothing of the keeper's may stay open in pid 1. */
@@ -170,7 +180,7 @@ static int prepare_trees(const struct nook_user *u, const struct nook_image *img
 
 int nook_container_start(const struct nook_user *u, const struct nook_cgroup *cg,
 			 const struct nook_subid *sub, const struct nook_image *img, int stage_fd,
-			 struct nook_container *ret)
+			 const struct nook_etc_files *etc, struct nook_container *ret)
 {
 	struct trees t = { .lower = -EBADF, .image = -EBADF, .dev = -EBADF };
 	_cleanup_close_ int userns = -EBADF, pidfd = -EBADF;
@@ -204,7 +214,7 @@ int nook_container_start(const struct nook_user *u, const struct nook_cgroup *cg
 	pid = (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0) {
 		(void) close(sp[0]);
-		child(u, &t, sp[1]);
+		child(u, &t, sp[1], etc);
 	}
 	r = pid < 0 ? -errno : 0;
 	if (chdir("/") < 0 && r >= 0)

@@ -83,8 +83,12 @@ static int recover(const struct nook_user *u, int rundir)
 		if (r < 0)
 			log_warn("cannot remove the stale cgroup of '%s': %s", u->name, strerror(-r));
 	}
+	/* The network the dead keeper set up: its veth, address lease and
+	 * nftables elements (pasta sat in the cgroup, killed above). */
+	nook_net_recover(u);
 	(void) unlinkat(rundir, "keeper.sock", 0);
 	(void) unlinkat(rundir, "state", 0);
+	(void) unlinkat(rundir, "network", 0);
 	return found;
 }
 

@@ -13,6 +13,10 @@
  * Stopping kills init (the kernel then kills the pid namespace), kills what
  * is left in the cgroup, waits until no loop device holds the image, and
  * removes the cgroup.
+ *
+ * Networking (network.c) hooks in at three points: before the container
+ * exists (address lease, resolv.conf and hosts), once init is up (veth
+ * and nftables, or pasta, whose pidfd joins the epoll set), and at stop.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +51,7 @@ struct keeper {
 	struct nook_cg_origin origin;
 	struct nook_image img;
 	struct nook_container c;
+	struct nook_net net;
 	int listen_fd, epfd, timer_fd, sig_fd;
 	int *sessions;
 	size_t n_sessions;
@@ -92,6 +97,22 @@ static int info_line(const struct keeper *k, char *buf, size_t size)
 	return (r < 0 || (size_t) r >= size) ? -ENOBUFS : r;
 }
 
+/* /run/nook/<user>/network: what `nookctl status` shows of the network. */
+static void write_net_state(const struct keeper *k)
+{
+	char line[512], tmp[] = "network.new";
+	_cleanup_close_ int fd = -EBADF;
+	int len = nook_net_describe(&k->net, line, sizeof(line) - 1);
+
+	if (len < 0)
+		return;
+	line[len++] = '\n';
+	fd = openat(k->rundir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || nook_write_all(fd, line, (size_t) len) < 0)
+		return;
+	(void) renameat(k->rundir, tmp, k->rundir, "network");
+}
+
 static int write_state(const struct keeper *k)
 {
 	char line[4096], tmp[] = "state.new";
@@ -125,12 +146,14 @@ static void stop(struct keeper *k, const char *why)
 	}
 	(void) unlinkat(k->rundir, "keeper.sock", 0);
 	(void) unlinkat(k->rundir, "state", 0);
+	(void) unlinkat(k->rundir, "network", 0);
 
 	(void) nook_pidfd_send_signal(k->c.init_pidfd, SIGKILL);
 	(void) nook_wait_readable(k->c.init_pidfd, -1);
 	while (waitpid(k->c.init_pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	(void) close(k->c.init_sock);
+	nook_net_stop(k->u, &k->net);
 	/* Session processes that joined from outside the pid namespace (sshd's
 	 * session child, nookctl) still pin the mount namespace. */
 	r = nook_cgroup_kill_all(&k->cg);
@@ -268,14 +291,33 @@ static int setup(struct keeper *k)
 	r = nook_image_open(k->u, true, &k->img);
 	if (r < 0)
 		return r;
-	r = nook_cgroup_create(&k->cg, &k->u->set);
+	r = nook_net_prepare(k->u, &k->net);
 	if (r < 0)
 		return r;
-	stage = openat(k->rundir, "root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (stage < 0)
-		return -errno;
-	r = nook_container_start(k->u, &k->cg, &sub, &k->img, stage, &k->c);
+	r = nook_cgroup_create(&k->cg, &k->u->set);
 	if (r < 0) {
+		nook_net_stop(k->u, &k->net);
+		return r;
+	}
+	stage = openat(k->rundir, "root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (stage < 0) {
+		r = -errno;
+		nook_net_stop(k->u, &k->net);
+		return r;
+	}
+	r = nook_container_start(k->u, &k->cg, &sub, &k->img, stage, &k->net.etc, &k->c);
+	if (r >= 0) {
+		r = nook_net_start(k->u, &sub, k->c.init_pid, &k->net);
+		if (r < 0) {
+			(void) nook_pidfd_send_signal(k->c.init_pidfd, SIGKILL);
+			while (waitpid(k->c.init_pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			(void) close(k->c.init_pidfd);
+			(void) close(k->c.init_sock);
+		}
+	}
+	if (r < 0) {
+		nook_net_stop(k->u, &k->net);
 		(void) nook_cgroup_kill_all(&k->cg);
 		(void) nook_image_wait_released(&k->img, RELEASE_TIMEOUT_MS);
 		if (nook_cgroup_return(&k->cg, &k->origin) >= 0)
@@ -283,6 +325,7 @@ static int setup(struct keeper *k)
 		return r;
 	}
 	k->started_usec = now_usec();
+	write_net_state(k);
 	k->listen_fd = listen_on(k);
 	if (k->listen_fd < 0)
 		return k->listen_fd;
@@ -298,7 +341,8 @@ static int epoll_add(int epfd, int fd)
 
 __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int rundir, int status_fd)
 {
-	struct keeper k = { .u = u, .rundir = rundir, .listen_fd = -EBADF };
+	struct keeper k = { .u = u, .rundir = rundir, .listen_fd = -EBADF,
+			    .net = { .netns_fd = -EBADF, .userns_fd = -EBADF, .pasta_pidfd = -EBADF } };
 	sigset_t mask;
 	int r, devnull;
 
@@ -345,7 +389,7 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	k.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (k.epfd < 0 || k.timer_fd < 0 || k.sig_fd < 0 || epoll_add(k.epfd, k.listen_fd) < 0 ||
 	    epoll_add(k.epfd, k.c.init_pidfd) < 0 || epoll_add(k.epfd, k.timer_fd) < 0 ||
-	    epoll_add(k.epfd, k.sig_fd) < 0) {
+	    epoll_add(k.epfd, k.sig_fd) < 0 || (k.net.pasta_pidfd >= 0 && epoll_add(k.epfd, k.net.pasta_pidfd) < 0)) {
 		stop(&k, "keeper setup failed");
 		_exit(1);
 	}
@@ -370,6 +414,12 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 			} else if (fd == k.c.init_pidfd) {
 				stop(&k, "init exited");
 				_exit(0);
+			} else if (fd == k.net.pasta_pidfd) {
+				(void) epoll_ctl(k.epfd, EPOLL_CTL_DEL, fd, NULL);
+				nook_net_pasta_died(u, &k.net);
+				if (k.net.pasta_pidfd >= 0)
+					(void) epoll_add(k.epfd, k.net.pasta_pidfd);
+				write_net_state(&k);
 			} else if (fd == k.sig_fd) {
 				stop(&k, "keeper signalled");
 				_exit(0);

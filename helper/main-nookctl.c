@@ -275,6 +275,16 @@ static int cmd_status(const char *conf, const char *user)
 			       *info.loop ? info.loop : "-");
 		}
 	}
+	{
+		/* One line the keeper keeps up to date (network.c). */
+		_cleanup_close_ int dir = nook_rundir_open(user, false);
+		char net[512];
+
+		if (dir >= 0 && nook_read_file_at(dir, "network", net, sizeof(net)) > 0) {
+			net[strcspn(net, "\n")] = '\0';
+			printf("  network:    %s\n", net);
+		}
+	}
 	return 0;
 }
 

@@ -391,6 +391,110 @@ static int ensure_home(struct build *b, const struct nook_user *u)
 	return 0;
 }
 
+/*
+ * The network's /etc/resolv.conf and /etc/hosts (network.c writes them):
+ * files on a small tmpfs of init's, bind-mounted read-only over the lower
+ * layer's. A symlink is followed inside the new root (resolv.conf often
+ * points into /run, which is our empty tmpfs here): a missing target is
+ * created when it lies on that tmpfs, never in the user's image.
+ */
+static int place_file(struct build *b, const char *path, int tree)
+{
+	char cur[512], link[512];
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (int hop = 0; hop < 8; hop++) {
+		_cleanup_close_ int at = resolve(b, cur, O_PATH | O_NOFOLLOW);
+		struct stat st;
+		ssize_t n;
+
+		if (at == -ENOENT) {
+			_cleanup_close_ int fd = -EBADF;
+			char *slash;
+
+			if (strncmp(cur, "/run/", 5) != 0 || strstr(cur, "/..") || strstr(cur, "/./"))
+				return 0;
+			for (char *p = cur + 5; (slash = strchr(p, '/')); p = slash + 1) {
+				int r;
+
+				*slash = '\0';
+				r = mkdir_in(b, cur, 0755);
+				*slash = '/';
+				if (r < 0)
+					return r;
+			}
+			fd = resolve(b, cur, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW);
+			if (fd < 0)
+				return fail(b, fd, "creating %s", cur);
+			continue;
+		}
+		if (at < 0)
+			return fail(b, at, "%s", cur);
+		if (fstat(at, &st) < 0)
+			return fail(b, -errno, "%s", cur);
+		if (S_ISREG(st.st_mode))
+			return attach(b, tree, cur);
+		if (!S_ISLNK(st.st_mode))
+			return 0; /* not a file: leave it */
+		n = readlinkat(at, "", link, sizeof(link) - 1);
+		if (n <= 0)
+			return fail(b, n < 0 ? -errno : -EINVAL, "reading the link %s", cur);
+		link[n] = '\0';
+		if (link[0] == '/') {
+			snprintf(cur, sizeof(cur), "%s", link);
+		} else {
+			char *slash = strrchr(cur, '/');
+			char dir[512];
+
+			snprintf(dir, sizeof(dir), "%.*s", (int) (slash - cur), cur);
+			if ((size_t) snprintf(cur, sizeof(cur), "%s/%s", dir, link) >= sizeof(cur))
+				return fail(b, -ENAMETOOLONG, "%s", path);
+		}
+	}
+	return fail(b, -ELOOP, "%s", path);
+}
+
+static int put_etc_files(struct build *b, const struct nook_etc_files *etc)
+{
+	static const char *const opts[] = { "mode", "0755", "size", "64k", "nr_inodes", "8", NULL };
+	const struct {
+		const char *name, *text;
+	} files[] = {
+		{ "resolv.conf", etc->resolv_conf },
+		{ "hosts", etc->hosts },
+	};
+	_cleanup_close_ int fs = new_fs(b, "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+
+	if (fs < 0)
+		return fs;
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		_cleanup_close_ int fd = -EBADF, tree = -EBADF;
+		char path[64];
+		int r;
+
+		if (!files[i].text)
+			continue;
+		fd = openat(fs, files[i].name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return fail(b, -errno, "writing %s", files[i].name);
+		r = nook_write_all(fd, files[i].text, strlen(files[i].text));
+		if (r < 0)
+			return fail(b, r, "writing %s", files[i].name);
+		tree = (int) syscall(SYS_open_tree, fs, files[i].name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (tree < 0)
+			return fail(b, -errno, "cloning %s", files[i].name);
+		r = nook_tree_setattr(tree, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+						    MOUNT_ATTR_NOEXEC, -1, false);
+		if (r < 0)
+			return fail(b, r, "making %s read-only", files[i].name);
+		snprintf(path, sizeof(path), "/etc/%s", files[i].name);
+		r = place_file(b, path, tree);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsize)
 {
 	static const char *const stage_opts[] = { "mode", "0700", NULL };
@@ -482,6 +586,9 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	for (size_t i = 0; i < ELEMENTSOF(readonly_proc); i++)
 		if ((r = remount_attrs(&b, readonly_proc[i], MOUNT_ATTR_RDONLY)) < 0)
 			return r;
+
+	if (a->etc && (r = put_etc_files(&b, a->etc)) < 0)
+		return r;
 
 	/* The home comes back on top of the masks: on a tmpfs under the
 	 * masked parent when the parent is masked. */

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -95,8 +96,15 @@ struct nook_bind_fd {
 	int fd; /* detached clone of the host source, prepared by the keeper */
 	const char *dst;
 };
+/* Files the container gets in place of the lower layer's (network.c makes
+ * them; NULL leaves the lower layer's file). */
+struct nook_etc_files {
+	const char *resolv_conf;
+	const char *hosts;
+};
 struct nook_rootfs_args {
 	const struct nook_user *user;
+	const struct nook_etc_files *etc;
 	int lower_fd; /* detached, idmapped, read-only tree of settings.rootfs */
 	int image_fd; /* detached, idmapped ext4 of the image */
 	int dev_fd;   /* detached tmpfs with the device nodes (nook_dev_tree) */
@@ -125,7 +133,7 @@ struct nook_container {
  * of CG. CWD_FD is the root-only directory init stages its mounts on. */
 int nook_container_start(const struct nook_user *u, const struct nook_cgroup *cg,
 			 const struct nook_subid *sub, const struct nook_image *img, int stage_fd,
-			 struct nook_container *ret);
+			 const struct nook_etc_files *etc, struct nook_container *ret);
 
 /* ---- init.c: pid 1 inside ---- */
 /* Reaps children until the keeper's end of SOCK closes. */
@@ -136,6 +144,93 @@ int nook_net_lo_up(void);
 int nook_rundir_open(const char *user, bool create); /* returns dir fd */
 int nook_lock_user(int rundir_fd);                    /* returns locked fd */
 int nook_trylock_user(int rundir_fd);
+
+/* ---- netlink.c: rtnetlink requests (libmnl) ---- */
+struct mnl_socket;
+#define NOOK_NL_BUF 8192
+struct nook_nl {
+	struct mnl_socket *sock;
+	unsigned portid, seq;
+	char buf[NOOK_NL_BUF];
+};
+/* A route netlink socket in the namespace NETNS_FD (-1: the caller's). */
+int nook_nl_open(int netns_fd, struct nook_nl *ret);
+void nook_nl_close(struct nook_nl *nl);
+int nook_nl_ifindex(struct nook_nl *nl, const char *name);
+/* Creates bridge NAME if missing and brings it up; returns its ifindex
+ * (-ENOTTY: NAME exists and is not a bridge). */
+int nook_nl_bridge_ensure(struct nook_nl *nl, const char *name);
+int nook_nl_link_up(struct nook_nl *nl, int ifindex);
+int nook_nl_addr_add(struct nook_nl *nl, int ifindex, int family, const void *addr, unsigned prefix);
+int nook_nl_route_default(struct nook_nl *nl, int family, const void *gateway, int ifindex);
+/* HOST_NAME on MASTER here, its peer PEER_NAME in PEER_NETNS_FD. */
+int nook_nl_veth_create(struct nook_nl *nl, const char *host_name, int master_ifindex, const char *peer_name,
+			int peer_netns_fd);
+int nook_nl_brport_isolated(struct nook_nl *nl, int ifindex, bool isolated);
+int nook_nl_link_del(struct nook_nl *nl, const char *name);
+
+/* ---- network.c: the `network` modes, run by the keeper ---- */
+#define NOOK_NET_TEXT_MAX 2048
+struct nook_net {
+	enum nook_network mode;
+	char resolv_conf[NOOK_NET_TEXT_MAX];
+	char hosts[NOOK_NET_TEXT_MAX];
+	struct nook_etc_files etc; /* points into the two above */
+	int netns_fd, userns_fd;   /* the container's, once it runs */
+	uid_t root_uid;            /* container root on the host */
+	gid_t root_gid;
+	/* bridge */
+	char veth[16];           /* host end, nk-<uid in hex> */
+	bool leased;             /* holds /run/nook/.net/<bridge>/<index> */
+	unsigned index;
+	struct in_addr addr4, gw4;
+	bool v6;
+	struct in6_addr addr6, gw6;
+	bool elements;           /* added to the nook table's sets */
+	bool veth_made;
+	/* pasta */
+	char dns_forward[INET6_ADDRSTRLEN]; /* pasta's --dns-forward address, or "" */
+	pid_t pasta_pid;
+	int pasta_pidfd;         /* watched by the keeper */
+	unsigned pasta_restarts;
+	bool degraded;
+};
+/* Before the container exists: takes the address lease and writes the
+ * resolv.conf and hosts the container will get. */
+int nook_net_prepare(const struct nook_user *u, struct nook_net *n);
+/* After init is up: veth and nftables, or pasta. */
+int nook_net_start(const struct nook_user *u, const struct nook_subid *sub, pid_t init_pid, struct nook_net *n);
+/* The keeper saw pasta's pidfd become readable: restarts it once, then
+ * marks the container degraded. */
+void nook_net_pasta_died(const struct nook_user *u, struct nook_net *n);
+/* Removes everything nook_net_prepare/start made (safe on a partial start). */
+void nook_net_stop(const struct nook_user *u, struct nook_net *n);
+/* Without a keeper (it died): removes the user's veth and address lease,
+ * and the nook table when no container uses it any more. */
+void nook_net_recover(const struct nook_user *u);
+/* One line for `nookctl status`: written to /run/nook/<user>/network. */
+int nook_net_describe(const struct nook_net *n, char *buf, size_t size);
+
+/* Pure parts, unit-tested. */
+/* The INDEX-th container address of SUBNET (IPv4: network + 2 + index;
+ * IPv6: the same host part), and the bridge's own (network + 1). */
+unsigned nook_net_n_addresses(const struct nook_cidr *subnet4);
+int nook_net_address(const struct nook_cidr *subnet, unsigned index, void *ret);
+void nook_net_gateway(const struct nook_cidr *subnet, void *ret);
+/* resolv.conf for MODE from HOST_RESOLV (the host's, may be NULL):
+ * DNS if set, else the host's name servers that are not loopback (and
+ * IPv6 ones only with WANT_V6), else FALLBACK (may be NULL). search,
+ * domain and options lines are kept. */
+int nook_net_resolv_conf(enum nook_network mode, char *const *dns, const char *host_resolv, bool want_v6,
+			 const char *fallback, char *buf, size_t size);
+int nook_net_hosts(const char *hostname, const char *addr4, const char *addr6, char *buf, size_t size);
+/* Whether the host's resolv.conf text lists only loopback name servers. */
+bool nook_net_resolv_only_loopback(const char *host_resolv);
+
+/* ---- pasta.c: the pasta process of a container ---- */
+/* Starts pasta as container root for the container's network namespace
+ * and waits until it has configured it. */
+int nook_pasta_spawn(const struct nook_user *u, const struct nook_net *n, pid_t *ret_pid, int *ret_pidfd);
 
 /* ---- keeper.c: the supervisor outside ---- */
 /* Starts a keeper (and thus the container) for U. Called with the user lock held. */

@@ -3,6 +3,7 @@
  * Unit tests for common/conf.c (TAP). The loader tests need root, to create
  * files owned by someone else; without root they are skipped.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -458,7 +459,7 @@ static void test_value_errors(void)
 	parse_fails("bind = /data:/data:ro:x\n", 1, "unknown option", "bind extra field");
 	parse_fails("bind = /data\n", 1, "no destination", "bind without destination");
 	parse_fails("bind = /data:/\n", 1, "replace the root", "bind onto /");
-	parse_fails("network = host\n", 1, "only value is none", "network host");
+	parse_fails("network = host\n", 1, "use none, pasta or bridge", "network host");
 	parse_fails("profile = none\n", 1, "only value is restricted", "profile none");
 	parse_fails("cgroup_root = /nook\n", 1, "must be relative", "absolute cgroup_root");
 	parse_fails("cgroup_root = nook/../x\n", 1, "'..' component", "cgroup_root with ..");
@@ -746,6 +747,130 @@ static void test_load(void)
 	ok(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0, "temporary directory removed");
 }
 
+/* network, bridge, bridge_subnet(6), isolate, host_access, dns. */
+static void test_network(void)
+{
+	static const struct {
+		const char *in;
+		int family;
+		int r;
+		unsigned prefix;
+		bool host_bits;
+	} cidrs[] = {
+		{ "10.213.0.0/16", AF_INET, 0, 16, false },
+		{ "10.213.0.1/16", AF_INET, 0, 16, true },
+		{ "192.0.2.0/30", AF_INET, 0, 30, false },
+		{ "192.0.2.4/30", AF_INET, 0, 30, false },
+		{ "192.0.2.5/30", AF_INET, 0, 30, true },
+		{ "10.0.0.0/0", AF_INET, 0, 0, true },
+		{ "0.0.0.0/0", AF_INET, 0, 0, false },
+		{ "10.0.0.0/33", AF_INET, -ERANGE, 0, false },
+		{ "10.0.0.0/016", AF_INET, -EINVAL, 0, false },
+		{ "10.0.0.0/", AF_INET, -EINVAL, 0, false },
+		{ "10.0.0.0", AF_INET, -EINVAL, 0, false },
+		{ "10.0.0/8", AF_INET, -EINVAL, 0, false },
+		{ "10.0.0.0/-8", AF_INET, -EINVAL, 0, false },
+		{ "fd00:213::/64", AF_INET6, 0, 64, false },
+		{ "fd00:213::1/64", AF_INET6, 0, 64, true },
+		{ "fd00:213:0:1::/63", AF_INET6, 0, 63, true },
+		{ "fd00::/129", AF_INET6, -ERANGE, 0, false },
+		{ "10.0.0.0/8", AF_INET6, -EINVAL, 0, false },
+		{ "fd00::/8", AF_INET, -EINVAL, 0, false },
+	};
+	struct nook_conf *c;
+	struct nook_settings s;
+	char text[INET6_ADDRSTRLEN];
+
+	for (size_t i = 0; i < sizeof(cidrs) / sizeof(cidrs[0]); i++) {
+		struct nook_cidr cd = { 0 };
+		int r = nook_parse_cidr(cidrs[i].in, cidrs[i].family, &cd);
+
+		is_int(r, cidrs[i].r, "nook_parse_cidr(%s)", cidrs[i].in);
+		if (r == 0)
+			ok(cd.family == cidrs[i].family && cd.prefix == cidrs[i].prefix &&
+				   nook_cidr_host_bits(&cd) == cidrs[i].host_bits,
+			   "%s: prefix %u, host bits %s", cidrs[i].in, cidrs[i].prefix,
+			   cidrs[i].host_bits ? "set" : "clear");
+	}
+
+	/* Defaults. */
+	c = parse("", NULL);
+	is_int(nook_conf_resolve(c, "alice", 1000, NULL, 0, &s), 0, "defaults resolve");
+	ok(s.network == NOOK_NET_NONE, "network defaults to none");
+	is_str(s.bridge, "nook0", "bridge defaults to nook0");
+	inet_ntop(AF_INET, s.bridge_subnet.addr, text, sizeof(text));
+	ok(s.bridge_subnet.family == AF_INET && strcmp(text, "10.213.0.0") == 0 && s.bridge_subnet.prefix == 16,
+	   "bridge_subnet defaults to 10.213.0.0/16");
+	ok(s.bridge_subnet6.family == 0, "no bridge_subnet6 by default");
+	ok(s.isolate, "isolate defaults to yes");
+	ok(!s.host_access, "host_access defaults to no");
+	ok(s.dns && !s.dns[0], "dns defaults to an empty (automatic) list");
+	nook_settings_free(&s);
+	nook_conf_free(c);
+
+	/* Every key, and the per-group/per-user override. */
+	c = parse("network = bridge\n"
+		  "bridge = labbr0\n"
+		  "bridge_subnet = 192.168.77.0/24\n"
+		  "bridge_subnet6 = fd00:213:0:1::/64\n"
+		  "isolate = no\n"
+		  "host_access = yes\n"
+		  "dns = 192.0.2.53, 2001:DB8::0:53  198.51.100.53\n"
+		  "[user:alice]\n"
+		  "network = pasta\n"
+		  "dns = 192.0.2.1\n"
+		  "isolate = yes\n",
+		  NULL);
+	ok(c, "network keys parse");
+	is_int(nook_conf_resolve(c, "bob", 1000, NULL, 0, &s), 0, "bob resolves");
+	ok(s.network == NOOK_NET_BRIDGE, "network = bridge");
+	is_str(s.bridge, "labbr0", "bridge name");
+	inet_ntop(AF_INET, s.bridge_subnet.addr, text, sizeof(text));
+	ok(strcmp(text, "192.168.77.0") == 0 && s.bridge_subnet.prefix == 24, "bridge_subnet (%s)", text);
+	inet_ntop(AF_INET6, s.bridge_subnet6.addr, text, sizeof(text));
+	ok(s.bridge_subnet6.family == AF_INET6 && strcmp(text, "fd00:213:0:1::") == 0 &&
+		   s.bridge_subnet6.prefix == 64,
+	   "bridge_subnet6 (%s)", text);
+	ok(!s.isolate && s.host_access, "isolate = no, host_access = yes");
+	ok(s.dns && s.dns[0] && s.dns[1] && s.dns[2] && !s.dns[3], "three name servers");
+	if (s.dns && s.dns[0] && s.dns[1] && s.dns[2]) {
+		is_str(s.dns[0], "192.0.2.53", "dns[0]");
+		is_str(s.dns[1], "2001:db8::53", "dns[1] is normalized");
+		is_str(s.dns[2], "198.51.100.53", "dns[2]");
+	}
+	nook_settings_free(&s);
+	is_int(nook_conf_resolve(c, "alice", 1000, NULL, 0, &s), 0, "alice resolves");
+	ok(s.network == NOOK_NET_PASTA && s.isolate && s.host_access, "[user:alice] overrides network and isolate");
+	ok(s.dns && s.dns[0] && !s.dns[1] && strcmp(s.dns[0], "192.0.2.1") == 0, "dns is replaced, not appended");
+	nook_settings_free(&s);
+	nook_conf_free(c);
+
+	parse_fails("network = bridged\n", 1, "use none, pasta or bridge", "network bridged");
+	parse_fails("bridge = abcdefghijklmnop\n", 1, "longer than 15", "bridge name too long");
+	parse_fails("bridge = br/0\n", 1, "may only contain", "bridge name with '/'");
+	parse_fails("bridge = nk-x\n", 1, "reserved", "bridge name nk-*");
+	parse_fails("bridge_subnet = 10.213.0.1/16\n", 1, "host bits set; write the network, 10.213.0.0/16",
+		    "bridge_subnet with host bits");
+	parse_fails("bridge_subnet = 10.213.0.0/31\n", 1, "from /8 to /30", "bridge_subnet /31");
+	parse_fails("bridge_subnet = 10.0.0.0/7\n", 1, "from /8 to /30", "bridge_subnet /7");
+	parse_fails("bridge_subnet = 127.0.0.0/8\n", 1, "loopback", "bridge_subnet loopback");
+	parse_fails("bridge_subnet = 224.1.0.0/16\n", 1, "multicast", "bridge_subnet multicast");
+	parse_fails("bridge_subnet = 10.213.0.0\n", 1, "ADDRESS/LENGTH", "bridge_subnet without length");
+	parse_fails("bridge_subnet = fd00::/64\n", 1, "not an IPv4 prefix", "bridge_subnet IPv6");
+	parse_fails("bridge_subnet6 = 10.0.0.0/8\n", 1, "not an IPv6 prefix", "bridge_subnet6 IPv4");
+	parse_fails("bridge_subnet6 = fd00::/112\n", 1, "from /8 to /96", "bridge_subnet6 too long");
+	parse_fails("bridge_subnet6 = fd00::1/64\n", 1, "write the network, fd00::/64", "bridge_subnet6 host bits");
+	parse_fails("bridge_subnet6 = ff02::/16\n", 1, "multicast", "bridge_subnet6 multicast");
+	parse_fails("isolate = perhaps\n", 1, "use yes or no", "isolate not a bool");
+	parse_fails("host_access = 2\n", 1, "use yes or no", "host_access not a bool");
+	parse_fails("dns = resolver.example\n", 1, "not a numeric", "dns name");
+	parse_fails("dns = fe80::1%eth0\n", 1, "not a numeric", "dns with a scope");
+	parse_fails("dns = 1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4\n", 1, "at most that many", "dns with four servers");
+	parse_fails("dns = ,\n", 1, "lists no address", "dns without an address");
+	parse_fails("dns =\n", 1, "empty value", "empty dns");
+	parse_fails("[default]\nnetwork = bridge\nnetwork = none\n", 3, "duplicate key 'network'", "network twice");
+}
+
 int main(void)
 {
 	test_value_parsers();
@@ -755,6 +880,7 @@ int main(void)
 	test_selection();
 	test_hostname();
 	test_value_errors();
+	test_network();
 	test_syntax_errors();
 	test_warnings();
 	test_load();
