@@ -15,7 +15,6 @@
 /* ---- cgroup paths (session.c) ---- */
 #define NOOK_CG_MAX_CTRL 3
 #define NOOK_CG_LEAF_CONTAINER "container"
-#define NOOK_CG_LEAF_KEEPER "keeper"
 struct nook_cgroup {
 	bool v2;
 	size_t n; /* hierarchies: 1 on v2, memory/cpu/pids on v1 */

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The per-user cgroup: <hierarchy>/<cgroup_root>/<user>, holding the limits,
- * with two leaves: "container" (init and every session) and "keeper" (the
- * supervisor; cgroup v2 forbids processes in inner nodes).
+ * with one leaf, "container", for init and every session (cgroup v2 forbids
+ * processes in inner nodes). The keeper stays outside, in the cgroup it was
+ * started from: inside, the user could have it OOM-killed by filling their
+ * own memory limit (oom_score_adj needs CAP_SYS_RESOURCE, which not every
+ * host root has).
  *
  * Two backends behind one small table: cgroup v2 (unified) and cgroup v1
  * (one hierarchy each for memory, cpu and pids, as on hybrid hosts). Every
@@ -329,8 +332,7 @@ int nook_cgroup_create(const struct nook_cgroup *cg, const struct nook_settings 
 			log_err("cgroup %s/%s: cannot set limits: %s", cg->base[i], cg->user[i], strerror(-r));
 			return r;
 		}
-		if ((mkdirat(ufd, NOOK_CG_LEAF_CONTAINER, 0755) < 0 && errno != EEXIST) ||
-		    (mkdirat(ufd, NOOK_CG_LEAF_KEEPER, 0755) < 0 && errno != EEXIST)) {
+		if (mkdirat(ufd, NOOK_CG_LEAF_CONTAINER, 0755) < 0 && errno != EEXIST) {
 			r = -errno;
 			log_err("cgroup %s/%s: cannot create leaves: %s", cg->base[i], cg->user[i],
 				strerror(-r));
@@ -363,7 +365,7 @@ static int kill_listed(int dfd)
 
 int nook_cgroup_kill_all(const struct nook_cgroup *cg)
 {
-	static const char *const leaves[] = { NOOK_CG_LEAF_CONTAINER, NOOK_CG_LEAF_KEEPER, NULL };
+	static const char *const leaves[] = { NOOK_CG_LEAF_CONTAINER, NULL };
 
 	/* Processes may fork while we kill: repeat until every list is empty
 	 * (at most ~2 s: SIGKILL cannot be blocked, only delayed). */
@@ -403,7 +405,7 @@ int nook_cgroup_destroy(const struct nook_cgroup *cg)
 		/* rmdir fails with EBUSY while an exiting task is still listed. */
 		for (int tries = 0; tries < 1000; tries++) {
 			bool busy = false;
-			const char *names[] = { NOOK_CG_LEAF_CONTAINER, NOOK_CG_LEAF_KEEPER, "" };
+			const char *names[] = { NOOK_CG_LEAF_CONTAINER, "" };
 
 			for (size_t l = 0; l < ELEMENTSOF(names); l++) {
 				snprintf(rel, sizeof(rel), "%s%s%s", cg->user[i], *names[l] ? "/" : "",

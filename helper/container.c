@@ -11,7 +11,7 @@
  *   clone3(NEWUSER|NEWNS|NEWPID|...)  ---->  waits for "go"
  *   uid_map/gid_map
  *   idmap lower and image via the userns
- *   back to the keeper leaf
+ *   back to its own cgroup
  *   "go"                              ---->  container root, hostname,
  *                                            rootfs, pivot_root, lo up
  *   waits for "ok" or an error        <----  "ok" / "error: ..."
@@ -179,7 +179,7 @@ static int prepare_trees(const struct nook_user *u, const struct nook_image *img
 }
 
 int nook_container_start(const struct nook_user *u, const struct nook_cgroup *cg,
-			 const struct nook_subid *sub, const struct nook_image *img, int stage_fd,
+			 const struct nook_cg_origin *origin, const struct nook_subid *sub, const struct nook_image *img, int stage_fd,
 			 const struct nook_etc_files *etc, struct nook_container *ret)
 {
 	struct trees t = { .lower = -EBADF, .image = -EBADF, .dev = -EBADF };
@@ -220,8 +220,8 @@ int nook_container_start(const struct nook_user *u, const struct nook_cgroup *cg
 	if (chdir("/") < 0 && r >= 0)
 		r = -errno;
 	{
-		/* The keeper belongs in its own leaf whatever happened. */
-		int r2 = nook_cgroup_attach(cg, NOOK_CG_LEAF_KEEPER, getpid());
+		/* The keeper goes back where it came from whatever happened. */
+		int r2 = nook_cgroup_return(cg, origin);
 
 		if (r >= 0 && r2 < 0)
 			r = r2;

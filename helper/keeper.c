@@ -305,7 +305,7 @@ static int setup(struct keeper *k)
 		nook_net_stop(k->u, &k->net);
 		return r;
 	}
-	r = nook_container_start(k->u, &k->cg, &sub, &k->img, stage, &k->net.etc, &k->c);
+	r = nook_container_start(k->u, &k->cg, &k->origin, &sub, &k->img, stage, &k->net.etc, &k->c);
 	if (r >= 0) {
 		r = nook_net_start(k->u, &sub, k->c.init_pid, &k->net);
 		if (r < 0) {

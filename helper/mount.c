@@ -187,6 +187,10 @@ static int mask(struct build *b, const char *path)
 						 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (null < 0)
 		return fail(b, -errno, "cloning /dev/null");
+	/* Read-only, nosuid, noexec: a mask is nothing to write to or run. */
+	int r = nook_tree_setattr(null, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, -1, false);
+	if (r < 0)
+		return fail(b, r, "masking %s", path);
 	return attach(b, null, path);
 }
 

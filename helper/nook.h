@@ -129,10 +129,11 @@ struct nook_container {
 	int init_sock; /* keeper's end; init exits when it closes */
 	char loop[32];
 };
-/* Builds the container; the caller (the keeper) is moved to the keeper leaf
- * of CG. CWD_FD is the root-only directory init stages its mounts on. */
+/* Builds the container. The caller (the keeper) passes through the
+ * container leaf of CG for the clone and returns to ORIGIN. STAGE_FD is the
+ * root-only directory init stages its mounts on. */
 int nook_container_start(const struct nook_user *u, const struct nook_cgroup *cg,
-			 const struct nook_subid *sub, const struct nook_image *img, int stage_fd,
+			 const struct nook_cg_origin *origin, const struct nook_subid *sub, const struct nook_image *img, int stage_fd,
 			 const struct nook_etc_files *etc, struct nook_container *ret);
 
 /* ---- init.c: pid 1 inside ---- */

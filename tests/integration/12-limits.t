@@ -69,8 +69,8 @@ read -r init keeper < <(nt_pids "$alice")
 for k in "${!NT_CG_DIRS[@]}"; do
 	grep -qx "$init" "$(nt_cg_dir "$k" "$alice" container)/cgroup.procs"
 	ok $? "$k: the container's init ($init) is in the container cgroup"
-	grep -qx "$keeper" "$(nt_cg_dir "$k" "$alice" keeper)/cgroup.procs"
-	ok $? "$k: the keeper ($keeper) is in the keeper leaf"
+	! grep -rqx "$keeper" --include=cgroup.procs "$(nt_cg_dir "$k" "$alice")"
+	ok $? "$k: the keeper ($keeper) is outside the user's cgroup (their OOM cannot reach it)"
 done
 out=$(nt_exec "$alice" "$conf" cat /proc/self/cgroup)
 bad=$(grep -Ev ':/$' <<<"$out")

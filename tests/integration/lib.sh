@@ -338,10 +338,12 @@ nt_child()
 # nt_until SECONDS CMD...: polls CMD every 50 ms until it succeeds.
 nt_until()
 {
-	local limit=$(($1 * 20)) i
+	# A deadline in seconds, not a count: a slow predicate must not
+	# stretch the wait.
+	local deadline=$((SECONDS + $1))
 
 	shift
-	for ((i = 0; i < limit; i++)); do
+	while ((SECONDS <= deadline)); do
 		"$@" && return 0
 		sleep 0.05
 	done
