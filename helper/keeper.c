@@ -133,10 +133,17 @@ static int write_state(const struct keeper *k)
 	return 0;
 }
 
-/* Tears the container down. Called with the user lock held (by us or by
- * the `nookctl stop` that asked). */
-static void stop(struct keeper *k, const char *why)
+/*
+ * Tears the container down. LOCKED: the user lock is held already (by our
+ * linger timer, or by the `nookctl stop` that asked). Otherwise (init died,
+ * a signal) it is taken only for the cgroup's removal, after everything that
+ * a waiting login could wait for is done: the socket is gone first, so new
+ * logins go the slow way, and a successor that started meanwhile owns the
+ * cgroup, which must then stay.
+ */
+static void stop(struct keeper *k, const char *why, bool locked)
 {
+	_cleanup_close_ int lock = -EBADF;
 	int r;
 
 	log_info("stopping the container of '%s' (%s)", k->u->name, why);
@@ -165,8 +172,14 @@ static void stop(struct keeper *k, const char *why)
 			"again until it is released (losetup -j %s)",
 			k->img.path, RELEASE_TIMEOUT_MS / 1000, k->img.path);
 	r = nook_cgroup_return(&k->cg, &k->origin);
-	if (r >= 0)
+	if (!locked)
+		lock = nook_lock_user(k->rundir);
+	if (faccessat(k->rundir, "keeper.sock", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		log_info("a new container of '%s' started meanwhile; its cgroup stays", k->u->name);
+		r = 0;
+	} else if (r >= 0) {
 		r = nook_cgroup_destroy(&k->cg);
+	}
 	if (r < 0)
 		log_warn("cannot remove the cgroup of '%s': %s", k->u->name, strerror(-r));
 	nook_image_close(&k->img);
@@ -221,6 +234,16 @@ static int handle_client(struct keeper *k, int conn)
 	if (n <= 0)
 		return 0;
 	req[n] = '\0';
+	/* A container whose init just died must not take new sessions: the
+	 * event that stops it may still be queued behind this request. The
+	 * caller then goes the slow way and waits for a fresh container. */
+	if ((strcmp(req, "register") == 0 || strcmp(req, "attach") == 0) &&
+	    nook_wait_readable(k->c.init_pidfd, 0) != 0) {
+		if (nfd == 1)
+			(void) close(fd);
+		(void) nook_send_fds(conn, "error stopping", 14, NULL, 0);
+		return 0;
+	}
 	if (strcmp(req, "register") == 0) {
 		if (nfd != 1) {
 			(void) nook_send_fds(conn, "error no pidfd", 14, NULL, 0);
@@ -244,7 +267,7 @@ static int handle_client(struct keeper *k, int conn)
 		return 0;
 	}
 	if (strcmp(req, "stop") == 0) {
-		stop(k, "nookctl stop");
+		stop(k, "nookctl stop", true);
 		(void) nook_send_fds(conn, "stopped", 7, NULL, 0);
 		return 1;
 	}
@@ -390,7 +413,7 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	if (k.epfd < 0 || k.timer_fd < 0 || k.sig_fd < 0 || epoll_add(k.epfd, k.listen_fd) < 0 ||
 	    epoll_add(k.epfd, k.c.init_pidfd) < 0 || epoll_add(k.epfd, k.timer_fd) < 0 ||
 	    epoll_add(k.epfd, k.sig_fd) < 0 || (k.net.pasta_pidfd >= 0 && epoll_add(k.epfd, k.net.pasta_pidfd) < 0)) {
-		stop(&k, "keeper setup failed");
+		stop(&k, "keeper setup failed", false);
 		_exit(1);
 	}
 	/* Until the first session registers (the caller holds the lock until
@@ -412,7 +435,7 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 				if (conn >= 0 && handle_client(&k, conn) == 1)
 					_exit(0);
 			} else if (fd == k.c.init_pidfd) {
-				stop(&k, "init exited");
+				stop(&k, "init exited", false);
 				_exit(0);
 			} else if (fd == k.net.pasta_pidfd) {
 				(void) epoll_ctl(k.epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -421,7 +444,7 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 					(void) epoll_add(k.epfd, k.net.pasta_pidfd);
 				write_net_state(&k);
 			} else if (fd == k.sig_fd) {
-				stop(&k, "keeper signalled");
+				stop(&k, "keeper signalled", false);
 				_exit(0);
 			} else if (fd == k.timer_fd) {
 				uint64_t ticks;
@@ -437,14 +460,14 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 					arm_timer(&k, LOCK_RETRY_MS);
 					continue;
 				}
-				stop(&k, "no sessions left");
+				stop(&k, "no sessions left", true);
 				_exit(0);
 			} else {
 				(void) session_gone(&k, fd);
 			}
 		}
 	}
-	stop(&k, "keeper failed");
+	stop(&k, "keeper failed", false);
 	_exit(1);
 }
 
