@@ -143,7 +143,7 @@ static int write_state(const struct keeper *k)
  */
 static void stop(struct keeper *k, const char *why, bool locked)
 {
-	_cleanup_close_ int lock = -EBADF;
+	int lock = -EBADF;
 	int r;
 
 	log_info("stopping the container of '%s' (%s)", k->u->name, why);
@@ -182,6 +182,8 @@ static void stop(struct keeper *k, const char *why, bool locked)
 	}
 	if (r < 0)
 		log_warn("cannot remove the cgroup of '%s': %s", k->u->name, strerror(-r));
+	if (lock >= 0)
+		(void) close(lock);
 	nook_image_close(&k->img);
 }
 
