@@ -448,12 +448,14 @@ static int lease_take(int bdir, const struct nook_user *u, struct nook_net *n)
 	return -EADDRNOTAVAIL;
 }
 
-/* Live leases in every bridge's directory (none: the table can go). */
-static int leases_alive(int dir)
+typedef void (*lease_fn)(int bdir, const char *name, const struct lease *l, void *arg);
+
+/* Calls FN for every readable lease in every bridge's directory of DIR. */
+static int for_each_lease(int dir, lease_fn fn, void *arg)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
-	int fd = dup(dir), n = 0;
+	int fd = dup(dir);
 
 	if (fd < 0)
 		return -errno;
@@ -481,11 +483,27 @@ static int leases_alive(int dir)
 		while ((le = readdir(b))) {
 			struct lease l;
 
-			if (le->d_name[0] != '.' && lease_read(dirfd(b), le->d_name, &l) >= 0 && lease_alive(&l))
-				n++;
+			if (le->d_name[0] != '.' && lease_read(dirfd(b), le->d_name, &l) >= 0)
+				fn(dirfd(b), le->d_name, &l, arg);
 		}
 	}
-	return n;
+	return 0;
+}
+
+static void count_alive(int bdir, const char *name, const struct lease *l, void *arg)
+{
+	(void) bdir;
+	(void) name;
+	if (lease_alive(l))
+		(*(int *) arg)++;
+}
+
+/* Live leases in every bridge's directory (none: the table can go). */
+static int leases_alive(int dir)
+{
+	int n = 0, r = for_each_lease(dir, count_alive, &n);
+
+	return r < 0 ? r : n;
 }
 
 /* ---- nftables ------------------------------------------------------------ */
@@ -999,14 +1017,27 @@ void nook_net_stop(const struct nook_user *u, struct nook_net *n)
 	n->netns_fd = n->userns_fd = -EBADF;
 }
 
+struct recover_ctx {
+	int dir;
+	const char *user;
+};
+
+/* Removes a lease of ctx->user (whose keeper died) and what it held. */
+static void drop_users_lease(int bdir, const char *name, const struct lease *l, void *arg)
+{
+	const struct recover_ctx *ctx = arg;
+
+	if (strcmp(l->user, ctx->user) != 0)
+		return;
+	(void) unlinkat(bdir, name, 0);
+	table_release(ctx->dir, l->addr4, l->addr6);
+}
+
 void nook_net_recover(const struct nook_user *u)
 {
 	_cleanup_close_ int dir = -EBADF, lock = -EBADF;
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *e;
 	struct nook_nl nl;
 	char veth[16];
-	int fd;
 
 	/* The veth's host end, whatever the mode is now: the name is the
 	 * user's. */
@@ -1022,39 +1053,7 @@ void nook_net_recover(const struct nook_user *u)
 	lock = net_lock(dir);
 	if (lock < 0)
 		return;
-	fd = dup(dir);
-	if (fd < 0)
-		return;
-	d = fdopendir(fd);
-	if (!d) {
-		(void) close(fd);
-		return;
-	}
-	while ((e = readdir(d))) {
-		_cleanup_closedir_ DIR *b = NULL;
-		struct dirent *le;
-		int bfd;
-
-		if (e->d_type != DT_DIR || e->d_name[0] == '.')
-			continue;
-		bfd = openat(dir, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (bfd < 0)
-			continue;
-		b = fdopendir(bfd);
-		if (!b) {
-			(void) close(bfd);
-			continue;
-		}
-		while ((le = readdir(b))) {
-			struct lease l;
-
-			if (le->d_name[0] == '.' || lease_read(dirfd(b), le->d_name, &l) < 0 ||
-			    strcmp(l.user, u->name) != 0)
-				continue;
-			(void) unlinkat(dirfd(b), le->d_name, 0);
-			table_release(dir, l.addr4, l.addr6);
-		}
-	}
+	(void) for_each_lease(dir, drop_users_lease, &(struct recover_ctx) { .dir = dir, .user = u->name });
 }
 
 int nook_net_describe(const struct nook_net *n, char *buf, size_t size)
