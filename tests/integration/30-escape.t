@@ -28,30 +28,8 @@ conf=$NT_TMP/a.conf
 nt_config "$conf" hostname=box-%u
 nt_sshd_start "$conf"
 nt_ssh_key "$alice"
-probe=$NT_TMP/escape-probe.py
-install -m 0644 "$NT_REPO/tests/integration/escape-probe.py" "$probe"
-
-# failed DESC VALUE: VALUE is a non-zero exit status (not empty: a probe
-# that did not run must not pass).
-failed()
-{
-	like "$2" '^[1-9][0-9]*$' "$1"
-}
-
-# field NAME TEXT: the value of the (first) NAME=... line of TEXT.
-field()
-{
-	local line
-
-	while IFS= read -r line; do
-		line=${line%$'\r'}
-		if [[ $line == "$1="* ]]; then
-			printf '%s\n' "${line#"$1="}"
-			return 0
-		fi
-	done <<<"$2"
-	return 0
-}
+# shellcheck source-path=SCRIPTDIR source=escape.sh
+. "$NT_REPO/tests/integration/escape.sh"
 
 # host_user ARG...: the probe on the host as the user (no container, no
 # filter, no no_new_privs): the control for what an unprivileged process

@@ -28,30 +28,8 @@ nt_config "$conf" hostname=box-%u
 nt_sshd_start "$conf"
 nt_ssh_key "$alice"
 nt_ssh_key "$bob"
-probe=$NT_TMP/escape-probe.py
-install -m 0644 "$NT_REPO/tests/integration/escape-probe.py" "$probe"
-
-# failed DESC VALUE: VALUE is a non-zero exit status (not empty: a probe
-# that did not run must not pass).
-failed()
-{
-	like "$2" '^[1-9][0-9]*$' "$1"
-}
-
-# field NAME TEXT: the value of the (first) NAME=... line of TEXT.
-field()
-{
-	local line
-
-	while IFS= read -r line; do
-		line=${line%$'\r'}
-		if [[ $line == "$1="* ]]; then
-			printf '%s\n' "${line#"$1="}"
-			return 0
-		fi
-	done <<<"$2"
-	return 0
-}
+# shellcheck source-path=SCRIPTDIR source=escape.sh
+. "$NT_REPO/tests/integration/escape.sh"
 
 nt_ssh_in "$alice" 'cat >~/escape-probe.py && hostname' <"$probe" >"$NT_TMP/setup.out" 2>&1
 is "$?:$(cat "$NT_TMP/setup.out")" "0:box-$alice" "setup: the user logs in (into the container) and gets the probe"

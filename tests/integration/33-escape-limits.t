@@ -23,23 +23,8 @@ nt_config "$conf" hostname=box-%u pids_max=64 memory_max=128M image_size=64M lin
 nt_sshd_start "$conf"
 nt_ssh_key "$alice"
 nt_ssh_key "$bob"
-probe=$NT_TMP/escape-probe.py
-install -m 0644 "$NT_REPO/tests/integration/escape-probe.py" "$probe"
-
-# field NAME TEXT: the value of the (first) NAME=... line of TEXT.
-field()
-{
-	local line
-
-	while IFS= read -r line; do
-		line=${line%$'\r'}
-		if [[ $line == "$1="* ]]; then
-			printf '%s\n' "${line#"$1="}"
-			return 0
-		fi
-	done <<<"$2"
-	return 0
-}
+# shellcheck source-path=SCRIPTDIR source=escape.sh
+. "$NT_REPO/tests/integration/escape.sh"
 
 # cg_sum CONTROLLER FILE KEY: the sum of "KEY VALUE" of FILE in alice's
 # cgroup and in its container leaf (v1 counts some events only where they
