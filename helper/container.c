@@ -13,7 +13,7 @@
  *   idmap lower and image via the userns
  *   back to its own cgroup
  *   "go"                              ---->  container root, hostname,
- *                                            rootfs, pivot_root, lo up
+ *   (network: veth or pasta, meanwhile)      rootfs, pivot_root, lo up
  *   waits for "ok" or an error        <----  "ok" / "error: ..."
  *   closes its copies of the trees           reaps forever
  *
@@ -178,17 +178,16 @@ static int prepare_trees(const struct nook_user *u, const struct nook_image *img
 	return t->image < 0 ? t->image : 0;
 }
 
-int nook_container_start(const struct nook_user *u, const struct nook_cgroup *cg,
-			 const struct nook_cg_origin *origin, const struct nook_subid *sub, const struct nook_image *img, int stage_fd,
-			 const struct nook_etc_files *etc, struct nook_container *ret)
+int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *cg,
+			  const struct nook_cg_origin *origin, const struct nook_subid *sub, const struct nook_image *img,
+			  int stage_fd, const struct nook_etc_files *etc, struct nook_container *ret)
 {
 	struct trees t = { .lower = -EBADF, .image = -EBADF, .dev = -EBADF };
 	_cleanup_close_ int userns = -EBADF, pidfd = -EBADF;
 	int sp[2] = { -EBADF, -EBADF };
 	struct clone_args ca = { 0 };
-	char loop[32] = "", reply[1100], path[64];
+	char loop[32] = "", path[64];
 	pid_t pid;
-	ssize_t n;
 	int r;
 
 	r = prepare_trees(u, img, &t, loop, sizeof(loop));
@@ -260,24 +259,6 @@ int nook_container_start(const struct nook_user *u, const struct nook_cgroup *cg
 		r = -errno;
 		goto kill;
 	}
-	r = nook_wait_readable(sp[0], READY_TIMEOUT_MS);
-	if (r <= 0) {
-		log_err("the container of '%s' did not become ready in %d s", u->name, READY_TIMEOUT_MS / 1000);
-		r = r < 0 ? r : -ETIMEDOUT;
-		goto kill;
-	}
-	n = recv(sp[0], reply, sizeof(reply) - 1, 0);
-	if (n <= 0) {
-		log_err("the container of '%s' died while starting", u->name);
-		r = -ECHILD;
-		goto kill;
-	}
-	reply[n] = '\0';
-	if (strcmp(reply, "ok") != 0) {
-		log_err("container of '%s': %s", u->name, reply);
-		r = -EIO;
-		goto kill;
-	}
 	ret->init_pid = pid;
 	ret->init_pidfd = TAKE_FD(pidfd);
 	ret->init_sock = sp[0];
@@ -294,4 +275,39 @@ out:
 	if (sp[1] >= 0)
 		(void) close(sp[1]);
 	return r;
+}
+
+int nook_container_ready(const struct nook_user *u, const struct nook_container *c)
+{
+	char reply[1100];
+	ssize_t n;
+	int r;
+
+	r = nook_wait_readable(c->init_sock, READY_TIMEOUT_MS);
+	if (r <= 0) {
+		log_err("the container of '%s' did not become ready in %d s", u->name, READY_TIMEOUT_MS / 1000);
+		return r < 0 ? r : -ETIMEDOUT;
+	}
+	n = recv(c->init_sock, reply, sizeof(reply) - 1, 0);
+	if (n <= 0) {
+		log_err("the container of '%s' died while starting", u->name);
+		return -ECHILD;
+	}
+	reply[n] = '\0';
+	if (strcmp(reply, "ok") != 0) {
+		log_err("container of '%s': %s", u->name, reply);
+		return -EIO;
+	}
+	return 0;
+}
+
+void nook_container_abort(struct nook_container *c)
+{
+	(void) nook_pidfd_send_signal(c->init_pidfd, SIGKILL);
+	while (waitpid(c->init_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	(void) close(c->init_pidfd);
+	(void) close(c->init_sock);
+	c->init_pidfd = c->init_sock = -EBADF;
+	c->init_pid = 0;
 }

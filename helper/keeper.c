@@ -330,16 +330,16 @@ static int setup(struct keeper *k)
 		nook_net_stop(k->u, &k->net);
 		return r;
 	}
-	r = nook_container_start(k->u, &k->cg, &k->origin, &sub, &k->img, stage, &k->net.etc, &k->c);
+	r = nook_container_launch(k->u, &k->cg, &k->origin, &sub, &k->img, stage, &k->net.etc, &k->c);
 	if (r >= 0) {
+		/* The network is set up while init builds its root. */
 		r = nook_net_start(k->u, &sub, k->c.init_pid, &k->net);
-		if (r < 0) {
-			(void) nook_pidfd_send_signal(k->c.init_pidfd, SIGKILL);
-			while (waitpid(k->c.init_pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			(void) close(k->c.init_pidfd);
-			(void) close(k->c.init_sock);
-		}
+		if (r >= 0)
+			r = nook_container_ready(k->u, &k->c);
+		if (r >= 0)
+			r = nook_net_ready(k->u, &k->net);
+		if (r < 0)
+			nook_container_abort(&k->c);
 	}
 	if (r < 0) {
 		nook_net_stop(k->u, &k->net);
@@ -367,7 +367,8 @@ static int epoll_add(int epfd, int fd)
 __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int rundir, int status_fd)
 {
 	struct keeper k = { .u = u, .rundir = rundir, .listen_fd = -EBADF,
-			    .net = { .netns_fd = -EBADF, .userns_fd = -EBADF, .pasta_pidfd = -EBADF } };
+			    .net = { .netns_fd = -EBADF, .userns_fd = -EBADF, .pasta_pidfd = -EBADF,
+				     .pasta_ready_fd = -EBADF } };
 	sigset_t mask;
 	int r, devnull;
 

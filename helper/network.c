@@ -20,7 +20,7 @@
  * moves on while it is taken by a live keeper; a lease whose keeper died
  * is taken over.
  *
- * The nook table (one transaction per change, through libnftables):
+ * The nook table (one transaction per change, through nft(8)):
  *   - postrouting: masquerade what leaves the subnet;
  *   - forward: drop traffic between two containers unless both have
  *     isolate = no (their addresses are in the sets shared4/shared6);
@@ -35,18 +35,19 @@
  * also marked "isolated", which the bridge itself enforces between any
  * two isolated ports. The table is removed when the last lease goes.
  *
- * libnftables is dlopen()ed by the keeper of a bridge container only: the
- * setuid helper's other paths (every login) never load it.
+ * nft(8) runs as a child of the keeper of a bridge container (nft_spawn):
+ * neither the setuid helper's other paths (every login) nor the long-lived
+ * keeper map libnftables. At start it runs while the keeper prepares the
+ * image, so the ruleset costs little wall time.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <nftables/libnftables.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,7 @@
  * it can never be a real server's address). */
 #define PASTA_DNS_FORWARD "169.254.1.53"
 #define PASTA_STOP_MS 1000
+#define NFT_PATH "/usr/sbin/nft"
 
 /* ---- addresses (pure) ---------------------------------------------------- */
 
@@ -508,60 +510,88 @@ static int leases_alive(int dir)
 
 /* ---- nftables ------------------------------------------------------------ */
 
-/* Runs SCRIPT as one nftables transaction. On failure ERR gets libnftables'
- * message. */
-static int nft_run(const char *script, char *err, size_t errsize)
+/* Starts nft(8) on SCRIPT, one transaction, through posix_spawn: the
+ * keeper does not wait for it (nft_wait collects the verdict), and never
+ * maps libnftables itself. Callers that need the lock hold it. */
+static int nft_spawn(const char *script, struct nook_nft_job *job)
 {
-	static void *lib;
-	static __typeof__(&nft_ctx_new) ctx_new;
-	static __typeof__(&nft_ctx_free) ctx_free;
-	static __typeof__(&nft_run_cmd_from_buffer) run;
-	static __typeof__(&nft_ctx_buffer_output) buffer_output;
-	static __typeof__(&nft_ctx_buffer_error) buffer_error;
-	static __typeof__(&nft_ctx_get_error_buffer) get_error;
-	struct nft_ctx *ctx;
-	int r;
+	char *const argv[] = { (char *) "nft", (char *) "-f", (char *) "-", NULL };
+	char *const envp[] = { NULL };
+	posix_spawn_file_actions_t fa;
+	int in[2], err[2], r;
+	size_t len = strlen(script), off = 0;
 
-	if (!lib) {
-		/* A setuid process: the loader searches the system's trusted
-		 * directories only. */
-		lib = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
-		if (!lib) {
-			snprintf(err, errsize, "%s; install libnftables1 (nftables)", dlerror());
-			return -ENOPKG;
-		}
-		ctx_new = (__typeof__(ctx_new)) dlsym(lib, "nft_ctx_new");
-		ctx_free = (__typeof__(ctx_free)) dlsym(lib, "nft_ctx_free");
-		run = (__typeof__(run)) dlsym(lib, "nft_run_cmd_from_buffer");
-		buffer_output = (__typeof__(buffer_output)) dlsym(lib, "nft_ctx_buffer_output");
-		buffer_error = (__typeof__(buffer_error)) dlsym(lib, "nft_ctx_buffer_error");
-		get_error = (__typeof__(get_error)) dlsym(lib, "nft_ctx_get_error_buffer");
-		if (!ctx_new || !ctx_free || !run || !buffer_output || !buffer_error || !get_error) {
-			snprintf(err, errsize, "libnftables.so.1 lacks the functions nook uses");
-			(void) dlclose(lib);
-			lib = NULL;
-			return -ENOPKG;
-		}
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(err, O_CLOEXEC) < 0) {
+		r = -errno;
+		(void) close(in[0]);
+		(void) close(in[1]);
+		return r;
 	}
-	ctx = ctx_new(NFT_CTX_DEFAULT);
-	if (!ctx) {
-		snprintf(err, errsize, "nft_ctx_new failed");
-		return -ENOMEM;
+	r = -posix_spawn_file_actions_init(&fa);
+	if (r == 0)
+		r = -posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
+	if (r == 0)
+		r = -posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+	if (r == 0)
+		r = -posix_spawn_file_actions_adddup2(&fa, err[1], STDERR_FILENO);
+	if (r == 0)
+		r = -posix_spawn(&job->pid, NFT_PATH, &fa, NULL, argv, envp);
+	(void) posix_spawn_file_actions_destroy(&fa);
+	(void) close(in[0]);
+	(void) close(err[1]);
+	if (r < 0) {
+		(void) close(in[1]);
+		(void) close(err[0]);
+		if (r == -ENOENT)
+			log_err(NFT_PATH " is missing: install nftables");
+		return r;
 	}
-	(void) buffer_output(ctx);
-	(void) buffer_error(ctx);
-	r = run(ctx, script);
-	if (r != 0) {
-		const char *e = get_error(ctx);
+	/* The script is far below a pipe's capacity. */
+	while (off < len) {
+		ssize_t n = write(in[1], script + off, len - off);
 
-		snprintf(err, errsize, "%s", e && *e ? e : "nftables refused the ruleset");
-		/* One line for the log. */
-		for (char *c = err; *c; c++)
-			if (*c == '\n')
-				*c = ' ';
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t) n;
 	}
-	ctx_free(ctx);
-	return r != 0 ? -EIO : 0;
+	(void) close(in[1]);
+	job->err_fd = err[0];
+	return 0;
+}
+
+/* Waits for the job; on failure logs nft's complaint (one line) with WHAT. */
+static int nft_wait(struct nook_nft_job *job, const char *what)
+{
+	char err[512];
+	size_t len = 0;
+	int status = 0;
+
+	while (len < sizeof(err) - 1) {
+		ssize_t n = read(job->err_fd, err + len, sizeof(err) - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t) n;
+	}
+	err[len] = '\0';
+	(void) close(job->err_fd);
+	job->err_fd = -EBADF;
+	while (waitpid(job->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	job->pid = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	for (char *c = err; *c; c++)
+		if (*c == '\n' || *c == '\t')
+			*c = ' ';
+	log_err("nftables table inet nook (%s): %s", what, len ? err : "nft failed");
+	return -EIO;
 }
 
 static void cidr_text(const struct nook_cidr *c, char *buf, size_t size)
@@ -658,10 +688,11 @@ static int ruleset_start(const struct nook_user *u, const struct nook_net *n, ch
  * lease is left. Called under the lock. */
 static void table_release(int dir, const char *a4, const char *a6)
 {
-	char *mem = NULL, err[512] = "";
+	char *mem = NULL, what[80];
 	size_t len = 0;
 	FILE *f = open_memstream(&mem, &len);
-	int alive = leases_alive(dir), r;
+	int alive = leases_alive(dir);
+	struct nook_nft_job job;
 
 	if (!f)
 		return;
@@ -676,9 +707,9 @@ static void table_release(int dir, const char *a4, const char *a6)
 		free(mem);
 		return;
 	}
-	r = nft_run(mem, err, sizeof(err));
-	if (r < 0)
-		log_warn("nftables: cleaning up after %s: %s", a4, err);
+	snprintf(what, sizeof(what), "cleaning up after %s", a4);
+	if (nft_spawn(mem, &job) < 0 || nft_wait(&job, what) < 0)
+		log_warn("nftables: the elements of %s may be left in table inet nook", a4);
 	free(mem);
 }
 
@@ -768,6 +799,25 @@ static int bridge_prepare(const struct nook_user *u, struct nook_net *n)
 	return r < 0 ? r : 0;
 }
 
+/* The rules first: the container's traffic must never pass the bridge
+ * before they are in place. nft loads them while the keeper goes on
+ * (bridge_start waits for it). */
+static int bridge_rules(const struct nook_user *u, struct nook_net *n)
+{
+	_cleanup_free_ char *script = NULL;
+	int r;
+
+	r = ruleset_start(u, n, &script);
+	if (r < 0)
+		return r;
+	r = nft_spawn(script, &n->nft);
+	if (r < 0)
+		return r;
+	/* Whatever nft achieves, the elements may exist from now on. */
+	n->elements = true;
+	return 0;
+}
+
 int nook_net_prepare(const struct nook_user *u, struct nook_net *n)
 {
 	char host[HOST_RESOLV_MAX], a4[INET_ADDRSTRLEN] = "", a6[INET6_ADDRSTRLEN] = "", gw[INET_ADDRSTRLEN];
@@ -776,12 +826,14 @@ int nook_net_prepare(const struct nook_user *u, struct nook_net *n)
 	int r;
 
 	*n = (struct nook_net) { .mode = u->set.network, .netns_fd = -EBADF, .userns_fd = -EBADF,
-				 .pasta_pidfd = -EBADF };
+				 .pasta_pidfd = -EBADF, .pasta_ready_fd = -EBADF, .nft.err_fd = -EBADF };
 	snprintf(n->veth, sizeof(n->veth), "nk-%x", (unsigned) u->uid);
 	have_host = n->mode != NOOK_NET_NONE && read_host_resolv(host, sizeof(host)) >= 0;
 
 	if (n->mode == NOOK_NET_BRIDGE) {
 		r = bridge_prepare(u, n);
+		if (r >= 0)
+			r = bridge_rules(u, n);
 		if (r < 0) {
 			nook_net_stop(u, n);
 			return r;
@@ -846,29 +898,14 @@ static int bridge_inside(const struct nook_user *u, struct nook_net *n)
 
 static int bridge_start(const struct nook_user *u, struct nook_net *n)
 {
-	_cleanup_close_ int dir = -EBADF, lock = -EBADF;
-	_cleanup_free_ char *script = NULL;
-	char err[512] = "";
+	char what[64];
 	struct nook_nl nl;
 	int br, veth, r;
 
-	dir = net_dir_open(false);
-	if (dir < 0)
-		return dir;
-	lock = net_lock(dir);
-	if (lock < 0)
-		return lock;
-	/* The rules first: the container's traffic must never pass the
-	 * bridge before they are in place. */
-	r = ruleset_start(u, n, &script);
+	snprintf(what, sizeof(what), "bridge %s", u->set.bridge);
+	r = nft_wait(&n->nft, what);
 	if (r < 0)
 		return r;
-	r = nft_run(script, err, sizeof(err));
-	if (r < 0) {
-		log_err("nftables table inet nook for bridge %s: %s", u->set.bridge, err);
-		return r;
-	}
-	n->elements = true;
 	r = nook_nl_open(-1, &nl);
 	if (r < 0)
 		return r;
@@ -924,8 +961,14 @@ int nook_net_start(const struct nook_user *u, const struct nook_subid *sub, pid_
 	n->root_gid = (gid_t) sub->gid_base;
 	if (n->mode == NOOK_NET_BRIDGE)
 		return bridge_start(u, n);
-	r = nook_pasta_spawn(u, n, &n->pasta_pid, &n->pasta_pidfd);
-	return r;
+	return nook_pasta_spawn(u, n);
+}
+
+int nook_net_ready(const struct nook_user *u, struct nook_net *n)
+{
+	if (n->mode != NOOK_NET_PASTA)
+		return 0;
+	return nook_pasta_ready(u, n);
 }
 
 void nook_net_pasta_died(const struct nook_user *u, struct nook_net *n)
@@ -943,7 +986,9 @@ void nook_net_pasta_died(const struct nook_user *u, struct nook_net *n)
 		log_warn("pasta of '%s' exited with status %d", u->name, WEXITSTATUS(status));
 	if (n->pasta_restarts < 1) {
 		n->pasta_restarts++;
-		r = nook_pasta_spawn(u, n, &n->pasta_pid, &n->pasta_pidfd);
+		r = nook_pasta_spawn(u, n);
+		if (r >= 0)
+			r = nook_pasta_ready(u, n);
 		if (r >= 0) {
 			log_info("pasta of '%s' restarted", u->name);
 			return;
@@ -956,6 +1001,9 @@ void nook_net_pasta_died(const struct nook_user *u, struct nook_net *n)
 
 static void pasta_stop(struct nook_net *n)
 {
+	if (n->pasta_ready_fd >= 0)
+		(void) close(n->pasta_ready_fd);
+	n->pasta_ready_fd = -EBADF;
 	if (n->pasta_pidfd < 0)
 		return;
 	(void) nook_pidfd_send_signal(n->pasta_pidfd, SIGTERM);
@@ -1007,6 +1055,10 @@ static void bridge_stop(const struct nook_user *u, struct nook_net *n)
 
 void nook_net_stop(const struct nook_user *u, struct nook_net *n)
 {
+	/* A start that failed before bridge_start: the rules' child must be
+	 * done before they are released. */
+	if (n->nft.pid > 0)
+		(void) nft_wait(&n->nft, "an aborted start");
 	pasta_stop(n);
 	if (n->mode == NOOK_NET_BRIDGE)
 		bridge_stop(u, n);

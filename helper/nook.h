@@ -129,12 +129,19 @@ struct nook_container {
 	int init_sock; /* keeper's end; init exits when it closes */
 	char loop[32];
 };
-/* Builds the container. The caller (the keeper) passes through the
- * container leaf of CG for the clone and returns to ORIGIN. STAGE_FD is the
- * root-only directory init stages its mounts on. */
-int nook_container_start(const struct nook_user *u, const struct nook_cgroup *cg,
-			 const struct nook_cg_origin *origin, const struct nook_subid *sub, const struct nook_image *img, int stage_fd,
-			 const struct nook_etc_files *etc, struct nook_container *ret);
+/* Starts building the container: init exists, its namespaces are mapped,
+ * and it is told to set up its root. The caller (the keeper) passes through
+ * the container leaf of CG for the clone and returns to ORIGIN. STAGE_FD is
+ * the root-only directory init stages its mounts on. The network can be
+ * set up while init works; then nook_container_ready, or on any failure
+ * nook_container_abort. */
+int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *cg,
+			  const struct nook_cg_origin *origin, const struct nook_subid *sub, const struct nook_image *img,
+			  int stage_fd, const struct nook_etc_files *etc, struct nook_container *ret);
+/* Waits for init's "ok". */
+int nook_container_ready(const struct nook_user *u, const struct nook_container *c);
+/* Kills and reaps init, closes its fds. */
+void nook_container_abort(struct nook_container *c);
 
 /* ---- init.c: pid 1 inside ---- */
 /* Reaps children until the keeper's end of SOCK closes. */
@@ -172,6 +179,11 @@ int nook_nl_link_del(struct nook_nl *nl, const char *name);
 
 /* ---- network.c: the `network` modes, run by the keeper ---- */
 #define NOOK_NET_TEXT_MAX 2048
+struct nook_nft_job {
+	pid_t pid;
+	int err_fd; /* nft's stderr */
+};
+
 struct nook_net {
 	enum nook_network mode;
 	char resolv_conf[NOOK_NET_TEXT_MAX];
@@ -189,18 +201,23 @@ struct nook_net {
 	struct in6_addr addr6, gw6;
 	bool elements;           /* added to the nook table's sets */
 	bool veth_made;
+	struct nook_nft_job nft; /* nft loading the rules, until waited */
 	/* pasta */
 	char dns_forward[INET6_ADDRSTRLEN]; /* pasta's --dns-forward address, or "" */
 	pid_t pasta_pid;
 	int pasta_pidfd;         /* watched by the keeper */
+	int pasta_ready_fd;      /* until pasta has configured the namespace */
 	unsigned pasta_restarts;
 	bool degraded;
 };
 /* Before the container exists: takes the address lease and writes the
  * resolv.conf and hosts the container will get. */
 int nook_net_prepare(const struct nook_user *u, struct nook_net *n);
-/* After init is up: veth and nftables, or pasta. */
+/* Once init exists (while it sets up its root): the veth (after the rules'
+ * child is done), or pasta's start. */
 int nook_net_start(const struct nook_user *u, const struct nook_subid *sub, pid_t init_pid, struct nook_net *n);
+/* Waits until the network works (pasta has configured the namespace). */
+int nook_net_ready(const struct nook_user *u, struct nook_net *n);
 /* The keeper saw pasta's pidfd become readable: restarts it once, then
  * marks the container degraded. */
 void nook_net_pasta_died(const struct nook_user *u, struct nook_net *n);
@@ -230,8 +247,12 @@ bool nook_net_resolv_only_loopback(const char *host_resolv);
 
 /* ---- pasta.c: the pasta process of a container ---- */
 /* Starts pasta as container root for the container's network namespace
- * and waits until it has configured it. */
-int nook_pasta_spawn(const struct nook_user *u, const struct nook_net *n, pid_t *ret_pid, int *ret_pidfd);
+ * (n->netns_fd, n->userns_fd): sets n->pasta_pid, pasta_pidfd and
+ * pasta_ready_fd. */
+int nook_pasta_spawn(const struct nook_user *u, struct nook_net *n);
+/* Waits until pasta has configured the namespace; kills and reaps it on
+ * failure. */
+int nook_pasta_ready(const struct nook_user *u, struct nook_net *n);
 
 /* ---- keeper.c: the supervisor outside ---- */
 /* Starts a keeper (and thus the container) for U. Called with the user lock held. */

@@ -47,6 +47,10 @@
 #include "nook.h"
 
 #define PASTA_PATH "/usr/bin/pasta"
+/* What pasta re-executes itself as on a CPU with AVX2 (Debian's passt
+ * ships both builds); going there at once saves an exec and a dynamic
+ * link. argv[0] = "pasta" selects the mode in either binary. */
+#define PASTA_AVX2_PATH "/usr/bin/passt.avx2"
 #define PASTA_READY_MS 10000
 #define FD_NETNS 3
 #define FD_READY 4
@@ -125,18 +129,18 @@ __attribute__((noreturn)) static void child(const struct nook_user *u, const str
 		argv[i++] = (char *) n->dns_forward;
 	}
 	argv[i] = NULL;
+	if (__builtin_cpu_supports("avx2"))
+		execve(PASTA_AVX2_PATH, argv, envp);
 	execve(PASTA_PATH, argv, envp);
 	log_err("cannot run " PASTA_PATH " for '%s': %m; install passt", u->name);
 	_exit(127);
 }
 
-int nook_pasta_spawn(const struct nook_user *u, const struct nook_net *n, pid_t *ret_pid, int *ret_pidfd)
+int nook_pasta_spawn(const struct nook_user *u, struct nook_net *n)
 {
-	_cleanup_close_ int rd = -EBADF, pidfd = -EBADF;
-	int p[2], status = 0, r;
+	_cleanup_close_ int rd = -EBADF;
 	pid_t keeper = getpid(), pid;
-	char buf[32];
-	ssize_t got;
+	int p[2], pidfd, r;
 
 	if (access(PASTA_PATH, X_OK) < 0) {
 		r = -errno;
@@ -157,33 +161,46 @@ int nook_pasta_spawn(const struct nook_user *u, const struct nook_net *n, pid_t 
 	(void) close(p[1]);
 	pidfd = nook_pidfd_open(pid);
 	if (pidfd < 0) {
-		r = pidfd;
 		(void) kill(pid, SIGKILL);
-		goto reap;
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		return pidfd;
 	}
+	n->pasta_pid = pid;
+	n->pasta_pidfd = pidfd;
+	n->pasta_ready_fd = TAKE_FD(rd);
+	return 0;
+}
+
+int nook_pasta_ready(const struct nook_user *u, struct nook_net *n)
+{
+	int status = 0, r;
+	char buf[32];
+	ssize_t got;
+
 	/* EOF (pasta died) or its pid: either way the pipe becomes readable. */
-	r = nook_wait_readable(rd, PASTA_READY_MS);
+	r = nook_wait_readable(n->pasta_ready_fd, PASTA_READY_MS);
 	if (r <= 0) {
 		log_err("pasta for '%s' did not configure the network in %d s", u->name, PASTA_READY_MS / 1000);
-		(void) nook_pidfd_send_signal(pidfd, SIGKILL);
+		(void) nook_pidfd_send_signal(n->pasta_pidfd, SIGKILL);
 		r = -ETIMEDOUT;
-		goto reap;
+	} else {
+		do
+			got = read(n->pasta_ready_fd, buf, sizeof(buf) - 1);
+		while (got < 0 && errno == EINTR);
+		r = got > 0 ? 0 : -ECHILD;
 	}
-	do
-		got = read(rd, buf, sizeof(buf) - 1);
-	while (got < 0 && errno == EINTR);
-	if (got <= 0) {
-		r = -ECHILD;
-		goto reap;
-	}
-	*ret_pid = pid;
-	*ret_pidfd = TAKE_FD(pidfd);
-	return 0;
-reap:
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	(void) close(n->pasta_ready_fd);
+	n->pasta_ready_fd = -EBADF;
+	if (r == 0)
+		return 0;
+	while (waitpid(n->pasta_pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (r == -ECHILD)
 		log_err("pasta for '%s' exited at start (status %d); see its messages in the system log", u->name,
 			WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	(void) close(n->pasta_pidfd);
+	n->pasta_pidfd = -EBADF;
+	n->pasta_pid = 0;
 	return r;
 }

@@ -9,9 +9,7 @@
 # shellcheck source-path=SCRIPTDIR source=netns.sh
 . "$(dirname "$0")/netns.sh"
 require_root
-command -v nft >/dev/null || nt_net_skip_all "no nft (apt install nftables)"
-[ -e /usr/lib/x86_64-linux-gnu/libnftables.so.1 ] || ldconfig -p | grep -q 'libnftables.so.1 ' ||
-	nt_net_skip_all "no libnftables.so.1 (apt install libnftables1)"
+[ -x /usr/sbin/nft ] || nt_net_skip_all "no /usr/sbin/nft (apt install nftables)"
 nt_netns_setup
 
 conf=$NT_TMP/bridge.conf
