@@ -23,7 +23,9 @@
  * The nook table (one transaction per change, through nft(8)):
  *   - postrouting: masquerade what leaves the subnet;
  *   - forward: drop traffic between two containers unless both have
- *     isolate = no (their addresses are in the sets shared4/shared6);
+ *     isolate = no (their addresses are in the sets shared4/shared6),
+ *     except IPv6 neighbour discovery (from link-local addresses, and
+ *     what ARP is to IPv4);
  *     drop new connections from outside into the subnet;
  *   - input: from the bridge, accept replies and DNS to the bridge's own
  *     address, drop the rest unless the source has host_access = yes
@@ -521,6 +523,7 @@ static int nft_spawn(const char *script, struct nook_nft_job *job)
 	int in[2], err[2], r;
 	size_t len = strlen(script), off = 0;
 
+	*job = (struct nook_nft_job) { .pid = 0, .err_fd = -EBADF };
 	if (pipe2(in, O_CLOEXEC) < 0)
 		return -errno;
 	if (pipe2(err, O_CLOEXEC) < 0) {
@@ -570,7 +573,7 @@ static int nft_wait(struct nook_nft_job *job, const char *what)
 	size_t len = 0;
 	int status = 0;
 
-	while (len < sizeof(err) - 1) {
+	while (job->err_fd >= 0 && len < sizeof(err) - 1) {
 		ssize_t n = read(job->err_fd, err + len, sizeof(err) - 1 - len);
 
 		if (n < 0 && errno == EINTR)
@@ -580,8 +583,11 @@ static int nft_wait(struct nook_nft_job *job, const char *what)
 		len += (size_t) n;
 	}
 	err[len] = '\0';
-	(void) close(job->err_fd);
+	if (job->err_fd >= 0)
+		(void) close(job->err_fd);
 	job->err_fd = -EBADF;
+	if (job->pid <= 0)
+		return -ECHILD;
 	while (waitpid(job->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	job->pid = 0;
@@ -659,6 +665,7 @@ static int ruleset_start(const struct nook_user *u, const struct nook_net *n, ch
 		"add rule inet nook %1$s-nat ip saddr %2$s ip daddr != %2$s masquerade\n"
 		"add chain inet nook %1$s-fwd { type filter hook forward priority filter; policy accept; }\n"
 		"flush chain inet nook %1$s-fwd\n"
+		"add rule inet nook %1$s-fwd iifname \"%1$s\" oifname \"%1$s\" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept\n"
 		"add rule inet nook %1$s-fwd iifname \"%1$s\" oifname \"%1$s\" ip saddr != @shared4 drop\n"
 		"add rule inet nook %1$s-fwd iifname \"%1$s\" oifname \"%1$s\" ip daddr != @shared4 drop\n"
 		"add rule inet nook %1$s-fwd iifname \"%1$s\" oifname \"%1$s\" ip6 saddr != @shared6 drop\n"
@@ -692,7 +699,7 @@ static void table_release(int dir, const char *a4, const char *a6)
 	size_t len = 0;
 	FILE *f = open_memstream(&mem, &len);
 	int alive = leases_alive(dir);
-	struct nook_nft_job job;
+	struct nook_nft_job job = { .pid = 0, .err_fd = -EBADF };
 
 	if (!f)
 		return;

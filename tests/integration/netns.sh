@@ -9,17 +9,20 @@
 #	                 nsenter --net, not `ip netns exec`, which remounts
 #	                 /sys and so hides the cgroup hierarchies nook needs);
 #	                 its bridge, veths and nftables table are nook's.
-#	                 Address NT_HOST_IP on nt-up0, default route via
-#	                 NT_REMOTE_IP, IPv4 forwarding on.
-#	    nt-r-XXXXXX  "the network": NT_REMOTE_IP on nt-up1 (the host's
-#	                 gateway) and NT_FAR_IP on its lo (one hop further:
-#	                 pasta maps the gateway address itself to the host's
-#	                 loopback), the servers a container should reach.
+#	                 Addresses NT_HOST_IP and NT_HOST_IP6 on nt-up0,
+#	                 default routes via NT_REMOTE_IP and NT_REMOTE_IP6,
+#	                 IPv4 and IPv6 forwarding on.
+#	    nt-r-XXXXXX  "the network": NT_REMOTE_IP and NT_REMOTE_IP6 on nt-up1
+#	                 (the host's gateway) and NT_FAR_IP on its lo (one hop
+#	                 further: pasta maps the gateway address itself to the
+#	                 host's loopback), the servers a container should reach.
 #	nt_nexec USER CONF CMD...      nt_exec inside nt-h-*
 #	nt_nspawn OUT USER CONF CMD... nt_spawn inside nt-h-*
 #	nt_tcp_server NS ADDR PORT TEXT  a TCP server that answers TEXT
 #	nt_dns_server NS ADDR NAME IP    a UDP DNS server: NAME -> IP (A)
 #	nt_in_host CMD... / nt_in_remote CMD...
+#	nt_netns_ssh                   sshd.sh's sshd copies and clients run
+#	                               inside nt-h-* from now on
 #
 # The EXIT trap of lib.sh is wrapped: the namespaces (and with them every
 # interface and nftables table in them) go after lib.sh's own cleanup has
@@ -30,6 +33,9 @@ NT_RNS=
 NT_HOST_IP=198.18.0.1
 NT_REMOTE_IP=198.18.0.2
 NT_FAR_IP=198.18.1.2
+# IPv6: the benchmarking prefix 2001:2::/48 (RFC 5180), like 198.18.0.0/15.
+NT_HOST_IP6=2001:2:0:1::1
+NT_REMOTE_IP6=2001:2:0:1::2
 
 # shellcheck disable=SC2154 # _nt_run_existed comes from lib.sh
 _nt_netns_cleanup()
@@ -92,7 +98,17 @@ nt_netns_setup()
 	ip -n "$NT_NS" link set nt-up0 up
 	ip -n "$NT_RNS" link set nt-up1 up
 	ip -n "$NT_NS" route add default via "$NT_REMOTE_IP"
-	nt_in_host sysctl -qw net.ipv4.ip_forward=1 || bail "cannot enable forwarding in $NT_NS"
+	ip -n "$NT_NS" -6 addr add "$NT_HOST_IP6/64" dev nt-up0 nodad
+	ip -n "$NT_RNS" -6 addr add "$NT_REMOTE_IP6/64" dev nt-up1 nodad
+	ip -n "$NT_NS" -6 route add default via "$NT_REMOTE_IP6"
+	nt_in_host sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 ||
+		bail "cannot enable forwarding in $NT_NS"
+}
+
+# shellcheck disable=SC2034 # NT_SSH_NS is sshd.sh's
+nt_netns_ssh()
+{
+	NT_SSH_NS=(nsenter --net="/run/netns/$NT_NS")
 }
 
 nt_in_host()

@@ -12,6 +12,10 @@
 #	nt_ssh_key "$alice"
 #	out=$(nt_ssh "$alice" hostname)
 #
+# NT_SSH_NS, when set (netns.sh's nt_netns_ssh does), is a command prefix
+# that puts the sshd copies, the clients and the port checks into another
+# network namespace.
+#
 # Each nt_sshd_start runs a private copy of /usr/sbin/sshd named
 # nook-test-sshd-nt-<id>-<n> in NT_TMP. A copy of sshd uses its own name as
 # PAM service (DESIGN.md, "Test isolation trick"), so it reads
@@ -40,6 +44,7 @@ NT_SSHD_CONF=          # the nook config of the current instance
 NT_SYSLOG=             # the catcher's file, or empty without a catcher
 NT_SSH_BG=             # pid of the last nt_ssh_bg
 NT_AGENT_SOCK=
+NT_SSH_NS=()           # a prefix (nsenter --net=...) for sshd and its clients
 _nt_sshd_n=0
 _nt_sshd_hooked=0
 _nt_sshd_ports=()
@@ -202,7 +207,7 @@ nt_sshd_cleanup()
 # nt_free_port: a TCP port of 127.0.0.1 that nothing listens on now.
 nt_free_port()
 {
-	"$NT_PY" -c 'import socket
+	"${NT_SSH_NS[@]}" "$NT_PY" -c 'import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
@@ -212,7 +217,7 @@ print(s.getsockname()[1])'
 # network namespace.
 nt_port_listening()
 {
-	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+	[ -n "$("${NT_SSH_NS[@]}" ss -Hltn "sport = :$1" 2>/dev/null)" ]
 }
 
 _nt_sshd_keys()
@@ -297,7 +302,7 @@ nt_sshd_start()
 			[ "$sub" = 1 ] || echo "Subsystem sftp internal-sftp"
 		} >"$dir/sshd_config"
 		: >"$dir/sshd.log"
-		"$dir/$name" -D -f "$dir/sshd_config" -E "$dir/sshd.log" </dev/null &
+		"${NT_SSH_NS[@]}" "$dir/$name" -D -f "$dir/sshd_config" -E "$dir/sshd.log" </dev/null &
 		pid=$!
 		NT_PIDS+=("$pid")
 		for ((i = 0; i < 200; i++)); do
@@ -440,7 +445,7 @@ nt_ssh_in()
 
 	shift
 	_nt_ssh_opts
-	timeout -k 5 "$NT_SSH_TIMEOUT" ssh "${NT_SSH_OPTS[@]}" -p "$NT_SSHD_PORT" -l "$user" 127.0.0.1 "$@"
+	timeout -k 5 "$NT_SSH_TIMEOUT" "${NT_SSH_NS[@]}" ssh "${NT_SSH_OPTS[@]}" -p "$NT_SSHD_PORT" -l "$user" 127.0.0.1 "$@"
 }
 
 # nt_ssh_bg OUT USER [SSH-ARG...]: nt_ssh in the background, output to OUT;
@@ -454,7 +459,7 @@ nt_ssh_bg()
 	_nt_ssh_opts
 	# timeout itself in the background (not a subshell), so that TERM to
 	# NT_SSH_BG reaches ssh.
-	timeout -k 5 "$NT_SSH_TIMEOUT" ssh "${NT_SSH_OPTS[@]}" -p "$NT_SSHD_PORT" -l "$user" 127.0.0.1 "$@" \
+	timeout -k 5 "$NT_SSH_TIMEOUT" "${NT_SSH_NS[@]}" ssh "${NT_SSH_OPTS[@]}" -p "$NT_SSHD_PORT" -l "$user" 127.0.0.1 "$@" \
 		</dev/null >"$out" 2>&1 &
 	NT_SSH_BG=$!
 	NT_PIDS+=("$NT_SSH_BG")

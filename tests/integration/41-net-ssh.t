@@ -1,0 +1,91 @@
+#!/bin/bash
+# SSH into containers that have a network (bridge, pasta): a real sshd in
+# a network namespace of the test's own (netns.sh), with pam_nook. The
+# session has the container's eth0 and reaches beyond the host; ssh -L
+# connects from inside the container (the host's loopback server stays out
+# of reach) and reaches what the container can reach; ssh -R listens in the
+# container's namespace and leads back to the client's side.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=netns.sh
+. "$(dirname "$0")/netns.sh"
+# shellcheck source-path=SCRIPTDIR source=sshd.sh
+. "$(dirname "$0")/sshd.sh"
+require_root
+
+modes=()
+[ -x /usr/sbin/nft ] && modes+=(bridge)
+[ -x /usr/bin/pasta ] && [ -c /dev/net/tun ] && modes+=(pasta)
+[ ${#modes[@]} -gt 0 ] || nt_net_skip_all "neither nft (nftables) nor pasta (passt) is installed"
+nt_netns_setup
+nt_netns_ssh
+
+nt_user; alice=$NT_USER
+nt_tcp_server "$NT_RNS" "$NT_FAR_IP" 8081 remote-hello
+nt_tcp_server "$NT_NS" 127.0.0.1 8083 host-loopback-hello
+nt_until_listening "$NT_RNS" "$NT_FAR_IP" 8081
+nt_until_listening "$NT_NS" 127.0.0.1 8083
+
+# host_get PORT: the first line a server on the host's 127.0.0.1:PORT (the
+# client's side of a tunnel) sends, or nothing within 3 s.
+host_get()
+{
+	nt_in_host timeout 5 bash -c "$NT_TCP_GET" get 127.0.0.1 "$1" 2>/dev/null
+}
+
+# inside_get ADDR PORT: the same from a new session in alice's container.
+inside_get()
+{
+	nt_ssh "$alice" "bash -c '$NT_TCP_GET' get $1 $2" 2>/dev/null
+}
+
+for mode in "${modes[@]}"; do
+	conf=$NT_TMP/$mode.conf
+	nt_config "$conf" "network=$mode"
+	nt_sshd_start "$conf"
+	nt_ssh_key "$alice"
+
+	# ---- the session is in the container, with its network
+	out=$(nt_ssh "$alice" 'ls /sys/class/net | sort | tr "\n" " "; ip -4 -o addr show eth0')
+	like "$out" "^eth0 lo " "$mode: the ssh session sees the container's interfaces"
+	case $mode in
+	bridge) like "$out" "inet 10\.213\.[0-9.]+/16" "$mode: ... and eth0's leased address" ;;
+	pasta) like "$out" "inet $NT_HOST_IP/24" "$mode: ... and eth0 with the address pasta copied" ;;
+	esac
+	is "$(inside_get "$NT_FAR_IP" 8081)" remote-hello "$mode: the session reaches a server beyond the host"
+	is "$(inside_get 127.0.0.1 8083)" "" "$mode: the session's 127.0.0.1 is not the host's"
+
+	# ---- -L: opened by sshd's child inside the container
+	lport=$(nt_free_port)
+	nt_ssh_bg "$NT_TMP/L-$mode.out" "$alice" -o ExitOnForwardFailure=yes \
+		-L "$lport:$NT_FAR_IP:8081" -L "$((lport + 1)):127.0.0.1:8083" 'exec sleep 60'
+	L=$NT_SSH_BG
+	nt_until 20 nt_port_listening "$lport"
+	out=$(host_get "$lport")
+	is "$out" remote-hello "$mode: ssh -L reaches a server beyond the host through the container's network"
+	[ -n "$out" ] || diag "$(cat "$NT_TMP/L-$mode.out")"
+	is "$(host_get $((lport + 1)))" "" \
+		"$mode: ssh -L to 127.0.0.1 lands on the container's loopback, not the host's server"
+	nt_ssh_stop "$L"
+
+	# ---- -R: the listener is in the container's namespace
+	rport=$(nt_free_port)
+	nt_ssh_bg "$NT_TMP/R-$mode.out" "$alice" -o ExitOnForwardFailure=yes -R "$rport:127.0.0.1:8083" 'exec sleep 60'
+	R=$NT_SSH_BG
+	out=$(nt_ssh "$alice" "for i in \$(seq 50); do
+			bash -c '$NT_TCP_GET' get 127.0.0.1 $rport 2>/dev/null && exit 0; sleep 0.2
+		done; exit 1")
+	is "$out" host-loopback-hello "$mode: ssh -R: a client in the container reaches the client side's server"
+	[ -n "$out" ] || diag "$(cat "$NT_TMP/R-$mode.out")"
+	nt_port_listening "$rport"
+	isnt "$?" 0 "$mode: ssh -R: port $rport does not listen in the host's namespace"
+	nt_ssh_stop "$R"
+
+	nt_sshd_cleanup
+	nt_until 10 nt_settled "$alice"
+	ok $? "$mode: the container ends with its last session"
+	nt_until 5 sh -c "! nsenter --net=/run/netns/$NT_NS ip -br link | grep -q '^nk-'"
+	ok $? "$mode: ... and leaves no veth on the host"
+done
+
+done_testing
