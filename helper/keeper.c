@@ -301,25 +301,23 @@ static int setup(struct keeper *k)
 	_cleanup_close_ int stage = -EBADF;
 	int r;
 
-	r = nook_subid_get(k->u, &sub);
-	if (r < 0)
-		return r;
-	r = nook_cgroup_resolve("/sys/fs/cgroup", k->u->set.cgroup_root, k->u->name, "/proc/self/cgroup",
-				&k->cg);
-	if (r < 0) {
-		log_err("cgroup_root '%s' for '%s': %s", k->u->set.cgroup_root, k->u->name, strerror(-r));
-		return r;
-	}
-	r = nook_cgroup_origin(&k->cg, "/proc/self/cgroup", &k->origin);
-	if (r < 0)
-		return r;
-	r = nook_image_open(k->u, true, &k->img);
-	if (r < 0)
-		return r;
+	/* The network first: a bridge's rules load meanwhile. */
 	r = nook_net_prepare(k->u, &k->net);
 	if (r < 0)
 		return r;
-	r = nook_cgroup_create(&k->cg, &k->u->set);
+	r = nook_subid_get(k->u, &sub);
+	if (r >= 0) {
+		r = nook_cgroup_resolve("/sys/fs/cgroup", k->u->set.cgroup_root, k->u->name, "/proc/self/cgroup",
+					&k->cg);
+		if (r < 0)
+			log_err("cgroup_root '%s' for '%s': %s", k->u->set.cgroup_root, k->u->name, strerror(-r));
+	}
+	if (r >= 0)
+		r = nook_cgroup_origin(&k->cg, "/proc/self/cgroup", &k->origin);
+	if (r >= 0)
+		r = nook_image_open(k->u, true, &k->img);
+	if (r >= 0)
+		r = nook_cgroup_create(&k->cg, &k->u->set);
 	if (r < 0) {
 		nook_net_stop(k->u, &k->net);
 		return r;
