@@ -8,11 +8,14 @@
  *
  * Library code: returns -errno, never logs.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
@@ -35,9 +38,9 @@ static void *nl_buf(struct nook_nl *nl)
 	return nl->buf;
 }
 
-static int open_here(struct nook_nl *nl)
+static int open_proto(struct nook_nl *nl, int protocol)
 {
-	struct mnl_socket *s = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	struct mnl_socket *s = mnl_socket_open2(protocol, SOCK_CLOEXEC);
 
 	if (!s)
 		return -errno;
@@ -51,6 +54,11 @@ static int open_here(struct nook_nl *nl)
 	nl->portid = mnl_socket_get_portid(s);
 	nl->seq = (unsigned) time(NULL);
 	return 0;
+}
+
+static int open_here(struct nook_nl *nl)
+{
+	return open_proto(nl, NETLINK_ROUTE);
 }
 
 int nook_nl_open(int netns_fd, struct nook_nl *ret)
@@ -312,4 +320,51 @@ int nook_nl_link_del(struct nook_nl *nl, const char *name)
 	ifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(h, IFLA_IFNAME, name);
 	return transact(nl, h, NULL, NULL);
+}
+
+struct genid {
+	uint32_t id;
+	bool found;
+};
+
+static int gen_cb_attr(const struct nlattr *a, void *data)
+{
+	struct genid *g = data;
+
+	if (mnl_attr_get_type(a) == NFTA_GEN_ID && mnl_attr_validate(a, MNL_TYPE_U32) >= 0) {
+		g->id = ntohl(mnl_attr_get_u32(a));
+		g->found = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int gen_cb(const struct nlmsghdr *h, void *data)
+{
+	return mnl_attr_parse(h, sizeof(struct nfgenmsg), gen_cb_attr, data);
+}
+
+int nook_nl_nft_genid(uint32_t *ret)
+{
+	struct genid g = { 0 };
+	struct nook_nl nl = { 0 };
+	struct nlmsghdr *h;
+	struct nfgenmsg *nfg;
+	int r;
+
+	r = open_proto(&nl, NETLINK_NETFILTER);
+	if (r < 0)
+		return r;
+	h = msg_new(&nl, (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN, 0);
+	nfg = mnl_nlmsg_put_extra_header(h, sizeof(*nfg));
+	nfg->nfgen_family = AF_UNSPEC;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	r = transact(&nl, h, gen_cb, &g);
+	nook_nl_close(&nl);
+	if (r < 0)
+		return r;
+	if (!g.found)
+		return -EBADMSG;
+	*ret = g.id;
+	return 0;
 }

@@ -47,6 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -72,6 +73,7 @@
 #define PASTA_DNS_FORWARD "169.254.1.53"
 #define PASTA_STOP_MS 1000
 #define NFT_PATH "/usr/sbin/nft"
+#define RULES_MARK ".rules-" /* in NET_DIR */
 
 /* ---- addresses (pure) ---------------------------------------------------- */
 
@@ -313,12 +315,32 @@ static int net_lock(int dir)
 }
 
 /* Field 22 of /proc/PID/stat: tells a pid from its reuse. */
+int nook_stat_start_time(const char *stat, unsigned long long *ret)
+{
+	const char *p = strrchr(stat, ')'); /* comm may hold anything, even ") " */
+	char *end;
+
+	if (!p)
+		return -EBADMSG;
+	/* p + 1 is the space before field 3 (state): 19 more to field 22. */
+	p++;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EBADMSG;
+	}
+	errno = 0;
+	*ret = strtoull(p + 1, &end, 10);
+	if (errno || end == p + 1 || (*end != ' ' && *end != '\n' && *end != '\0'))
+		return -EBADMSG;
+	return 0;
+}
+
 static int proc_start_time(pid_t pid, unsigned long long *ret)
 {
 	char path[64], buf[1024];
 	_cleanup_close_ int fd = -EBADF;
 	ssize_t n;
-	const char *p;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -328,17 +350,7 @@ static int proc_start_time(pid_t pid, unsigned long long *ret)
 	if (n <= 0)
 		return -EIO;
 	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* comm may hold anything, even ") " */
-	if (!p)
-		return -EIO;
-	p++;
-	for (int field = 2; field < 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -EIO;
-	}
-	*ret = strtoull(p + 1, NULL, 10);
-	return 0;
+	return nook_stat_start_time(buf, ret);
 }
 
 struct lease {
@@ -429,6 +441,7 @@ static int lease_take(int bdir, const struct nook_user *u, struct nook_net *n)
 			if (lease_read(bdir, name, &l) >= 0 && strcmp(l.user, u->name) != 0 && lease_alive(&l))
 				continue;
 			(void) unlinkat(bdir, name, 0);
+			n->took_over = true;
 			fd = openat(bdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		}
 		if (fd < 0)
@@ -619,6 +632,73 @@ static void put_element(FILE *f, const char *set, const char *addr, bool in)
 		fprintf(f, "delete element inet nook %s { %s }\n", set, addr);
 }
 
+/* FNV-1a, 64 bits: tells one text of a bridge's chains from another. */
+static uint64_t text_hash(const char *text, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char) text[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* .net/.rules-<bridge> holds "GENERATION HASH": the chains with text HASH
+ * were loaded by the commit that made the ruleset's GENERATION. While the
+ * ruleset is still at that generation, nothing at all has changed since,
+ * and a container that needs no set element can skip nft. Any commit, by
+ * nook or anyone (a firewall reload), moves the generation on. */
+static bool rules_current(int dir, const char *bridge, uint64_t hash)
+{
+	char name[8 + IFNAMSIZ], buf[64], *end;
+	unsigned long long mgen, mhash;
+	uint32_t gen;
+
+	snprintf(name, sizeof(name), RULES_MARK "%s", bridge);
+	if (nook_read_file_at(dir, name, buf, sizeof(buf)) <= 0)
+		return false;
+	errno = 0;
+	mgen = strtoull(buf, &end, 10);
+	if (errno || *end != ' ')
+		return false;
+	mhash = strtoull(end + 1, &end, 16);
+	if (errno || (*end != '\n' && *end != '\0'))
+		return false;
+	return mhash == hash && nook_nl_nft_genid(&gen) >= 0 && gen == mgen;
+}
+
+static void rules_mark(int dir, const char *bridge, uint32_t gen, uint64_t hash)
+{
+	char name[8 + IFNAMSIZ], tmp[12 + IFNAMSIZ], line[64];
+	_cleanup_close_ int fd = -EBADF;
+	int len;
+
+	snprintf(name, sizeof(name), RULES_MARK "%s", bridge);
+	snprintf(tmp, sizeof(tmp), RULES_MARK "%s.new", bridge);
+	len = snprintf(line, sizeof(line), "%" PRIu32 " %" PRIx64 "\n", gen, hash);
+	fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || nook_write_all(fd, line, (size_t) len) < 0 || renameat(dir, tmp, dir, name) < 0)
+		(void) unlinkat(dir, tmp, 0);
+}
+
+/* With the table gone, every mark is stale. */
+static void rules_unmark_all(int dir)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	int fd = dup(dir);
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		(void) close(fd);
+		return;
+	}
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, RULES_MARK, strlen(RULES_MARK)) == 0)
+			(void) unlinkat(dirfd(d), e->d_name, 0);
+}
+
 static void put_sets(FILE *f)
 {
 	fprintf(f, "add table inet nook\n"
@@ -641,7 +721,7 @@ static void put_addresses(FILE *f, const char *a4, const char *a6, bool shared, 
 /* The bridge's chains (flushed and refilled: idempotent, and one
  * transaction, so there is no moment without rules), then this
  * container's set elements. */
-static int ruleset_start(const struct nook_user *u, const struct nook_net *n, char **ret)
+static int ruleset_start(const struct nook_user *u, const struct nook_net *n, char **ret, uint64_t *ret_hash)
 {
 	const char *br = u->set.bridge;
 	char s4[64], s6[64] = "", gw4[INET_ADDRSTRLEN], a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN] = "";
@@ -682,6 +762,12 @@ static int ruleset_start(const struct nook_user *u, const struct nook_net *n, ch
 		br, s4, gw4);
 	if (n->v6)
 		fprintf(f, "add rule inet nook %1$s-nat ip6 saddr %2$s ip6 daddr != %2$s masquerade\n", br, s6);
+	if (fflush(f) != 0 || !mem) {
+		(void) fclose(f);
+		free(mem);
+		return -ENOMEM;
+	}
+	*ret_hash = text_hash(mem, len);
 	put_addresses(f, a4, a6, !u->set.isolate, u->set.host_access);
 	if (fclose(f) != 0 || !mem) {
 		free(mem);
@@ -693,7 +779,7 @@ static int ruleset_start(const struct nook_user *u, const struct nook_net *n, ch
 
 /* After a lease is gone: its elements, or the whole table when no live
  * lease is left. Called under the lock. */
-static void table_release(int dir, const char *a4, const char *a6)
+static void table_release(int dir, const char *a4, const char *a6, bool elements)
 {
 	char *mem = NULL, what[80];
 	size_t len = 0;
@@ -701,9 +787,17 @@ static void table_release(int dir, const char *a4, const char *a6)
 	int alive = leases_alive(dir);
 	struct nook_nft_job job = { .pid = 0, .err_fd = -EBADF };
 
+	if (alive > 0 && !elements) {
+		/* Nothing of this container's is in the table. */
+		if (f)
+			(void) fclose(f);
+		free(mem);
+		return;
+	}
 	if (!f)
 		return;
 	if (alive == 0) {
+		rules_unmark_all(dir);
 		/* "add" first: deleting an absent table would fail. */
 		fprintf(f, "add table inet nook\ndelete table inet nook\n");
 	} else {
@@ -812,17 +906,23 @@ static int bridge_prepare(const struct nook_user *u, struct nook_net *n)
 static int bridge_rules(const struct nook_user *u, struct nook_net *n)
 {
 	_cleanup_free_ char *script = NULL;
+	bool needs_elements = !u->set.isolate || u->set.host_access;
 	int r;
 
-	r = ruleset_start(u, n, &script);
+	r = ruleset_start(u, n, &script, &n->rules_hash);
 	if (r < 0)
 		return r;
-	r = nft_spawn(script, &n->nft);
-	if (r < 0)
-		return r;
-	/* Whatever nft achieves, the elements may exist from now on. */
-	n->elements = true;
-	return 0;
+	/* A taken-over address may carry a dead keeper's elements: only nft
+	 * removes them. */
+	n->elements = needs_elements || n->took_over;
+	if (!n->elements) {
+		_cleanup_close_ int dir = net_dir_open(false);
+
+		if (dir >= 0 && rules_current(dir, u->set.bridge, n->rules_hash))
+			return 0;
+	}
+	n->gen_known = nook_nl_nft_genid(&n->gen_before) >= 0;
+	return nft_spawn(script, &n->nft);
 }
 
 int nook_net_prepare(const struct nook_user *u, struct nook_net *n)
@@ -909,10 +1009,21 @@ static int bridge_start(const struct nook_user *u, struct nook_net *n)
 	struct nook_nl nl;
 	int br, veth, r;
 
-	snprintf(what, sizeof(what), "bridge %s", u->set.bridge);
-	r = nft_wait(&n->nft, what);
-	if (r < 0)
-		return r;
+	if (n->nft.pid > 0) {
+		uint32_t gen;
+
+		snprintf(what, sizeof(what), "bridge %s", u->set.bridge);
+		r = nft_wait(&n->nft, what);
+		if (r < 0)
+			return r;
+		/* Only when no other commit came between. */
+		if (n->gen_known && nook_nl_nft_genid(&gen) >= 0 && gen == n->gen_before + 1) {
+			_cleanup_close_ int dir = net_dir_open(false);
+
+			if (dir >= 0)
+				rules_mark(dir, u->set.bridge, gen, n->rules_hash);
+		}
+	}
 	r = nook_nl_open(-1, &nl);
 	if (r < 0)
 		return r;
@@ -1056,7 +1167,7 @@ static void bridge_stop(const struct nook_user *u, struct nook_net *n)
 		inet_ntop(AF_INET6, &n->addr6, a6, sizeof(a6));
 	/* Only a start that reached nftables made elements, but the table
 	 * may have to go regardless. */
-	table_release(dir, a4, a6);
+	table_release(dir, a4, a6, n->elements);
 	n->elements = false;
 }
 
@@ -1089,7 +1200,9 @@ static void drop_users_lease(int bdir, const char *name, const struct lease *l, 
 	if (strcmp(l->user, ctx->user) != 0)
 		return;
 	(void) unlinkat(bdir, name, 0);
-	table_release(ctx->dir, l->addr4, l->addr6);
+	/* Whatever its flags say: it may have died while taking over an
+	 * address whose elements were someone else's. */
+	table_release(ctx->dir, l->addr4, l->addr6, true);
 }
 
 void nook_net_recover(const struct nook_user *u)

@@ -176,6 +176,9 @@ int nook_nl_veth_create(struct nook_nl *nl, const char *host_name, int master_if
 			int peer_netns_fd);
 int nook_nl_brport_isolated(struct nook_nl *nl, int ifindex, bool isolated);
 int nook_nl_link_del(struct nook_nl *nl, const char *name);
+/* The generation of the host namespace's nftables ruleset: it changes with
+ * every commit, by anyone. */
+int nook_nl_nft_genid(uint32_t *ret);
 
 /* ---- network.c: the `network` modes, run by the keeper ---- */
 #define NOOK_NET_TEXT_MAX 2048
@@ -202,6 +205,10 @@ struct nook_net {
 	bool elements;           /* added to the nook table's sets */
 	bool veth_made;
 	struct nook_nft_job nft; /* nft loading the rules, until waited */
+	bool took_over;          /* the lease was a dead keeper's */
+	uint64_t rules_hash;     /* of the text of the bridge's chains */
+	bool gen_known;
+	uint32_t gen_before;     /* the nftables generation before nft ran */
 	/* pasta */
 	char dns_forward[INET6_ADDRSTRLEN]; /* pasta's --dns-forward address, or "" */
 	pid_t pasta_pid;
@@ -242,6 +249,8 @@ void nook_net_gateway(const struct nook_cidr *subnet, void *ret);
 int nook_net_resolv_conf(enum nook_network mode, char *const *dns, const char *host_resolv, bool want_v6,
 			 const char *fallback, char *buf, size_t size);
 int nook_net_hosts(const char *hostname, const char *addr4, const char *addr6, char *buf, size_t size);
+/* Field 22 (starttime) of a /proc/PID/stat text. */
+int nook_stat_start_time(const char *stat, unsigned long long *ret);
 /* Whether the host's resolv.conf text lists only loopback name servers. */
 bool nook_net_resolv_only_loopback(const char *host_resolv);
 

@@ -102,6 +102,30 @@ kill -TERM "$bobspawn" 2>/dev/null
 nt_wait "$bobspawn"
 nt_until 10 nt_settled "$bob"
 
+# ---- while another container runs, the table stays; a table removed
+# behind nook's back (a firewall reload) is loaded again by the next start
+nt_nspawn "$NT_TMP/bob3.out" "$bob" "$conf" sleep 60
+bobspawn=$NT_SPAWNED
+nt_until 10 nt_running "$bob"
+# The keeper's memory grows after its start: nothing may depend on it.
+is "$(nt_tcp_get "$alice" "$conf" "$NT_REMOTE_IP" 8081)" remote-hello "with bob's container running, alice's works"
+nt_until 10 nt_settled "$alice"
+nt_in_host nft list table inet nook >/dev/null 2>&1
+ok $? "alice's stop leaves the table to bob's running container"
+grep -qs "^$bob " /run/nook/.net/nook0/* 2>/dev/null
+ok $? "... and bob's address lease"
+out=$(nt_tcp_get "$alice" "$conf" "$NT_HOST_IP" 8082)
+is "$out" "" "a start with the table already loaded: the host is still closed to alice"
+nt_in_host nft delete table inet nook
+out=$(nt_tcp_get "$alice" "$conf" "$NT_HOST_IP" 8082)
+is "$out" "" "table deleted by hand while bob runs: the next start loads it again (host closed)"
+nt_in_host nft list chain inet nook nook0-in >/dev/null 2>&1
+ok $? "... the table and its chains are back"
+kill -TERM "$bobspawn" 2>/dev/null
+nt_wait "$bobspawn"
+nt_until 10 nt_settled "$bob"
+nt_until 10 nt_settled "$alice"
+
 # ---- stop leaves nothing: veth, lease, table
 nt_nspawn "$NT_TMP/a.out" "$alice" "$conf" sleep 30
 aspawn=$NT_SPAWNED

@@ -114,10 +114,42 @@ static void test_hosts(void)
 	   "the hostname on the container's addresses");
 }
 
+/* The lease of a live keeper is told from a dead one's by the keeper's
+ * start time: field 22 of /proc/PID/stat, never another one (vsize, field
+ * 23, changes while the keeper runs). */
+static void test_start_time(void)
+{
+	const char *tricky = "4242 (a) b) c 9 ) S 1 2 3 0 -1 4194560 10 0 0 0 1 2 0 0 20 0 1 0 "
+			     "987654 7401472 691 18446744073709551615 1 2 3 0 0 0 0\n";
+	unsigned long long t = 0, want = 0;
+	char buf[1024], *p;
+	FILE *f;
+	size_t n;
+
+	is_int(nook_stat_start_time(tricky, &t), 0, "a stat line whose comm holds \") \" parses");
+	ok(t == 987654, "... and gives field 22, the start time (got %llu)", t);
+	is_int(nook_stat_start_time("1 (x) S 1 2 3", &t), -EBADMSG, "a short stat line is refused");
+	is_int(nook_stat_start_time("no parenthesis", &t), -EBADMSG, "a line without comm is refused");
+
+	f = fopen("/proc/self/stat", "r");
+	n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* Fields 3..21 skipped with sscanf, 22 read. */
+	ok(p && sscanf(p + 2, "%*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+		       &want) == 1,
+	   "/proc/self/stat read");
+	is_int(nook_stat_start_time(buf, &t), 0, "/proc/self/stat parses");
+	ok(t == want, "... and gives our start time (%llu, want %llu)", t, want);
+}
+
 int main(void)
 {
 	test_addresses();
 	test_resolv();
 	test_hosts();
+	test_start_time();
 	return done_testing();
 }
