@@ -642,39 +642,57 @@ static uint64_t text_hash(const char *text, size_t len)
 	return h;
 }
 
-/* .net/.rules-<bridge> holds "GENERATION HASH": the chains with text HASH
- * were loaded by the commit that made the ruleset's GENERATION. While the
- * ruleset is still at that generation, nothing at all has changed since,
- * and a container that needs no set element can skip nft. Any commit, by
- * nook or anyone (a firewall reload), moves the generation on. */
+/* .net/.rules-<bridge> holds "NETNS GENERATION HASH": the chains with text
+ * HASH were loaded by the commit that made the ruleset's GENERATION in the
+ * network namespace with inode NETNS (the keeper's: the host's, or a
+ * test's own). While the ruleset is still at that generation, nothing at
+ * all has changed since, and a container that needs no set element can
+ * skip nft. Any commit, by nook or anyone (a firewall reload), moves the
+ * generation on. */
+static int netns_ino(unsigned long long *ret)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st) < 0)
+		return -errno;
+	*ret = (unsigned long long) st.st_ino;
+	return 0;
+}
+
 static bool rules_current(int dir, const char *bridge, uint64_t hash)
 {
-	char name[8 + IFNAMSIZ], buf[64], *end;
-	unsigned long long mgen, mhash;
+	char name[8 + IFNAMSIZ], buf[96], *end;
+	unsigned long long mino, mgen, mhash, ino = 0;
 	uint32_t gen;
 
 	snprintf(name, sizeof(name), RULES_MARK "%s", bridge);
-	if (nook_read_file_at(dir, name, buf, sizeof(buf)) <= 0)
+	if (nook_read_file_at(dir, name, buf, sizeof(buf)) <= 0 || netns_ino(&ino) < 0)
 		return false;
 	errno = 0;
-	mgen = strtoull(buf, &end, 10);
+	mino = strtoull(buf, &end, 10);
+	if (errno || *end != ' ')
+		return false;
+	mgen = strtoull(end + 1, &end, 10);
 	if (errno || *end != ' ')
 		return false;
 	mhash = strtoull(end + 1, &end, 16);
 	if (errno || (*end != '\n' && *end != '\0'))
 		return false;
-	return mhash == hash && nook_nl_nft_genid(&gen) >= 0 && gen == mgen;
+	return mino == ino && mhash == hash && nook_nl_nft_genid(&gen) >= 0 && gen == mgen;
 }
 
 static void rules_mark(int dir, const char *bridge, uint32_t gen, uint64_t hash)
 {
-	char name[8 + IFNAMSIZ], tmp[12 + IFNAMSIZ], line[64];
+	char name[8 + IFNAMSIZ], tmp[12 + IFNAMSIZ], line[96];
 	_cleanup_close_ int fd = -EBADF;
+	unsigned long long ino = 0;
 	int len;
 
+	if (netns_ino(&ino) < 0)
+		return;
 	snprintf(name, sizeof(name), RULES_MARK "%s", bridge);
 	snprintf(tmp, sizeof(tmp), RULES_MARK "%s.new", bridge);
-	len = snprintf(line, sizeof(line), "%" PRIu32 " %" PRIx64 "\n", gen, hash);
+	len = snprintf(line, sizeof(line), "%llu %" PRIu32 " %" PRIx64 "\n", ino, gen, hash);
 	fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || nook_write_all(fd, line, (size_t) len) < 0 || renameat(dir, tmp, dir, name) < 0)
 		(void) unlinkat(dir, tmp, 0);
@@ -694,6 +712,8 @@ static void rules_unmark_all(int dir)
 		(void) close(fd);
 		return;
 	}
+	/* The dup shares DIR's offset, which a lease scan left at the end. */
+	rewinddir(d);
 	while ((e = readdir(d)))
 		if (strncmp(e->d_name, RULES_MARK, strlen(RULES_MARK)) == 0)
 			(void) unlinkat(dirfd(d), e->d_name, 0);

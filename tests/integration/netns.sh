@@ -40,8 +40,17 @@ NT_REMOTE_IP6=2001:2:0:1::2
 # shellcheck disable=SC2154 # _nt_run_existed comes from lib.sh
 _nt_netns_cleanup()
 {
-	local f
+	local f ino
 
+	# nook's marks of the rules it loaded in our namespace (their first
+	# field is the namespace's inode).
+	if [ -n "$NT_NS" ] && [ -e "/run/netns/$NT_NS" ]; then
+		ino=$(stat -L -c %i "/run/netns/$NT_NS")
+		for f in /run/nook/.net/.rules-*; do
+			[ -f "$f" ] && [ "$(cut -d' ' -f1 "$f")" = "$ino" ] && rm -f "$f"
+		done
+	fi
+	rmdir /run/nook/.net/nt-up0 2>/dev/null
 	for f in "$NT_NS" "$NT_RNS"; do
 		[ -n "$f" ] && [ -e "/run/netns/$f" ] && ip netns del "$f" 2>/dev/null
 	done
@@ -55,7 +64,7 @@ _nt_netns_cleanup()
 	done
 	if [ "$_nt_run_existed" = 0 ] && [ -d /run/nook/.net ]; then
 		find /run/nook/.net -mindepth 1 -maxdepth 1 -type d -empty -delete 2>/dev/null
-		rm -f /run/nook/.net/lock
+		rm -f /run/nook/.net/lock /run/nook/.net/.rules-*
 		rmdir /run/nook/.net /run/nook 2>/dev/null
 	fi
 	return 0
