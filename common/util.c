@@ -34,10 +34,16 @@ int nook_write_file_at(int dirfd, const char *name, const char *data, size_t len
 int nook_read_file_at(int dirfd, const char *name, char *buf, size_t size)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	size_t off = 0;
 
 	if (fd < 0)
 		return -errno;
+	return nook_read_all(fd, buf, size);
+}
+
+int nook_read_all(int fd, char *buf, size_t size)
+{
+	size_t off = 0;
+
 	if (size == 0)
 		return -EINVAL;
 	while (off < size - 1) {

@@ -9,6 +9,8 @@
 int nook_write_file_at(int dirfd, const char *name, const char *data, size_t len);
 /* Reads at most SIZE-1 bytes of DIRFD/NAME, NUL-terminates; returns the length. */
 int nook_read_file_at(int dirfd, const char *name, char *buf, size_t size);
+/* Reads FD until EOF or SIZE-1 bytes, NUL-terminates; returns the length. */
+int nook_read_all(int fd, char *buf, size_t size);
 /* Opens PATH (absolute) component by component with RESOLVE_NO_SYMLINKS. */
 int nook_open_nofollow(const char *path, int flags, mode_t mode);
 /* Writes all of BUF, retrying on EINTR and short writes. */

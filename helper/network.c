@@ -534,7 +534,6 @@ static int nft_spawn(const char *script, struct nook_nft_job *job)
 	char *const envp[] = { NULL };
 	posix_spawn_file_actions_t fa;
 	int in[2], err[2], r;
-	size_t len = strlen(script), off = 0;
 
 	*job = (struct nook_nft_job) { .pid = 0, .err_fd = -EBADF };
 	if (pipe2(in, O_CLOEXEC) < 0)
@@ -564,16 +563,9 @@ static int nft_spawn(const char *script, struct nook_nft_job *job)
 			log_err(NFT_PATH " is missing: install nftables");
 		return r;
 	}
-	/* The script is far below a pipe's capacity. */
-	while (off < len) {
-		ssize_t n = write(in[1], script + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t) n;
-	}
+	/* The script is far below a pipe's capacity; a short one makes nft
+	 * fail, which nft_wait reports. */
+	(void) nook_write_all(in[1], script, strlen(script));
 	(void) close(in[1]);
 	job->err_fd = err[0];
 	return 0;
@@ -582,20 +574,11 @@ static int nft_spawn(const char *script, struct nook_nft_job *job)
 /* Waits for the job; on failure logs nft's complaint (one line) with WHAT. */
 static int nft_wait(struct nook_nft_job *job, const char *what)
 {
-	char err[512];
-	size_t len = 0;
-	int status = 0;
+	char err[512] = "";
+	int len = 0, status = 0;
 
-	while (job->err_fd >= 0 && len < sizeof(err) - 1) {
-		ssize_t n = read(job->err_fd, err + len, sizeof(err) - 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t) n;
-	}
-	err[len] = '\0';
+	if (job->err_fd >= 0)
+		len = nook_read_all(job->err_fd, err, sizeof(err));
 	if (job->err_fd >= 0)
 		(void) close(job->err_fd);
 	job->err_fd = -EBADF;
@@ -609,7 +592,7 @@ static int nft_wait(struct nook_nft_job *job, const char *what)
 	for (char *c = err; *c; c++)
 		if (*c == '\n' || *c == '\t')
 			*c = ' ';
-	log_err("nftables table inet nook (%s): %s", what, len ? err : "nft failed");
+	log_err("nftables table inet nook (%s): %s", what, len > 0 ? err : "nft failed");
 	return -EIO;
 }
 
@@ -838,23 +821,13 @@ static void table_release(int dir, const char *a4, const char *a6, bool elements
 
 static int read_host_resolv(char *buf, size_t size)
 {
+	/* Not O_NOFOLLOW: resolv.conf is often a link (systemd-resolved's). */
 	_cleanup_close_ int fd = open(HOST_RESOLV, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	size_t len = 0;
 
 	buf[0] = '\0';
 	if (fd < 0)
 		return -errno;
-	while (len < size - 1) {
-		ssize_t n = read(fd, buf + len, size - 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t) n;
-	}
-	buf[len] = '\0';
-	return 0;
+	return nook_read_all(fd, buf, size) < 0 ? -EIO : 0;
 }
 
 /* Whether something serves DNS on ADDR:53 of the host (bound to it or to
