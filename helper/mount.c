@@ -62,7 +62,7 @@ struct build {
 	char *err;
 	size_t errsize;
 	int root; /* O_PATH fd of the merged root (staging "root") */
-	int devnull; /* detached clone of the host's /dev/null, for masking files */
+	int devnull; /* O_PATH on the host's /dev/null, cloned for each masked file */
 };
 
 static int fail(struct build *b, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -471,6 +471,13 @@ static int put_etc_files(struct build *b, const struct nook_etc_files *etc)
 
 	if (fs < 0)
 		return fs;
+	/* Attached in the staging tmpfs before its files are cloned: before
+	 * 6.15 open_tree(OPEN_TREE_CLONE) refuses (EINVAL) a source that is
+	 * not mounted in the caller's namespace, and Debian 12 runs 6.1. */
+	if (mkdir("etc", 0700) < 0)
+		return fail(b, -errno, "staging etc/");
+	if (syscall(SYS_move_mount, fs, "", AT_FDCWD, "etc", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return fail(b, -errno, "staging etc/");
 	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
 		_cleanup_close_ int fd = -EBADF, tree = -EBADF;
 		char path[64];
@@ -551,9 +558,11 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	b.root = open("root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (b.root < 0)
 		return fail(&b, -errno, "overlay root");
-	b.devnull = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	/* An O_PATH handle, not a clone: each mask clones it, and before 6.15
+	 * a clone of a detached mount is EINVAL (Debian 12 runs 6.1). */
+	b.devnull = open("/dev/null", O_PATH | O_CLOEXEC);
 	if (b.devnull < 0)
-		return fail(&b, -errno, "cloning /dev/null");
+		return fail(&b, -errno, "/dev/null");
 
 	/* Keep a handle on the home (in the overlay) before /home is masked. */
 	{
