@@ -29,7 +29,7 @@ CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE -Icommon -I$(B)/
 	-DNOOK_LIBEXECDIR='"$(LIBEXECDIR)"' $(CFLAGS)
 LDFLAGS ?=
 
-LIBS_HELPER := -lcap -lsubid -lbsd -lext2fs -lcom_err -lmnl
+LIBS_HELPER := -lcap -lsubid -lbsd -lext2fs -lcom_err -lmnl -lsystemd
 LIBS_PAM := -lpam -lcap
 
 COMMON_SRC := common/conf.c common/restrict.c common/util.c common/session.c

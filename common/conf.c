@@ -43,6 +43,7 @@
 #define DEFAULT_IMAGE_SIZE (UINT64_C(10) << 30)
 #define DEFAULT_HOSTNAME "%u"
 #define DEFAULT_CGROUP_ROOT "nook"
+#define DEFAULT_SYSTEMD_SLICE "nook.slice"
 #define DEFAULT_EXEMPT "root"
 #define DEFAULT_BRIDGE "nook0"
 #define DEFAULT_BRIDGE_SUBNET "10.213.0.0/16"
@@ -74,6 +75,8 @@ enum key_id {
 	K_CPU_MAX,
 	K_PIDS_MAX,
 	K_CGROUP_ROOT,
+	K_CGROUP_MANAGER,
+	K_SYSTEMD_SLICE,
 	K_NETWORK,
 	K_BRIDGE,
 	K_BRIDGE_SUBNET,
@@ -861,6 +864,46 @@ static int parse_network(struct parser *p, const char *key, const char *v, struc
 	return fail(p, -EINVAL, "%s = '%s' is not a network mode; use none, pasta or bridge", key, show(v, b));
 }
 
+static int parse_cgroup_manager(struct parser *p, const char *key, const char *v, struct entry *e)
+{
+	static const struct {
+		const char *name;
+		enum nook_cgroup_manager m;
+	} managers[] = {
+		{ "auto", NOOK_CG_AUTO },
+		{ "systemd", NOOK_CG_SYSTEMD },
+		{ "cgroupfs", NOOK_CG_CGROUPFS },
+	};
+	char b[SHOW_MAX + 4];
+
+	for (size_t i = 0; i < ELEMENTSOF(managers); i++)
+		if (strcmp(v, managers[i].name) == 0) {
+			e->num = managers[i].m;
+			return 0;
+		}
+	return fail(p, -EINVAL, "%s = '%s' is not a cgroup manager; use auto, systemd or cgroupfs", key,
+		    show(v, b));
+}
+
+/* A slice unit name systemd takes: NAME.slice, where each '-' in NAME
+ * nests (nook-lab.slice lives in nook.slice). */
+static int parse_slice(struct parser *p, const char *key, const char *v, struct entry *e)
+{
+	char b[SHOW_MAX + 4];
+	size_t n = strlen(v);
+
+	if (n <= 6 || n > 200 || strcmp(v + n - 6, ".slice") != 0 || v[0] == '-' || v[n - 7] == '-' ||
+	    strstr(v, "--"))
+		return fail(p, -EINVAL, "%s = '%s' is not a slice name; write e.g. nook.slice or nook-lab.slice",
+			    key, show(v, b));
+	for (size_t i = 0; i < n - 6; i++)
+		if (!cgroup_char(v[i]) || v[i] == '.')
+			return fail(p, -EINVAL, "%s = '%s': a slice name may only contain letters, digits, '_' and '-' before .slice",
+				    key, show(v, b));
+	e->str = strdup(v);
+	return e->str ? 0 : -ENOMEM;
+}
+
 /* A network interface name the kernel takes (at most 15 bytes, no '/',
  * ':' or blanks), kept to a plain alphabet; "nk-" is the prefix of the
  * containers' veths and cannot name a bridge. */
@@ -1002,6 +1045,8 @@ static const struct key_def keys[] = {
 	{ "cpu_max", parse_cpu_max, K_CPU_MAX, false, false, false, false },
 	{ "pids_max", parse_pids_max, K_PIDS_MAX, false, false, false, false },
 	{ "cgroup_root", parse_cgroup_root, K_CGROUP_ROOT, false, false, false, false },
+	{ "cgroup_manager", parse_cgroup_manager, K_CGROUP_MANAGER, false, false, false, false },
+	{ "systemd_slice", parse_slice, K_SYSTEMD_SLICE, false, false, false, false },
 	{ "network", parse_network, K_NETWORK, false, false, false, false },
 	{ "bridge", parse_ifname, K_BRIDGE, false, false, false, false },
 	{ "bridge_subnet", parse_subnet4, K_BRIDGE_SUBNET, false, false, false, false },
@@ -1789,6 +1834,8 @@ static int settings_fill(const struct nook_conf *c, const struct ident *id, stru
 	s->memory_max = w[K_MEMORY_MAX] ? w[K_MEMORY_MAX]->num : 0;
 	s->cpu_max = w[K_CPU_MAX] ? (uint32_t) w[K_CPU_MAX]->num : 0;
 	s->pids_max = w[K_PIDS_MAX] ? w[K_PIDS_MAX]->num : 0;
+	s->cgroup_manager = w[K_CGROUP_MANAGER] ? (enum nook_cgroup_manager) w[K_CGROUP_MANAGER]->num
+						 : NOOK_CG_AUTO;
 	s->network = w[K_NETWORK] ? (enum nook_network) w[K_NETWORK]->num : NOOK_NET_NONE;
 	s->isolate = w[K_ISOLATE] ? w[K_ISOLATE]->num != 0 : true;
 	s->host_access = w[K_HOST_ACCESS] ? w[K_HOST_ACCESS]->num != 0 : false;
@@ -1809,6 +1856,7 @@ static int settings_fill(const struct nook_conf *c, const struct ident *id, stru
 	if (dup_str(w[K_ROOTFS], DEFAULT_ROOTFS, &s->rootfs) < 0 ||
 	    dup_str(w[K_IMAGE_DIR], DEFAULT_IMAGE_DIR, &s->image_dir) < 0 ||
 	    dup_str(w[K_CGROUP_ROOT], DEFAULT_CGROUP_ROOT, &s->cgroup_root) < 0 ||
+	    dup_str(w[K_SYSTEMD_SLICE], DEFAULT_SYSTEMD_SLICE, &s->systemd_slice) < 0 ||
 	    dup_str(w[K_BRIDGE], DEFAULT_BRIDGE, &s->bridge) < 0)
 		return -ENOMEM;
 
@@ -1859,6 +1907,7 @@ void nook_settings_free(struct nook_settings *s)
 	free(s->image_dir);
 	free(s->hostname);
 	free(s->cgroup_root);
+	free(s->systemd_slice);
 	free(s->bridge);
 	if (s->dns)
 		for (char **d = s->dns; *d; d++)

@@ -38,6 +38,15 @@ struct nook_cidr {
 	unsigned prefix;
 };
 
+/* Who owns the user's cgroup: systemd (a delegated scope per user, made
+ * over D-Bus), or nook itself under cgroup_root. auto: systemd when it runs
+ * on a unified (v2) hierarchy. */
+enum nook_cgroup_manager {
+	NOOK_CG_AUTO = 0,
+	NOOK_CG_SYSTEMD,
+	NOOK_CG_CGROUPFS,
+};
+
 enum nook_profile {
 	NOOK_PROFILE_RESTRICTED = 0,
 };
@@ -63,6 +72,8 @@ struct nook_settings {
 	uint32_t cpu_max;    /* percent of one CPU, 0 = no limit */
 	uint64_t pids_max;   /* 0 = no limit */
 	char *cgroup_root;   /* default "nook"; see nook.conf(5) */
+	enum nook_cgroup_manager cgroup_manager; /* default auto */
+	char *systemd_slice; /* default "nook.slice" */
 	enum nook_network network;
 	char *bridge;        /* network = bridge: its name; default nook0 */
 	struct nook_cidr bridge_subnet;  /* IPv4; default 10.213.0.0/16 */

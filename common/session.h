@@ -15,12 +15,20 @@
 /* ---- cgroup paths (session.c) ---- */
 #define NOOK_CG_MAX_CTRL 3
 #define NOOK_CG_LEAF_CONTAINER "container"
+/* Under systemd: the keeper's leaf and the user's cgroup in the scope. */
+#define NOOK_CG_LEAF_KEEPER "keeper"
+#define NOOK_CG_USER "user"
 struct nook_cgroup {
 	bool v2;
 	size_t n; /* hierarchies: 1 on v2, memory/cpu/pids on v1 */
 	char ctrl[NOOK_CG_MAX_CTRL][16];  /* "" on v2, else controller name */
 	char base[NOOK_CG_MAX_CTRL][512]; /* hierarchy mount, e.g. /sys/fs/cgroup/memory */
 	char user[NOOK_CG_MAX_CTRL][512]; /* the user's cgroup, relative to base */
+	/* v2: where nook's own writes begin, relative to base ("" = the
+	 * hierarchy's root, no manager). Under systemd, the delegated scope:
+	 * nothing above it is nook's to change. Not serialized (only the
+	 * keeper creates). */
+	char delegated[512];
 };
 int nook_cgroup_serialize(const struct nook_cgroup *cg, char *buf, size_t size);
 int nook_cgroup_deserialize(const char *buf, struct nook_cgroup *ret);

@@ -99,11 +99,25 @@ static int v2_set_limits(int userfd, const char *ctrl, const struct nook_setting
 static int v2_prepare_parents(const struct nook_cgroup *cg, size_t i)
 {
 	_cleanup_close_ int fd = open(cg->base[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	size_t skip = strlen(cg->delegated);
 	char path[512], *p, *slash;
 
 	if (fd < 0)
 		return -errno;
-	snprintf(path, sizeof(path), "%s", cg->user[i]);
+	/* Under a manager, start at the delegated cgroup: its ancestors are
+	 * the manager's (systemd enabled their controllers for us). */
+	if (skip) {
+		if (strncmp(cg->user[i], cg->delegated, skip) != 0 || cg->user[i][skip] != '/')
+			return -EINVAL;
+		int d = openat(fd, cg->delegated, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (d < 0)
+			return -errno;
+		(void) close(fd);
+		fd = d;
+		skip++;
+	}
+	snprintf(path, sizeof(path), "%s", cg->user[i] + skip);
 	p = path;
 	for (;;) {
 		char have[256];
@@ -277,6 +291,58 @@ int nook_cgroup_resolve(const char *sysfs_root, const char *cgroup_root, const c
 		if ((size_t) snprintf(cg.user[i], sizeof(cg.user[i]), "%s%s%s/%s", self, *self ? "/" : "",
 				      rootpath, user) >= sizeof(cg.user[i]))
 			return -ENAMETOOLONG;
+	}
+	*ret = cg;
+	return 0;
+}
+
+/*
+ * The user's cgroup inside a scope systemd delegated to the keeper, which
+ * systemd just moved there: the keeper leaves the scope's own cgroup for a
+ * leaf, NOOK_CG_LEAF_KEEPER (v2's no-internal-process rule: controllers
+ * can be enabled for the scope's children only while no process sits in
+ * the scope itself), and the user's cgroup with its limits and leaf is the
+ * sibling NOOK_CG_USER. The keeper stays outside the user's limits, as on
+ * hosts without systemd.
+ */
+int nook_cgroup_resolve_delegated(const char *sysfs_root, const char *self_cgroup_file,
+				  struct nook_cgroup *ret)
+{
+	struct nook_cgroup cg = { .v2 = true, .n = 1 };
+	_cleanup_close_ int scope = -EBADF;
+	char pid[32];
+	int r;
+
+	r = self_cgroup(self_cgroup_file, "", cg.delegated, sizeof(cg.delegated));
+	if (r < 0)
+		return r;
+	if (!*cg.delegated || !nook_valid_cg_path(cg.delegated))
+		return -EINVAL;
+	snprintf(cg.base[0], sizeof(cg.base[0]), "%s", sysfs_root);
+	if ((size_t) snprintf(cg.user[0], sizeof(cg.user[0]), "%s/%s", cg.delegated, NOOK_CG_USER) >=
+	    sizeof(cg.user[0]))
+		return -ENAMETOOLONG;
+	{
+		_cleanup_close_ int base = open(sysfs_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (base < 0)
+			return -errno;
+		scope = openat(base, cg.delegated, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (scope < 0)
+			return -errno;
+	}
+	if (mkdirat(scope, NOOK_CG_LEAF_KEEPER, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	{
+		_cleanup_close_ int leaf = openat(scope, NOOK_CG_LEAF_KEEPER, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+								  O_CLOEXEC);
+
+		if (leaf < 0)
+			return -errno;
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		r = nook_write_file_at(leaf, "cgroup.procs", pid, strlen(pid));
+		if (r < 0)
+			return r;
 	}
 	*ret = cg;
 	return 0;

@@ -83,6 +83,13 @@ static int recover(const struct nook_user *u, int rundir)
 		if (r < 0)
 			log_warn("cannot remove the stale cgroup of '%s': %s", u->name, strerror(-r));
 	}
+	/* Under systemd, the dead keeper's scope: stopped, so that the new
+	 * keeper can have the unit name (systemd kills what is left). */
+	if (nook_systemd_use(&u->set)) {
+		r = nook_systemd_scope_stop(u->name);
+		if (r < 0)
+			log_warn("cannot stop the previous scope of '%s': %s", u->name, strerror(-r));
+	}
 	/* The network the dead keeper set up: its veth, address lease and
 	 * nftables elements (pasta sat in the cgroup, killed above). */
 	nook_net_recover(u);

@@ -306,7 +306,18 @@ static int setup(struct keeper *k)
 	if (r < 0)
 		return r;
 	r = nook_subid_get(k->u, &sub);
-	if (r >= 0) {
+	if (r >= 0 && nook_systemd_use(&k->u->set)) {
+		/* Out of the login's session scope into the user's own,
+		 * delegated one (see systemd.c). */
+		char unit[256];
+
+		r = nook_systemd_scope_start(k->u->name, k->u->set.systemd_slice, unit, sizeof(unit));
+		if (r >= 0) {
+			r = nook_cgroup_resolve_delegated("/sys/fs/cgroup", "/proc/self/cgroup", &k->cg);
+			if (r < 0)
+				log_err("cgroup of %s: %s", unit, strerror(-r));
+		}
+	} else if (r >= 0) {
 		r = nook_cgroup_resolve("/sys/fs/cgroup", k->u->set.cgroup_root, k->u->name, "/proc/self/cgroup",
 					&k->cg);
 		if (r < 0)

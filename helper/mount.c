@@ -365,6 +365,34 @@ static int build_dev(struct build *b, int dev_fd)
 	return 0;
 }
 
+/*
+ * The user's runtime directory, /run/user/UID (0700, theirs), on the
+ * container's fresh /run: pam_systemd points XDG_RUNTIME_DIR there on the
+ * host, and programs that find it set expect it to exist (the host's copy,
+ * made by logind, is not visible inside).
+ */
+static int make_runtime_dir(struct build *b, const struct nook_user *u)
+{
+	_cleanup_close_ int run = resolve(b, "/run", O_PATH | O_DIRECTORY);
+	_cleanup_close_ int users = -EBADF, dir = -EBADF;
+	char name[32];
+
+	if (run < 0)
+		return fail(b, run, "/run");
+	if (mkdirat(run, "user", 0755) < 0 && errno != EEXIST)
+		return fail(b, -errno, "mkdir /run/user");
+	users = openat(run, "user", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (users < 0)
+		return fail(b, -errno, "/run/user");
+	snprintf(name, sizeof(name), "%u", (unsigned) u->uid);
+	if (mkdirat(users, name, 0700) < 0)
+		return fail(b, -errno, "mkdir /run/user/%s", name);
+	dir = openat(users, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0 || fchown(dir, u->uid, u->gid) < 0 || fchmod(dir, 0700) < 0)
+		return fail(b, -errno, "/run/user/%s", name);
+	return 0;
+}
+
 /* Ensures upper/<home> exists in the image (an image made elsewhere may lack
  * it): owned by the user, opaque so the host's copy never shows through. */
 static int ensure_home(struct build *b, const struct nook_user *u)
@@ -582,7 +610,8 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 			   "/sys")) < 0 ||
 	    (r = build_dev(&b, a->dev_fd)) < 0 ||
 	    (r = mount_new(&b, "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp")) < 0 ||
-	    (r = mount_new(&b, "tmpfs", run_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/run")) < 0)
+	    (r = mount_new(&b, "tmpfs", run_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/run")) < 0 ||
+	    (r = make_runtime_dir(&b, u)) < 0)
 		return r;
 
 	for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++)

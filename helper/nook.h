@@ -65,6 +65,10 @@ struct nook_cg_stats {
 };
 int nook_cgroup_resolve(const char *sysfs_root, const char *cgroup_root, const char *user,
 			const char *self_cgroup_file, struct nook_cgroup *ret);
+/* Under systemd, after nook_systemd_scope_start(): the caller's scope
+ * becomes the delegated root; the caller moves to its keeper leaf. */
+int nook_cgroup_resolve_delegated(const char *sysfs_root, const char *self_cgroup_file,
+				  struct nook_cgroup *ret);
 int nook_cgroup_create(const struct nook_cgroup *cg, const struct nook_settings *s);
 int nook_cgroup_kill_all(const struct nook_cgroup *cg);
 int nook_cgroup_destroy(const struct nook_cgroup *cg);
@@ -73,6 +77,17 @@ int nook_cgroup_origin(const struct nook_cgroup *cg, const char *self_cgroup_fil
 		       struct nook_cg_origin *ret);
 int nook_cgroup_return(const struct nook_cgroup *cg, const struct nook_cg_origin *o);
 int nook_cgroup_stats(const struct nook_cgroup *cg, struct nook_cg_stats *ret);
+
+/* ---- systemd.c: the user's scope on systemd hosts ---- */
+/* Whether S's cgroup_manager, resolved against this host, is systemd. */
+bool nook_systemd_use(const struct nook_settings *s);
+/* "nook-USER.scope", escaped as systemd does. */
+int nook_systemd_unit_name(const char *user, char *buf, size_t size);
+/* Asks systemd for USER's transient scope in SLICE (Delegate=yes) with the
+ * caller as its process, and waits until the caller is in it. Logs. */
+int nook_systemd_scope_start(const char *user, const char *slice, char *ret_unit, size_t size);
+/* Stops USER's scope if it is loaded and waits for the stop; 0 if none. */
+int nook_systemd_scope_stop(const char *user);
 
 /* ---- image.c: the user's persistent ext4 home image ---- */
 struct nook_image {

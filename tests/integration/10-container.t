@@ -37,6 +37,11 @@ is "$out" "$uid
 $alice
 $(id -g "$alice")" "the command runs as the user, with the user's uid and gid"
 
+# ---- the runtime directory pam_systemd names in XDG_RUNTIME_DIR
+out=$(nt_exec "$alice" "$conf" sh -c 'stat -c "%U %a %F" "/run/user/$(id -u)" && touch "/run/user/$(id -u)/nt-probe" && echo writable')
+is "$out" "$alice 700 directory
+writable" "/run/user/UID exists inside, the user's, 0700, writable"
+
 uid_map=$(nt_exec "$alice" "$conf" cat /proc/self/uid_map)
 gid_map=$(nt_exec "$alice" "$conf" cat /proc/self/gid_map)
 unlike "$uid_map" '^ *0 +0 +4294967295 *$' "uid_map is not the identity map"

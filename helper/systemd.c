@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The user's container as a systemd unit, on hosts where systemd owns the
+ * cgroup tree. systemd's rules (CGROUP_DELEGATION.md): a program writes only
+ * inside a subtree systemd delegated to it, and gets one by asking for a
+ * unit with Delegate=yes. So the keeper asks, over D-Bus, for a transient
+ * scope "nook-USER.scope" in the configured slice (nook.slice), with itself
+ * as the scope's only process. systemd moves it there, out of the login's
+ * session scope: logind's KillUserProcesses=yes then ends only that login's
+ * session, `systemctl status nook-USER.scope` shows the container and
+ * `systemctl stop` sends the keeper SIGTERM, which stops it cleanly.
+ *
+ * A scope rather than a service: the keeper already runs (a service would
+ * be started by systemd, not by the login that needs the container now),
+ * and a scope has no main process to be restarted or to outlive.
+ *
+ * The keeper talks to systemd's own socket (/run/systemd/private, root
+ * only, as systemctl does as root), so dbus-daemon need not run; it falls
+ * back to the system bus. Library code: returns -errno, does not log,
+ * except for systemd's own error text, which is the admin's best clue.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-daemon.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "nook.h"
+
+#define JOB_TIMEOUT_USEC (30ULL * 1000000ULL)
+/* What `systemctl stop` waits for after SIGTERM before SIGKILL: the
+ * keeper's own stop takes well under a second; 10 s covers the loop
+ * device's release under load. */
+#define STOP_TIMEOUT_USEC (15ULL * 1000000ULL)
+
+static void bus_unrefp(sd_bus **b)
+{
+	if (*b)
+		sd_bus_flush_close_unref(*b);
+}
+#define _cleanup_bus_ __attribute__((cleanup(bus_unrefp)))
+
+static void msg_unrefp(sd_bus_message **m)
+{
+	sd_bus_message_unref(*m);
+}
+#define _cleanup_msg_ __attribute__((cleanup(msg_unrefp)))
+
+static void slot_unrefp(sd_bus_slot **s)
+{
+	sd_bus_slot_unref(*s);
+}
+
+bool nook_systemd_use(const struct nook_settings *s)
+{
+	struct statfs fs;
+
+	if (s->cgroup_manager == NOOK_CG_CGROUPFS)
+		return false;
+	if (s->cgroup_manager == NOOK_CG_SYSTEMD)
+		return true;
+	/* auto: systemd as init, on the unified hierarchy (on a hybrid host
+	 * the controllers are v1 and nook manages them under cgroup_root). */
+	return sd_booted() > 0 && statfs("/sys/fs/cgroup", &fs) == 0 &&
+	       fs.f_type == (typeof(fs.f_type)) CGROUP2_SUPER_MAGIC;
+}
+
+int nook_systemd_unit_name(const char *user, char *buf, size_t size)
+{
+	size_t o = 0;
+	int n;
+
+	n = snprintf(buf, size, "nook-");
+	if (n < 0 || (size_t) n >= size)
+		return -ENAMETOOLONG;
+	o = (size_t) n;
+	/* systemd's escaping for what a unit name may not hold literally. */
+	for (const char *p = user; *p; p++) {
+		unsigned char c = (unsigned char) *p;
+		bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			     c == '_' || c == '-' || c == '.' || c == ':';
+
+		n = plain ? snprintf(buf + o, size - o, "%c", c) : snprintf(buf + o, size - o, "\\x%02x", c);
+		if (n < 0 || (size_t) n >= size - o)
+			return -ENAMETOOLONG;
+		o += (size_t) n;
+	}
+	n = snprintf(buf + o, size - o, ".scope");
+	return (n < 0 || (size_t) n >= size - o) ? -ENAMETOOLONG : 0;
+}
+
+static int bus_open(sd_bus **ret)
+{
+	_cleanup_bus_ sd_bus *bus = NULL;
+	int r;
+
+	r = sd_bus_new(&bus);
+	if (r < 0)
+		return r;
+	r = sd_bus_set_address(bus, "unix:path=/run/systemd/private");
+	if (r >= 0)
+		r = sd_bus_start(bus);
+	if (r < 0) {
+		sd_bus_flush_close_unref(TAKE_PTR(bus));
+		r = sd_bus_open_system(&bus);
+		if (r < 0)
+			return r;
+	}
+	*ret = TAKE_PTR(bus);
+	return 0;
+}
+
+struct job_wait {
+	const char *path;
+	char result[32];
+	bool done;
+};
+
+static int on_job_removed(sd_bus_message *m, void *userdata, sd_bus_error *err)
+{
+	struct job_wait *w = userdata;
+	const char *path, *unit, *result;
+	uint32_t id;
+
+	(void) err;
+	if (sd_bus_message_read(m, "uoss", &id, &path, &unit, &result) < 0)
+		return 0;
+	if (w->path && strcmp(path, w->path) == 0) {
+		snprintf(w->result, sizeof(w->result), "%s", result);
+		w->done = true;
+	}
+	return 0;
+}
+
+static uint64_t mono_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Waits for W's job to finish; -ETIMEDOUT after JOB_TIMEOUT_USEC, -EIO
+ * when systemd reports anything but "done". */
+static int job_wait(sd_bus *bus, struct job_wait *w)
+{
+	uint64_t deadline = mono_usec() + JOB_TIMEOUT_USEC;
+
+	while (!w->done) {
+		int r = sd_bus_process(bus, NULL);
+		uint64_t now;
+
+		if (r < 0)
+			return r;
+		if (r > 0)
+			continue;
+		now = mono_usec();
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		r = sd_bus_wait(bus, deadline - now);
+		if (r < 0)
+			return r;
+	}
+	return strcmp(w->result, "done") == 0 ? 0 : -EIO;
+}
+
+/* Subscribes to JobRemoved (a direct connection to systemd only gets
+ * signals after Subscribe()). */
+static int watch_jobs(sd_bus *bus, struct job_wait *w, sd_bus_slot **ret_slot)
+{
+	int r = sd_bus_match_signal(bus, ret_slot, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+				    "org.freedesktop.systemd1.Manager", "JobRemoved", on_job_removed, w);
+
+	if (r < 0)
+		return r;
+	r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+			       "org.freedesktop.systemd1.Manager", "Subscribe", NULL, NULL, NULL);
+	/* Already subscribed (a second call on the system bus) is fine. */
+	return r < 0 && r != -EEXIST ? r : 0;
+}
+
+static int start_scope(sd_bus *bus, const char *unit, const char *slice, const char *user, sd_bus_error *err,
+		       char **ret_job)
+{
+	_cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
+	char desc[128];
+	const char *job;
+	int r;
+
+	snprintf(desc, sizeof(desc), "nook container of %s", user);
+	r = sd_bus_message_new_method_call(bus, &m, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+					   "org.freedesktop.systemd1.Manager", "StartTransientUnit");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "ss", unit, "fail");
+	if (r >= 0)
+		r = sd_bus_message_open_container(m, 'a', "(sv)");
+	if (r >= 0)
+		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s",
+					  slice, "Delegate", "b", 1, "PIDs", "au", 1, (uint32_t) getpid(),
+					  "CollectMode", "s", "inactive-or-failed", "TimeoutStopUSec", "t",
+					  (uint64_t) STOP_TIMEOUT_USEC);
+	if (r >= 0)
+		r = sd_bus_message_close_container(m);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "a(sa(sv))", 0);
+	if (r < 0)
+		return r;
+	r = sd_bus_call(bus, m, JOB_TIMEOUT_USEC, err, &reply);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_read(reply, "o", &job);
+	if (r < 0)
+		return r;
+	*ret_job = strdup(job);
+	return *ret_job ? 0 : -ENOMEM;
+}
+
+static int stop_unit(sd_bus *bus, const char *unit, sd_bus_error *err, char **ret_job)
+{
+	_cleanup_msg_ sd_bus_message *reply = NULL;
+	const char *job;
+	int r;
+
+	r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+			       "org.freedesktop.systemd1.Manager", "StopUnit", err, &reply, "ss", unit, "replace");
+	if (r < 0)
+		return r;
+	r = sd_bus_message_read(reply, "o", &job);
+	if (r < 0)
+		return r;
+	*ret_job = strdup(job);
+	return *ret_job ? 0 : -ENOMEM;
+}
+
+static int stop_and_wait(sd_bus *bus, const char *unit)
+{
+	sd_bus_error err = SD_BUS_ERROR_NULL;
+	__attribute__((cleanup(slot_unrefp))) sd_bus_slot *slot = NULL;
+	struct job_wait w = { 0 };
+	_cleanup_free_ char *job = NULL;
+	int r;
+
+	r = watch_jobs(bus, &w, &slot);
+	if (r < 0)
+		return r;
+	r = stop_unit(bus, unit, &err, &job);
+	if (r < 0) {
+		bool gone = sd_bus_error_has_name(&err, "org.freedesktop.systemd1.NoSuchUnit");
+
+		sd_bus_error_free(&err);
+		return gone ? 0 : r;
+	}
+	w.path = job;
+	return job_wait(bus, &w);
+}
+
+int nook_systemd_scope_start(const char *user, const char *slice, char *ret_unit, size_t size)
+{
+	_cleanup_bus_ sd_bus *bus = NULL;
+	char unit[256];
+	int r;
+
+	r = nook_systemd_unit_name(user, unit, sizeof(unit));
+	if (r < 0)
+		return r;
+	r = bus_open(&bus);
+	if (r < 0) {
+		log_err("cannot reach systemd (/run/systemd/private or the system bus): %s; "
+			"set cgroup_manager = cgroupfs if systemd does not manage this host's cgroups",
+			strerror(-r));
+		return r;
+	}
+	for (int attempt = 0;; attempt++) {
+		sd_bus_error err = SD_BUS_ERROR_NULL;
+		__attribute__((cleanup(slot_unrefp))) sd_bus_slot *slot = NULL;
+		struct job_wait w = { 0 };
+		_cleanup_free_ char *job = NULL;
+
+		r = watch_jobs(bus, &w, &slot);
+		if (r < 0)
+			return r;
+		r = start_scope(bus, unit, slice, user, &err, &job);
+		if (r < 0 && attempt == 0 && sd_bus_error_has_name(&err, "org.freedesktop.systemd1.UnitExists")) {
+			/* A unit of a container whose keeper is gone (the
+			 * caller cleaned up what it could, under the user's
+			 * lock): systemd stops what is left, then we retry. */
+			sd_bus_error_free(&err);
+			log_info("%s is still loaded; stopping it first", unit);
+			r = stop_and_wait(bus, unit);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (r < 0) {
+			log_err("systemd refused the scope %s in %s: %s", unit, slice,
+				err.message ? err.message : strerror(-r));
+			sd_bus_error_free(&err);
+			return r;
+		}
+		w.path = job;
+		r = job_wait(bus, &w);
+		if (r < 0) {
+			log_err("starting %s: %s%s", unit, r == -EIO ? "job " : "",
+				r == -EIO ? w.result : strerror(-r));
+			return r;
+		}
+		break;
+	}
+	if ((size_t) snprintf(ret_unit, size, "%s", unit) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int nook_systemd_scope_stop(const char *user)
+{
+	_cleanup_bus_ sd_bus *bus = NULL;
+	char unit[256];
+	int r;
+
+	r = nook_systemd_unit_name(user, unit, sizeof(unit));
+	if (r < 0)
+		return r;
+	r = bus_open(&bus);
+	if (r < 0)
+		return r;
+	return stop_and_wait(bus, unit);
+}
