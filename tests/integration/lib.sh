@@ -33,6 +33,15 @@ NT_TIMEOUT=${NT_TIMEOUT:-60}
 NT_TMP=
 NT_ID=
 NT_CG=
+# Under systemd on cgroup v2 (where nook's cgroup_manager = auto picks
+# systemd), nook asks systemd for a scope per user; the tests put those in
+# a slice of their own, NT_SLICE, inside nook.slice. Elsewhere nook's
+# cgroup_root nests under this script's cgroup.
+NT_SYSTEMD=0
+if [ -d /run/systemd/system ] && [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+	NT_SYSTEMD=1
+fi
+NT_SLICE=
 NT_USERS=()
 NT_USER=
 NT_PIDS=()
@@ -124,6 +133,14 @@ skip()
 	printf 'ok %d - %s # SKIP %s\n' "$_nt_count" "${1//#/\\#}" "$2"
 }
 
+# nt_skip_all REASON: skips the whole script (after require_root).
+nt_skip_all()
+{
+	echo "1..0 # SKIP $1"
+	_nt_done=1
+	exit 0
+}
+
 bail()
 {
 	printf 'Bail out! %s\n' "$*"
@@ -178,7 +195,11 @@ _nt_init()
 
 	# Our cgroup root nests under the cgroup this script runs in, in each
 	# hierarchy nook uses (DESIGN.md: tests never leave their own subtree).
-	if [ -e /sys/fs/cgroup/cgroup.controllers ]; then
+	# Under systemd, it is our slice (systemd makes and removes it).
+	if [ "$NT_SYSTEMD" = 1 ]; then
+		NT_SLICE=nook-nt$NT_ID.slice
+		NT_CG_DIRS[unified]=/sys/fs/cgroup/nook.slice/$NT_SLICE
+	elif [ -e /sys/fs/cgroup/cgroup.controllers ]; then
 		while IFS= read -r line; do
 			[[ $line == 0::* ]] || continue
 			path=${line#0::}
@@ -252,6 +273,11 @@ nt_config()
 		[pids_max]=200
 	)
 	local order=(users image_dir image_size cgroup_root memory_max pids_max)
+
+	if [ "$NT_SYSTEMD" = 1 ]; then
+		set[systemd_slice]=$NT_SLICE
+		order+=(systemd_slice)
+	fi
 	local raw=()
 
 	shift
@@ -389,27 +415,44 @@ nt_cg_dir()
 {
 	local d=${NT_CG_DIRS[$1]}/$2
 
+	# systemd: <slice>/nook-USER.scope/user (the keeper sits in .../keeper).
+	[ "$NT_SYSTEMD" = 1 ] && d=${NT_CG_DIRS[$1]}/nook-$2.scope/user
 	[ $# -gt 2 ] && d=$d/$3
 	echo "$d"
+}
+
+# nt_unit_dir USER: the cgroup of USER's whole container: the user's cgroup,
+# or under systemd the scope (which also holds the keeper).
+nt_unit_dir()
+{
+	if [ "$NT_SYSTEMD" = 1 ]; then
+		echo "${NT_CG_DIRS[unified]}/nook-$1.scope"
+	else
+		nt_cg_dir "$2" "$1"
+	fi
 }
 
 # nt_cg_left USER: lists USER's cgroup dirs that exist (empty: none).
 nt_cg_left()
 {
-	local k
+	local k d
 
 	for k in "${!NT_CG_DIRS[@]}"; do
-		[ -d "${NT_CG_DIRS[$k]}/$1" ] && echo "${NT_CG_DIRS[$k]}/$1"
+		d=$(nt_unit_dir "$1" "$k")
+		[ -d "$d" ] && echo "$d"
 	done
+	return 0
 }
 
 # nt_procs_in USER: host pids whose cgroup is USER's (in any hierarchy).
 nt_procs_in()
 {
-	local f
+	local f pat=
+
+	[ "$NT_SYSTEMD" = 1 ] && pat="/$NT_SLICE/nook-$1.scope/user/"
 
 	for f in /proc/[0-9]*/cgroup; do
-		grep -qs -- "/$NT_CG/$1/" "$f" && { f=${f#/proc/}; echo "${f%/cgroup}"; }
+		grep -qs -- "${pat:-/$NT_CG/$1/}" "$f" && { f=${f#/proc/}; echo "${f%/cgroup}"; }
 	done
 	return 0
 }
@@ -484,10 +527,16 @@ nt_cleanup()
 		fi
 	done
 
-	# 3. Our cgroup tree (and any process a broken stop left in it).
-	for k in "${!NT_CG_DIRS[@]}"; do
-		_nt_cg_remove "${NT_CG_DIRS[$k]}"
-	done
+	# 3. Our cgroup tree (and any process a broken stop left in it); under
+	# systemd our slice, which systemd stops with every scope in it.
+	if [ "$NT_SYSTEMD" = 1 ]; then
+		timeout -k 5 60 systemctl stop "$NT_SLICE" 2>/dev/null ||
+			diag "cleanup: systemctl stop $NT_SLICE failed"
+	else
+		for k in "${!NT_CG_DIRS[@]}"; do
+			_nt_cg_remove "${NT_CG_DIRS[$k]}"
+		done
+	fi
 
 	# 4. Loop devices still backed by files of ours (also deleted ones).
 	while read -r dev line; do

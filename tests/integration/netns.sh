@@ -83,9 +83,7 @@ _nt_netns_on_exit()
 # Skips the script (plan 0) with REASON.
 nt_net_skip_all()
 {
-	echo "1..0 # SKIP $1"
-	_nt_done=1
-	exit 0
+	nt_skip_all "$1"
 }
 
 nt_netns_setup()
