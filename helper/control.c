@@ -120,6 +120,9 @@ int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_sessio
 		log_warn("the keeper of '%s' did not answer (%s); starting over", u->name, strerror(-r));
 		(void) close(TAKE_FD(sock));
 	}
+	r = nook_kernel_check();
+	if (r < 0)
+		return r;
 	r = recover(u, rundir);
 	if (r < 0)
 		return r;

@@ -78,6 +78,11 @@ int nook_cgroup_origin(const struct nook_cgroup *cg, const char *self_cgroup_fil
 int nook_cgroup_return(const struct nook_cgroup *cg, const struct nook_cg_origin *o);
 int nook_cgroup_stats(const struct nook_cgroup *cg, struct nook_cg_stats *ret);
 
+/* ---- kernel.c: what nook needs of the running kernel ---- */
+/* Logs once what is missing and returns -ENOSYS; 0 when all is there. */
+int nook_kernel_check(void);
+bool nook_kernel_version_at_least(const char *release, unsigned major, unsigned minor);
+
 /* ---- systemd.c: the user's scope on systemd hosts ---- */
 /* Whether S's cgroup_manager, resolved against this host, is systemd. */
 bool nook_systemd_use(const struct nook_settings *s);
