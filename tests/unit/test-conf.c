@@ -181,6 +181,8 @@ static void test_defaults(void)
 	ok(s.linger_ms == 0, "linger defaults to 0");
 	ok(s.memory_max == 0 && s.cpu_max == 0 && s.pids_max == 0, "limits default to max");
 	is_str(s.cgroup_root, "nook", "cgroup_root defaults to nook");
+	ok(s.cgroup_manager == NOOK_CG_AUTO, "cgroup_manager defaults to auto");
+	is_str(s.systemd_slice, "nook.slice", "systemd_slice defaults to nook.slice");
 	ok(s.network == NOOK_NET_NONE && s.profile == NOOK_PROFILE_RESTRICTED, "network/profile defaults");
 	is_int(nook_conf_selected(c, "alice", 1000, NULL, 0), 0, "users defaults to nobody");
 	is_int(nook_conf_selected(c, "root", 0, NULL, 0), 0, "root is not selected by default");
@@ -209,6 +211,8 @@ static void test_every_key(void)
 		"cpu_max = 250\n"
 		"pids_max = 1000\n"
 		"cgroup_root = ./nook/users\n"
+		"cgroup_manager = cgroupfs\n"
+		"systemd_slice = nook-lab_1.slice\n"
 		"network = none\n"
 		"profile = restricted\n";
 	_cleanup_free_ char *err = NULL;
@@ -245,6 +249,8 @@ static void test_every_key(void)
 	is_int(s.cpu_max, 250, "cpu_max");
 	ok(s.pids_max == 1000, "pids_max");
 	is_str(s.cgroup_root, "./nook/users", "cgroup_root keeps './'");
+	ok(s.cgroup_manager == NOOK_CG_CGROUPFS, "cgroup_manager");
+	is_str(s.systemd_slice, "nook-lab_1.slice", "systemd_slice");
 	ok(s.network == NOOK_NET_NONE, "network");
 	ok(s.profile == NOOK_PROFILE_RESTRICTED, "profile");
 	nook_settings_free(&s);
@@ -462,6 +468,14 @@ static void test_value_errors(void)
 	parse_fails("network = host\n", 1, "use none, pasta or bridge", "network host");
 	parse_fails("profile = none\n", 1, "only value is restricted", "profile none");
 	parse_fails("cgroup_root = /nook\n", 1, "must be relative", "absolute cgroup_root");
+	parse_fails("cgroup_manager = cgmanager\n", 1, "use auto, systemd or cgroupfs", "unknown cgroup_manager");
+	parse_fails("systemd_slice = nook\n", 1, "not a slice name", "systemd_slice without .slice");
+	parse_fails("systemd_slice = -nook.slice\n", 1, "not a slice name", "systemd_slice starting with -");
+	parse_fails("systemd_slice = nook-.slice\n", 1, "not a slice name", "systemd_slice ending with -");
+	parse_fails("systemd_slice = a--b.slice\n", 1, "not a slice name", "systemd_slice with --");
+	parse_fails("systemd_slice = a/b.slice\n", 1, "may only contain", "systemd_slice with /");
+	parse_fails("systemd_slice = a.b.slice\n", 1, "may only contain", "systemd_slice with a dot");
+	parse_fails("systemd_slice = .slice\n", 1, "not a slice name", "systemd_slice that is only .slice");
 	parse_fails("cgroup_root = nook/../x\n", 1, "'..' component", "cgroup_root with ..");
 	parse_fails("cgroup_root = ../x\n", 1, "'..' component", "cgroup_root starting with ..");
 	parse_fails("cgroup_root = a//b\n", 1, "empty", "cgroup_root with //");
