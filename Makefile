@@ -58,7 +58,7 @@ FLAGS_STAMP := $(B)/flags.stamp
 FLAGS_NOW := $(CC) $(CFLAGS_ALL) $(LDFLAGS) $(SAN_LDFLAGS)
 $(shell mkdir -p $(B); [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
 
-.PHONY: all check unit integration install uninstall lint demo demo-clean bench clean fuzz
+.PHONY: all check unit integration install uninstall lint demo demo-clean bench clean fuzz check-vm
 all: $(PROGRAMS) $(UNIT_BIN) $(TEST_AUX_BIN)
 
 # The seccomp filters are compiled to BPF at build time (seccomp-policy.c),
@@ -116,6 +116,11 @@ unit: all
 
 integration: all
 	NOOK_BUILD=$(abspath $(B)) prove -v --timer tests/integration/*.t
+
+# The same suite in a stock Debian 12 guest (kernel 6.1, systemd, logind,
+# cgroup v2) under QEMU; root. See scripts/vm.
+check-vm:
+	scripts/vm check
 
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) \

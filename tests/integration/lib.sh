@@ -545,8 +545,15 @@ nt_cleanup()
 		losetup -d "$dev" 2>/dev/null
 	done < <(losetup -n -l -O NAME,BACK-FILE 2>/dev/null)
 
-	# 5. The users, their homes and subordinate ids.
+	# 5. The users, their homes and subordinate ids. Under systemd, logind
+	# first: its sessions of theirs and their user manager (user@UID,
+	# started at their first login) hold processes that userdel refuses.
 	for u in "${NT_USERS[@]}"; do
+		if [ "$NT_SYSTEMD" = 1 ] && getent passwd "$u" >/dev/null; then
+			loginctl terminate-user "$u" 2>/dev/null
+			nt_until 30 _nt_no_user_unit "$(id -u "$u")" ||
+				diag "cleanup: user@$(id -u "$u").service of $u is still there"
+		fi
 		if getent passwd "$u" >/dev/null; then
 			userdel -r "$u" >/dev/null 2>&1 || diag "cleanup: userdel -r $u failed"
 		fi
@@ -572,6 +579,12 @@ nt_cleanup()
 		rm -rf --one-file-system "$NT_TMP" || diag "cleanup: cannot remove $NT_TMP"
 	fi
 	return 0
+}
+
+# _nt_no_user_unit UID: logind and systemd hold nothing of UID any more.
+_nt_no_user_unit()
+{
+	[ ! -e "/sys/fs/cgroup/user.slice/user-$1.slice" ] && ! loginctl show-user "$1" >/dev/null 2>&1
 }
 
 _nt_check_clean()

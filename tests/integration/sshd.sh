@@ -259,7 +259,7 @@ nt_sshd_pam()
 # internal-sftp.
 nt_sshd_start()
 {
-	local conf=$1 n name dir port try line sub=0 pid i
+	local conf=$1 n name dir port try line sub=0 pid i scope
 
 	shift
 	_nt_sshd_hook
@@ -278,6 +278,15 @@ nt_sshd_start()
 		[[ $line == [Ss]ubsystem* ]] && sub=1
 	done
 	for try in 1 2 3 4 5; do
+		# Under systemd the copy runs in a scope of its own in our
+		# slice, as the system's sshd runs in ssh.service: started from
+		# a login session (ours), pam_systemd would find its logins
+		# "already running in a session" and register none with logind.
+		scope=()
+		if [ "$NT_SYSTEMD" = 1 ]; then
+			scope=(systemd-run --quiet --scope --collect --slice="$NT_SLICE"
+				--unit="nt-sshd-$NT_ID-$n-$try" --)
+		fi
 		port=$(nt_free_port) || bail "cannot pick a port"
 		{
 			printf '%s\n' "$@"
@@ -302,7 +311,7 @@ nt_sshd_start()
 			[ "$sub" = 1 ] || echo "Subsystem sftp internal-sftp"
 		} >"$dir/sshd_config"
 		: >"$dir/sshd.log"
-		"${NT_SSH_NS[@]}" "$dir/$name" -D -f "$dir/sshd_config" -E "$dir/sshd.log" </dev/null &
+		"${scope[@]}" "${NT_SSH_NS[@]}" "$dir/$name" -D -f "$dir/sshd_config" -E "$dir/sshd.log" </dev/null &
 		pid=$!
 		NT_PIDS+=("$pid")
 		for ((i = 0; i < 200; i++)); do
