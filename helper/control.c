@@ -86,7 +86,7 @@ static int recover(const struct nook_user *u, int rundir)
 	/* Under systemd, the dead keeper's scope: stopped, so that the new
 	 * keeper can have the unit name (systemd kills what is left). */
 	if (nook_systemd_use(&u->set)) {
-		r = nook_systemd_scope_stop(u->name);
+		r = nook_systemd_scope_stop(u->name, u->set.systemd_slice);
 		if (r < 0)
 			log_warn("cannot stop the previous scope of '%s': %s", u->name, strerror(-r));
 	}

@@ -91,8 +91,11 @@ int nook_systemd_unit_name(const char *user, char *buf, size_t size);
 /* Asks systemd for USER's transient scope in SLICE (Delegate=yes) with the
  * caller as its process, and waits until the caller is in it. Logs. */
 int nook_systemd_scope_start(const char *user, const char *slice, char *ret_unit, size_t size);
-/* Stops USER's scope if it is loaded and waits for the stop; 0 if none. */
-int nook_systemd_scope_stop(const char *user);
+/* Stops USER's scope in SLICE if it is loaded and waits for the stop; 0 if
+ * none. */
+int nook_systemd_scope_stop(const char *user, const char *slice);
+/* The scope's cgroup, relative to the hierarchy's root. */
+int nook_systemd_scope_cgroup(const char *slice, const char *user, char *buf, size_t size);
 
 /* ---- image.c: the user's persistent ext4 home image ---- */
 struct nook_image {

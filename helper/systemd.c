@@ -20,6 +20,7 @@
  * except for systemd's own error text, which is the admin's best clue.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,28 @@ int nook_systemd_unit_name(const char *user, char *buf, size_t size)
 	}
 	n = snprintf(buf + o, size - o, ".scope");
 	return (n < 0 || (size_t) n >= size - o) ? -ENAMETOOLONG : 0;
+}
+
+int nook_systemd_scope_cgroup(const char *slice, const char *user, char *buf, size_t size)
+{
+	char unit[256];
+	size_t o = 0, n = strlen(slice) - strlen(".slice");
+	int w;
+
+	w = nook_systemd_unit_name(user, unit, sizeof(unit));
+	if (w < 0)
+		return w;
+	/* Each '-' of a slice's name nests: a-b.slice is a.slice/a-b.slice. */
+	for (size_t i = 0; i <= n; i++) {
+		if (i < n && slice[i] != '-')
+			continue;
+		w = snprintf(buf + o, size - o, "%.*s.slice/", (int) i, slice);
+		if (w < 0 || (size_t) w >= size - o)
+			return -ENAMETOOLONG;
+		o += (size_t) w;
+	}
+	w = snprintf(buf + o, size - o, "%s", unit);
+	return (w < 0 || (size_t) w >= size - o) ? -ENAMETOOLONG : 0;
 }
 
 static int bus_open(sd_bus **ret)
@@ -318,15 +341,26 @@ int nook_systemd_scope_start(const char *user, const char *slice, char *ret_unit
 	return 0;
 }
 
-int nook_systemd_scope_stop(const char *user)
+int nook_systemd_scope_stop(const char *user, const char *slice)
 {
 	_cleanup_bus_ sd_bus *bus = NULL;
-	char unit[256];
+	char unit[256], cg[600];
 	int r;
 
 	r = nook_systemd_unit_name(user, unit, sizeof(unit));
 	if (r < 0)
 		return r;
+	/* The common case, no scope left, costs a stat and no D-Bus call
+	 * (every cold login comes here). An inactive unit has no cgroup. */
+	r = nook_systemd_scope_cgroup(slice, user, cg, sizeof(cg));
+	if (r < 0)
+		return r;
+	{
+		_cleanup_close_ int root = open("/sys/fs/cgroup", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+		if (root >= 0 && faccessat(root, cg, F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+			return 0;
+	}
 	r = bus_open(&bus);
 	if (r < 0)
 		return r;

@@ -29,5 +29,15 @@ int main(void)
 	is_str(buf, "nook-smb\\x24.scope", "'$' is escaped as systemd does (\\x24)");
 	is_int(nook_systemd_unit_name("abcdefghijklmnopqrstuvwxyzabcdef", buf, 20), -ENAMETOOLONG,
 	       "a name that does not fit is refused, not cut");
+	{
+		char cg[256];
+
+		is_int(nook_systemd_scope_cgroup("nook.slice", "alice", cg, sizeof(cg)), 0, "scope cgroup");
+		is_str(cg, "nook.slice/nook-alice.scope", "a top-level slice holds the scope");
+		is_int(nook_systemd_scope_cgroup("nook-lab-x.slice", "alice", cg, sizeof(cg)), 0,
+		       "scope cgroup in a nested slice");
+		is_str(cg, "nook.slice/nook-lab.slice/nook-lab-x.slice/nook-alice.scope",
+		       "each '-' of the slice's name nests, as in systemd");
+	}
 	return done_testing();
 }
