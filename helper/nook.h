@@ -53,6 +53,9 @@ int nook_subid_get(const struct nook_user *u, struct nook_subid *ret);
 int nook_idmap_format(bool gid, const struct nook_user *u, unsigned long base, unsigned long count,
 		      char *buf, size_t size);
 int nook_userns_write_maps(pid_t pid, const struct nook_user *u, const struct nook_subid *sub);
+/* The host ids that own the container's user namespace: in its subordinate
+ * range, never mapped (see userns.c). */
+int nook_userns_owner(const struct nook_user *u, const struct nook_subid *sub, uid_t *ret_uid, gid_t *ret_gid);
 
 /* ---- cgroup.c: per-user cgroup, v1 and v2 behind one interface ---- */
 /* Where a process was before it joined a user's cgroup (per hierarchy). */
