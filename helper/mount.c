@@ -395,6 +395,79 @@ static int ensure_home(struct build *b, const struct nook_user *u)
 	return 0;
 }
 
+/* openat2 beneath DIR without following any symlink: the image is the
+ * user's, whatever it holds must not send init elsewhere. */
+static int open_beneath(int dir, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (unsigned) flags | O_CLOEXEC | O_NOFOLLOW,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int) syscall(SYS_openat2, dir, path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Creates NAME in the upper directory UP_DIR as the lower's LO_DIR/NAME is
+ * (mode, owner), if missing; returns a read-only fd on it. */
+static int upper_dir_like_lower(struct build *b, int up_dir, int lo_dir, const char *name)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+
+	if (fstatat(lo_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(b, -errno, "lower %s", name);
+	if (mkdirat(up_dir, name, 0700) == 0) {
+		fd = open_beneath(up_dir, name, O_RDONLY | O_DIRECTORY);
+		if (fd < 0)
+			return fail(b, fd, "upper %s", name);
+		if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0)
+			return fail(b, -errno, "upper %s", name);
+		return TAKE_FD(fd);
+	}
+	if (errno != EEXIST)
+		return fail(b, -errno, "creating %s in the image", name);
+	fd = open_beneath(up_dir, name, O_RDONLY | O_DIRECTORY);
+	return fd < 0 ? fail(b, fd, "%s in the image", name) : TAKE_FD(fd);
+}
+
+/*
+ * Directories of the lower layer that every user may write to: their
+ * entries would show other users' and the host's files, and a file placed
+ * there by the host would show inside (issue 10). Each one that is a real
+ * directory in the lower layer (Debian's /var/lock is a link to /run/lock,
+ * our tmpfs) becomes an opaque directory of the image's upper layer:
+ * private, persistent like /var/tmp must be, the lower's entries hidden.
+ * pam_namespace does the same for /tmp and /var/tmp of host logins.
+ */
+static int private_dirs(struct build *b)
+{
+	static const char *const dirs[][2] = { { "var", "tmp" }, { "var", "lock" } };
+	_cleanup_close_ int lower = open("lower", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int upper = open("image/upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (lower < 0 || upper < 0)
+		return fail(b, -errno, "staging layers");
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		_cleanup_close_ int lo_parent = open_beneath(lower, dirs[i][0], O_PATH | O_DIRECTORY);
+		_cleanup_close_ int up_parent = -EBADF, fd = -EBADF;
+		struct stat st;
+
+		if (lo_parent < 0 || fstatat(lo_parent, dirs[i][1], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue; /* nothing of the host's to hide */
+		up_parent = upper_dir_like_lower(b, upper, lower, dirs[i][0]);
+		if (up_parent < 0)
+			return up_parent;
+		fd = upper_dir_like_lower(b, up_parent, lo_parent, dirs[i][1]);
+		if (fd < 0)
+			return fd;
+		if (fsetxattr(fd, "user.overlay.opaque", "y", 1, 0) < 0)
+			return fail(b, -errno, "marking /%s/%s opaque in the image", dirs[i][0], dirs[i][1]);
+	}
+	return 0;
+}
+
 /*
  * The network's /etc/resolv.conf and /etc/hosts (network.c writes them):
  * files on a small tmpfs of init's, bind-mounted read-only over the lower
@@ -540,6 +613,9 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	    (mkdir("image/work", 0755) < 0 && errno != EEXIST))
 		return fail(&b, -errno, "upper/ and work/ in the image");
 	r = ensure_home(&b, u);
+	if (r < 0)
+		return r;
+	r = private_dirs(&b);
 	if (r < 0)
 		return r;
 
