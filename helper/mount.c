@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
@@ -63,7 +64,10 @@ struct build {
 	size_t errsize;
 	int root; /* O_PATH fd of the merged root (staging "root") */
 	int devnull; /* O_PATH on the host's /dev/null, cloned for each masked file */
+	char tmpfs_size[32]; /* size= of /tmp, /run, /dev/shm ("": the kernel's default) */
 };
+
+
 
 static int fail(struct build *b, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct build *b, int r, const char *fmt, ...)
@@ -142,6 +146,19 @@ static int mount_new(struct build *b, const char *fstype, const char *const *opt
 	if (mnt < 0)
 		return mnt;
 	return attach(b, mnt, path);
+}
+
+/*
+ * A tmpfs the user can write to, of MODE and b->tmpfs_size. Without size=
+ * each would take up to half the host's RAM; the file is nobody's memory,
+ * so filling it past memory_max pins the cgroup at its limit and every
+ * later login is OOM-killed (issue 10). With size= it ends in ENOSPC.
+ */
+static int mount_user_tmpfs(struct build *b, const char *mode, const char *path)
+{
+	const char *const opts[] = { "mode", mode, *b->tmpfs_size ? "size" : NULL, b->tmpfs_size, NULL };
+
+	return mount_new(b, "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, path);
 }
 
 /* Bind-mounts PATH onto itself with extra ATTRS (e.g. read-only). */
@@ -330,7 +347,6 @@ int nook_dev_tree(void)
 /* Inside: the prepared /dev, the host's devpts, shm and mqueue. */
 static int build_dev(struct build *b, int dev_fd)
 {
-	static const char *const shm[] = { "mode", "1777", NULL };
 	int r;
 
 	r = attach(b, dev_fd, "/dev");
@@ -348,7 +364,7 @@ static int build_dev(struct build *b, int dev_fd)
 		r = attach(b, pts, "/dev/pts");
 	}
 	if (r >= 0)
-		r = mount_new(b, "tmpfs", shm, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/dev/shm");
+		r = mount_user_tmpfs(b, "1777", "/dev/shm");
 	if (r >= 0)
 		r = mount_new(b, "mqueue", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 			      "/dev/mqueue");
@@ -582,14 +598,14 @@ static int put_etc_files(struct build *b, const struct nook_etc_files *etc)
 int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsize)
 {
 	static const char *const stage_opts[] = { "mode", "0700", NULL };
-	static const char *const tmp_opts[] = { "mode", "1777", NULL };
-	static const char *const run_opts[] = { "mode", "0755", NULL };
 	struct build b = { .err = err, .errsize = errsize, .root = -EBADF, .devnull = -EBADF };
 	const struct nook_user *u = a->user;
 	_cleanup_close_ int stage = -EBADF, ovl = -EBADF, home = -EBADF, oldroot = -EBADF;
 	char homepath[1024];
 	int r;
 
+	if (u->set.tmpfs_size)
+		snprintf(b.tmpfs_size, sizeof(b.tmpfs_size), "%" PRIu64 "k", u->set.tmpfs_size >> 10);
 	/* Our mounts must not propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return fail(&b, -errno, "making / private");
@@ -657,8 +673,7 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 			   "/sys")) < 0 ||
 	    (r = build_dev(&b, a->dev_fd)) < 0 ||
-	    (r = mount_new(&b, "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp")) < 0 ||
-	    (r = mount_new(&b, "tmpfs", run_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/run")) < 0)
+	    (r = mount_user_tmpfs(&b, "1777", "/tmp")) < 0 || (r = mount_user_tmpfs(&b, "0755", "/run")) < 0)
 		return r;
 
 	for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++)
