@@ -488,6 +488,39 @@ def ns_owner(path):
     os.close(fd)
 
 
+def keep_fd0(path, seconds):
+    """A process left behind: detaches (fork, setsid), keeps fd 0 and
+    appends whatever it reads there to PATH for SECONDS; EOF and EIO (a
+    hung-up terminal) do not end it. Its pid goes to PATH.pid."""
+    # The terminal's hangup when the session leader exits must not end it.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    r, w = os.pipe()
+    if os.fork() != 0:
+        os.close(w)
+        os.read(r, 1)  # until the child has its own session
+        out("detached", "yes")
+        os._exit(0)
+    os.close(r)
+    os.setsid()
+    with open(path + ".pid", "w") as f:
+        f.write("%d\n" % os.getpid())
+    os.close(w)
+    os.close(1)
+    os.close(2)
+    end = time.monotonic() + float(seconds)
+    while time.monotonic() < end:
+        try:
+            data = os.read(0, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            time.sleep(0.05)
+            continue
+        with open(path, "ab") as f:
+            f.write(data)
+    os._exit(0)
+
+
 def alloc(mb):
     """Allocates and touches MB megabytes."""
     chunks = []
