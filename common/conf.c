@@ -41,7 +41,6 @@
 #define DEFAULT_ROOTFS "/"
 #define DEFAULT_IMAGE_DIR "/var/lib/nook/images"
 #define DEFAULT_IMAGE_SIZE (UINT64_C(10) << 30)
-#define DEFAULT_PTY_MAX 1024
 #define DEFAULT_HOSTNAME "%u"
 #define DEFAULT_CGROUP_ROOT "nook"
 #define DEFAULT_EXEMPT "root"
@@ -84,7 +83,6 @@ enum key_id {
 	K_DNS,
 	K_PROFILE,
 	K_TMPFS_SIZE,
-	K_PTY_MAX,
 	K_COUNT_,
 };
 
@@ -768,12 +766,6 @@ static int parse_tmpfs_size(struct parser *p, const char *key, const char *v, st
 	return 0;
 }
 
-/* devpts' max= is at most NR_UNIX98_PTY_MAX (1 << 20). */
-static int parse_pty_max(struct parser *p, const char *key, const char *v, struct entry *e)
-{
-	return parse_limit(p, key, v, UINT64_C(1) << 20, NULL, &e->num);
-}
-
 static int parse_linger(struct parser *p, const char *key, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
@@ -1033,7 +1025,6 @@ static const struct key_def keys[] = {
 	{ "dns", parse_dns, K_DNS, false, false, false, false },
 	{ "profile", parse_profile, K_PROFILE, false, false, false, false },
 	{ "tmpfs_size", parse_tmpfs_size, K_TMPFS_SIZE, false, false, false, false },
-	{ "pty_max", parse_pty_max, K_PTY_MAX, false, false, false, false },
 };
 
 static const struct key_def *key_lookup(const char *name)
@@ -1817,7 +1808,6 @@ static int settings_fill(const struct nook_conf *c, const struct ident *id, stru
 	s->cpu_max = w[K_CPU_MAX] ? (uint32_t) w[K_CPU_MAX]->num : NOOK_CPU_AUTO;
 	s->pids_max = w[K_PIDS_MAX] ? w[K_PIDS_MAX]->num : NOOK_LIMIT_AUTO;
 	s->tmpfs_size = w[K_TMPFS_SIZE] ? w[K_TMPFS_SIZE]->num : NOOK_LIMIT_AUTO;
-	s->pty_max = w[K_PTY_MAX] ? w[K_PTY_MAX]->num : DEFAULT_PTY_MAX;
 	s->network = w[K_NETWORK] ? (enum nook_network) w[K_NETWORK]->num : NOOK_NET_NONE;
 	s->isolate = w[K_ISOLATE] ? w[K_ISOLATE]->num != 0 : true;
 	s->host_access = w[K_HOST_ACCESS] ? w[K_HOST_ACCESS]->num != 0 : false;

@@ -63,7 +63,6 @@ struct nook_settings {
 	uint32_t cpu_max;    /* percent of one CPU, 0 = no limit, NOOK_CPU_AUTO until resolved */
 	uint64_t pids_max;   /* 0 = no limit, NOOK_LIMIT_AUTO until resolved */
 	uint64_t tmpfs_size; /* bytes per tmpfs inside, 0 = the kernel's default, NOOK_LIMIT_AUTO until resolved */
-	uint64_t pty_max;    /* ptys made inside (devpts max=); default 1024 */
 	char *cgroup_root;   /* default "nook"; see nook.conf(5) */
 	enum nook_network network;
 	char *bridge;        /* network = bridge: its name; default nook0 */

@@ -98,15 +98,24 @@ def main():
     if mode == "after":
         # The prompt is back: root types something meant for the host.
         os.write(master, SECRET)
+
+        def queued():
+            return struct.unpack("i", fcntl.ioctl(slave, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+        # What is written to the master reaches the line discipline a
+        # little later (a workqueue): first until it has arrived (or was
+        # read at once), then SECONDS for anyone to read it.
+        arrived = time.monotonic() + 2
+        q = queued()
+        while q < len(SECRET) and time.monotonic() < arrived:
+            time.sleep(0.01)
+            q = queued()
         until = time.monotonic() + float(args[0])
-        queued = len(SECRET)
-        while time.monotonic() < until:
-            queued = struct.unpack("i", fcntl.ioctl(slave, termios.FIONREAD, b"\0\0\0\0"))[0]
-            if queued < len(SECRET):
-                break
+        while q == len(SECRET) and time.monotonic() < until:
             time.sleep(0.05)
+            q = queued()
+        out("queued", q)
         out("typed", len(SECRET))
-        out("queued", queued)
 
 
 main()

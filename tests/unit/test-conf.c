@@ -182,7 +182,6 @@ static void test_defaults(void)
 	ok(s.memory_max == NOOK_LIMIT_AUTO && s.cpu_max == NOOK_CPU_AUTO && s.pids_max == NOOK_LIMIT_AUTO &&
 		   s.tmpfs_size == NOOK_LIMIT_AUTO,
 	   "unset limits are left to the host's size");
-	ok(s.pty_max == 1024, "pty_max defaults to 1024");
 	{
 		/* 8 GiB, 4 CPUs, threads-max 62000. */
 		struct nook_host_size h = { UINT64_C(8) << 30, 4, 62000 };
