@@ -191,7 +191,7 @@ int nook_relay_run(struct nook_relay *r, pid_t child, int sig_fd)
 {
 	struct channel ch[3];
 	size_t n_ch = 0;
-	bool raw = false, exited = false;
+	bool raw = false;
 
 	for (int fd = 0; fd < 3; fd++)
 		fd_close(&r->cmd[fd]);
@@ -214,7 +214,7 @@ int nook_relay_run(struct nook_relay *r, pid_t child, int sig_fd)
 		if (ch[i].in != STDIN_FILENO)
 			(void) fcntl(ch[i].in, F_SETFL, fcntl(ch[i].in, F_GETFL) | O_NONBLOCK);
 
-	while (!exited) {
+	for (;;) {
 		struct pollfd p[1 + 2 * 3];
 		size_t np = 0;
 		struct signalfd_siginfo si;
@@ -241,10 +241,8 @@ int nook_relay_run(struct nook_relay *r, pid_t child, int sig_fd)
 
 			/* Ended (not yet reaped): stop reading root's terminal now. */
 			if (waitid(P_PID, (id_t) child, &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-			    info.si_pid == child) {
-				exited = true;
+			    info.si_pid == child)
 				break;
-			}
 		}
 		for (size_t i = 0; i < n_ch; i++) {
 			channel_io(&ch[i], p[1 + 2 * i].revents, p[2 + 2 * i].revents);

@@ -28,7 +28,7 @@ want_pids=$(($(cat /proc/sys/kernel/threads-max) / 4))
 [ "$want_pids" -gt 4096 ] && want_pids=4096
 [ "$want_pids" -lt 64 ] && want_pids=64
 cpus=$(getconf _NPROCESSORS_ONLN)
-want_cpu=$((cpus >= 2 ? cpus / 2 * 100 : 100))
+want_cpu=$((cpus >= 2 ? (cpus / 2) * 100 : 100))
 
 out=$(nt_exec "$alice" "$bare" sh -c 'df -B1 --output=size /tmp /run /dev/shm | tail -n +2 | tr -s " \n" "  "')
 read -r tmp run shm <<<"$out"

@@ -68,7 +68,7 @@ read -r base count < <(awk -F: -v u="$alice" '$1 == u { print $2, $3 }' /etc/sub
 [ -n "$base" ] && [ "$aown" -ge "$base" ] && [ "$aown" -lt $((base + count)) ]
 ok $? "owner: ... an id of alice's subordinate range ($base+$count)"
 out=$(nt_exec "$alice" "$conf" cat /proc/self/uid_map)
-unlike "$out" "(^|[[:space:]])$aown[[:space:]]" "owner: ... that no inside id maps to"
+unlike "$out" "(^|[[:space:]])${aown}[[:space:]]" "owner: ... that no inside id maps to"
 like "$out" "[0-9]" "control: the uid map was read"
 
 # ---------------------------------------------------------------- inotify
