@@ -230,7 +230,8 @@ static void test_every_key(void)
 		"pids_max = 1000\n"
 		"cgroup_root = ./nook/users\n"
 		"network = none\n"
-		"profile = restricted\n";
+		"profile = restricted\n"
+		"tmpfs_size = 64M\n";
 	_cleanup_free_ char *err = NULL;
 	struct nook_conf *c = parse(text, &err);
 	struct nook_settings s = { 0 };
@@ -264,6 +265,16 @@ static void test_every_key(void)
 	ok(s.memory_max == (UINT64_C(4) << 30), "memory_max");
 	is_int(s.cpu_max, 250, "cpu_max");
 	ok(s.pids_max == 1000, "pids_max");
+	ok(s.tmpfs_size == (UINT64_C(64) << 20), "tmpfs_size");
+	{
+		_cleanup_free_ char *e0 = NULL;
+		struct nook_conf *c0 = parse("tmpfs_size = 0\n", &e0);
+
+		ok(!c0 && e0 && strstr(e0, "tmpfs_size = 0") && strstr(e0, "max"),
+		   "tmpfs_size = 0 is refused, pointing to max");
+		if (c0)
+			nook_conf_free(c0);
+	}
 	is_str(s.cgroup_root, "./nook/users", "cgroup_root keeps './'");
 	ok(s.network == NOOK_NET_NONE, "network");
 	ok(s.profile == NOOK_PROFILE_RESTRICTED, "profile");
