@@ -225,11 +225,13 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 		_exit(wait_exit_code(pid));
 	}
 	(void) close(info.init_pidfd);
+	/* A terminal delivers ^C and ^\ to the command directly (in raw mode
+	 * they are bytes for the new pty): nookctl waits for its status. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGQUIT, SIG_IGN);
 	if (relay.active)
 		return nook_relay_run(&relay, pid, sig_fd);
 	child_pid = pid;
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
 	signal(SIGTERM, forward);
 	signal(SIGHUP, forward);
 	return wait_exit_code(pid);

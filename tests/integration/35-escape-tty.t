@@ -83,6 +83,8 @@ out=$(drive interact '\$ ' "sh -c 'echo st\"\"arted; exec sleep 30'\\n" started 
 unlike "$out" 'missed=' "terminal: ^Z stops a job of an interactive shell inside (job control)"
 is "$(field exit "$out")" 3 "terminal: ... which then goes on and exits"
 
+out=$(drive interact ready '\x03' -- sh -c "exec ${ex[*]} sh -c 'echo ready >&2; exec sleep 30' >/dev/null")
+is "$(field exit "$out")" 130 "no terminal on stdout: ^C on the terminal (stdin, relayed through a pipe) interrupts the command, nookctl reports it"
 out=$(drive run -- sh -c "exec ${ex[*]} sh -c 'readlink /proc/self/fd/0 /proc/self/fd/1' </dev/null")
 like "$out" 'out:/dev/null' "no terminal on stdin: stdin is passed as it is (/dev/null)"
 like "$out" 'out:pipe:' "no terminal on stdin: stdout, a terminal, reaches the command as a pipe"
