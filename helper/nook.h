@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <termios.h>
 
 #include "conf.h"
 #include "session.h"
@@ -278,7 +279,6 @@ int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_sessio
 int nook_stop(const struct nook_user *u);
 
 /* ---- relay.c: nookctl exec's terminal, relayed (never handed over) ---- */
-#include <termios.h>
 struct nook_relay {
 	bool active;       /* something to relay (some of fds 0-2 is a terminal) */
 	bool pty;          /* stdin and stdout are terminals: a new pty */
