@@ -85,6 +85,7 @@ enum key_id {
 	K_HOST_ACCESS,
 	K_DNS,
 	K_PROFILE,
+	K_TMPFS_SIZE,
 	K_COUNT_,
 };
 
@@ -755,6 +756,19 @@ static int parse_pids_max(struct parser *p, const char *key, const char *v, stru
 	return parse_limit(p, key, v, PIDS_LIMIT, NULL, &e->num);
 }
 
+static int parse_tmpfs_size(struct parser *p, const char *key, const char *v, struct entry *e)
+{
+	char b[SHOW_MAX + 4];
+	int r = nook_parse_size(v, &e->num);
+
+	if (r < 0)
+		return fail(p, r, "%s = '%s' is not a size; use a number with an optional K, M, G or T suffix, or max",
+			    key, show(v, b));
+	if (e->num == 0 && strcasecmp(v, "max") != 0)
+		return fail(p, -EINVAL, "%s = 0 would leave no room in /tmp; use max for the kernel's default", key);
+	return 0;
+}
+
 static int parse_linger(struct parser *p, const char *key, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
@@ -1055,6 +1069,7 @@ static const struct key_def keys[] = {
 	{ "host_access", parse_enable, K_HOST_ACCESS, false, false, false, false },
 	{ "dns", parse_dns, K_DNS, false, false, false, false },
 	{ "profile", parse_profile, K_PROFILE, false, false, false, false },
+	{ "tmpfs_size", parse_tmpfs_size, K_TMPFS_SIZE, false, false, false, false },
 };
 
 static const struct key_def *key_lookup(const char *name)
@@ -1831,9 +1846,13 @@ static int settings_fill(const struct nook_conf *c, const struct ident *id, stru
 	s->enable = w[K_ENABLE] ? w[K_ENABLE]->num != 0 : true;
 	s->image_size = w[K_IMAGE_SIZE] ? w[K_IMAGE_SIZE]->num : DEFAULT_IMAGE_SIZE;
 	s->linger_ms = w[K_LINGER] ? w[K_LINGER]->num : 0;
-	s->memory_max = w[K_MEMORY_MAX] ? w[K_MEMORY_MAX]->num : 0;
-	s->cpu_max = w[K_CPU_MAX] ? (uint32_t) w[K_CPU_MAX]->num : 0;
-	s->pids_max = w[K_PIDS_MAX] ? w[K_PIDS_MAX]->num : 0;
+	/* Unset limits are derived from the host's size later
+	 * (nook_settings_auto_limits): no configuration is unbounded by
+	 * omission; "max" is the explicit way to say so. */
+	s->memory_max = w[K_MEMORY_MAX] ? w[K_MEMORY_MAX]->num : NOOK_LIMIT_AUTO;
+	s->cpu_max = w[K_CPU_MAX] ? (uint32_t) w[K_CPU_MAX]->num : NOOK_CPU_AUTO;
+	s->pids_max = w[K_PIDS_MAX] ? w[K_PIDS_MAX]->num : NOOK_LIMIT_AUTO;
+	s->tmpfs_size = w[K_TMPFS_SIZE] ? w[K_TMPFS_SIZE]->num : NOOK_LIMIT_AUTO;
 	s->cgroup_manager = w[K_CGROUP_MANAGER] ? (enum nook_cgroup_manager) w[K_CGROUP_MANAGER]->num
 						 : NOOK_CG_AUTO;
 	s->network = w[K_NETWORK] ? (enum nook_network) w[K_NETWORK]->num : NOOK_NET_NONE;
@@ -1914,4 +1933,35 @@ void nook_settings_free(struct nook_settings *s)
 			free(*d);
 	free(s->dns);
 	*s = (struct nook_settings) { 0 };
+}
+
+/*
+ * The limits a configuration leaves unset, from the host's size (documented
+ * in nook.conf(5)): half the host's memory, a quarter of its thread limit
+ * (at most 4096 tasks), half its CPUs (at least one); each tmpfs (/tmp,
+ * /run, /dev/shm) a quarter of the container's memory (of the host's when
+ * memory_max is max), so that filling all three leaves room to log in.
+ */
+void nook_settings_auto_limits(struct nook_settings *s, const struct nook_host_size *h)
+{
+	const uint64_t mib = UINT64_C(1) << 20;
+
+	if (s->memory_max == NOOK_LIMIT_AUTO)
+		s->memory_max = h->mem_total / 2 / mib * mib;
+	if (s->pids_max == NOOK_LIMIT_AUTO) {
+		s->pids_max = h->threads_max / 4;
+		if (s->pids_max > 4096)
+			s->pids_max = 4096;
+		if (s->pids_max < 64)
+			s->pids_max = 64;
+	}
+	if (s->cpu_max == NOOK_CPU_AUTO)
+		s->cpu_max = 100 * (h->n_cpus >= 2 ? h->n_cpus / 2 : 1);
+	if (s->tmpfs_size == NOOK_LIMIT_AUTO) {
+		uint64_t base = s->memory_max ? s->memory_max : h->mem_total;
+
+		s->tmpfs_size = base / 4 / mib * mib;
+		if (s->tmpfs_size < mib)
+			s->tmpfs_size = mib;
+	}
 }

@@ -68,9 +68,10 @@ struct nook_settings {
 	uint64_t image_size; /* bytes; default 10G */
 	char *hostname;   /* already expanded (%u -> user name) */
 	uint64_t linger_ms; /* default 0 */
-	uint64_t memory_max; /* bytes, 0 = no limit */
-	uint32_t cpu_max;    /* percent of one CPU, 0 = no limit */
-	uint64_t pids_max;   /* 0 = no limit */
+	uint64_t memory_max; /* bytes, 0 = no limit, NOOK_LIMIT_AUTO until resolved */
+	uint32_t cpu_max;    /* percent of one CPU, 0 = no limit, NOOK_CPU_AUTO until resolved */
+	uint64_t pids_max;   /* 0 = no limit, NOOK_LIMIT_AUTO until resolved */
+	uint64_t tmpfs_size; /* bytes per tmpfs inside, 0 = the kernel's default, NOOK_LIMIT_AUTO until resolved */
 	char *cgroup_root;   /* default "nook"; see nook.conf(5) */
 	enum nook_cgroup_manager cgroup_manager; /* default auto */
 	char *systemd_slice; /* default "nook.slice" */
@@ -83,6 +84,19 @@ struct nook_settings {
 	char **dns;          /* NULL-terminated nameserver addresses (numeric); empty = automatic */
 	enum nook_profile profile;
 };
+
+/* What a limit the configuration does not set holds until
+ * nook_settings_auto_limits() derives it from the host's size. */
+#define NOOK_LIMIT_AUTO UINT64_MAX
+#define NOOK_CPU_AUTO UINT32_MAX
+
+struct nook_host_size {
+	uint64_t mem_total;   /* bytes of RAM */
+	unsigned n_cpus;      /* online */
+	uint64_t threads_max; /* kernel.threads-max */
+};
+/* Replaces every NOOK_*_AUTO of S with its default for host H (pure). */
+void nook_settings_auto_limits(struct nook_settings *s, const struct nook_host_size *h);
 
 struct nook_conf; /* opaque: the parsed files */
 

@@ -233,6 +233,16 @@ static const struct nook_sc_rule restricted_rules[] = {
 	 */
 	REFUSE_IF("ioctl", LOW32_EQ(1, TIOCSTI)),
 	REFUSE_IF("ioctl", LOW32_EQ(1, TIOCLINUX)),
+	/*
+	 * TIOCSETD changes a terminal's line discipline, and with
+	 * dev.tty.ldisc_autoload=1 (the default of many distributions) the
+	 * kernel loads the discipline's module for anyone who asks: a pty
+	 * inside reaches N_HDLC, N_GSM, N_SLIP ... (CVE-2017-2636,
+	 * CVE-2023-6546 in n_gsm). The argument is a pointer, so a filter
+	 * cannot allow N_TTY alone; nothing a login runs needs another
+	 * discipline (ldattach, slattach, pppd are host tools).
+	 */
+	REFUSE_IF("ioctl", LOW32_EQ(1, TIOCSETD)),
 
 	/*
 	 * Refused (documentation only; the default action refuses them).

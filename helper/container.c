@@ -8,7 +8,9 @@
  *   clone the lower tree and bind sources
  *   fsck, loop, fsmount the image
  *   join the container leaf of the cgroup
+ *   effective ids: the userns owner
  *   clone3(NEWUSER|NEWNS|NEWPID|...)  ---->  waits for "go"
+ *   effective ids: root again
  *   uid_map/gid_map
  *   idmap lower and image via the userns
  *   back to its own cgroup
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/securebits.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -74,7 +77,7 @@ static void trees_close(struct trees *t)
 
 /* The child: becomes container root, builds the root, reports, reaps. */
 __attribute__((noreturn)) static void child(const struct nook_user *u, struct trees *t, int sock,
-					     const struct nook_etc_files *etc)
+					     const struct nook_etc_files *etc, int securebits)
 {
 	struct nook_rootfs_args a = { .user = u, .etc = etc, .lower_fd = t->lower, .image_fd = t->image,
 				      .dev_fd = t->dev, .binds = t->binds, .n_binds = t->n_binds };
@@ -91,6 +94,12 @@ __attribute__((noreturn)) static void child(const struct nook_user *u, struct tr
 	if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0 ||
 	    getuid() != 0 || geteuid() != 0 || getgid() != 0) {
 		snprintf(msg, sizeof(msg), "error: becoming container root: %s", strerror(errno));
+		goto report;
+	}
+	/* The keeper's securebits as they were before it switched ids for
+	 * the clone (see owner_switch). */
+	if (prctl(PR_SET_SECUREBITS, (unsigned long) securebits, 0, 0, 0) < 0) {
+		snprintf(msg, sizeof(msg), "error: securebits: %s", strerror(errno));
 		goto report;
 	}
 	if (sethostname(u->set.hostname, strlen(u->set.hostname)) < 0) {
@@ -126,6 +135,32 @@ report:
 	if (chdir("/") < 0)
 		_exit(1);
 	nook_init_run(sock);
+}
+
+/*
+ * The keeper's effective ids become the owner of the container's user
+ * namespace for the clone (TO_OWNER), and root again after it. The kernel
+ * makes the creator's effective uid the owner of a new user namespace and
+ * charges every per-user counter inside to it (see nook_userns_owner).
+ * SECBIT_NO_SETUID_FIXUP keeps the keeper's capabilities meanwhile: kernels
+ * and LSMs that restrict unprivileged user namespaces (Debian's
+ * unprivileged_userns_clone, AppArmor's restrict_unprivileged_userns) look
+ * at the creator's CAP_SYS_ADMIN. Only the effective (and so the fs) ids
+ * change: the real and saved ones stay 0, which is how the switch back
+ * needs no privilege beyond the one kept. Both directions are read back.
+ */
+static int owner_switch(bool to_owner, uid_t uid, gid_t gid, int securebits)
+{
+	if (to_owner) {
+		if (prctl(PR_SET_SECUREBITS, (unsigned long) securebits | SECBIT_NO_SETUID_FIXUP, 0, 0, 0) < 0 ||
+		    setresgid((gid_t) -1, gid, (gid_t) -1) < 0 || setresuid((uid_t) -1, uid, (uid_t) -1) < 0)
+			return -errno;
+		return geteuid() == uid && getegid() == gid ? 0 : -EPERM;
+	}
+	if (setresuid((uid_t) -1, 0, (uid_t) -1) < 0 || setresgid((gid_t) -1, 0, (gid_t) -1) < 0 ||
+	    prctl(PR_SET_SECUREBITS, (unsigned long) securebits, 0, 0, 0) < 0)
+		return -errno;
+	return geteuid() == 0 && getegid() == 0 && prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) == securebits ? 0 : -EPERM;
 }
 
 static int prepare_trees(const struct nook_user *u, const struct nook_image *img, struct trees *t,
@@ -187,9 +222,20 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 	int sp[2] = { -EBADF, -EBADF };
 	struct clone_args ca = { 0 };
 	char loop[32] = "", path[64];
+	uid_t owner_uid;
+	gid_t owner_gid;
+	int securebits, r;
 	pid_t pid;
-	int r;
 
+	r = nook_userns_owner(u, sub, &owner_uid, &owner_gid);
+	if (r < 0) {
+		log_err("no owner id for the user namespace of '%s' in its subordinate range: %s", u->name,
+			strerror(-r));
+		return r;
+	}
+	securebits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+	if (securebits < 0)
+		return -errno;
 	r = prepare_trees(u, img, &t, loop, sizeof(loop));
 	if (r < 0)
 		goto out;
@@ -210,12 +256,36 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 	ca.flags = NS_FLAGS | CLONE_PIDFD;
 	ca.pidfd = (uint64_t) (uintptr_t) &pidfd;
 	ca.exit_signal = SIGCHLD;
-	pid = (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));
-	if (pid == 0) {
-		(void) close(sp[0]);
-		child(u, &t, sp[1], etc);
+	pid = -1;
+	r = owner_switch(true, owner_uid, owner_gid, securebits);
+	if (r < 0) {
+		log_err("cannot take the ids %u:%u to create the user namespace of '%s': %s",
+			(unsigned) owner_uid, (unsigned) owner_gid, u->name, strerror(-r));
+	} else {
+		pid = (pid_t) syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid == 0) {
+			(void) close(sp[0]);
+			child(u, &t, sp[1], etc, securebits);
+		}
+		r = pid < 0 ? -errno : 0;
+		if (pid < 0)
+			log_err("cannot create the namespaces of '%s': %s", u->name, strerror(-r));
 	}
-	r = pid < 0 ? -errno : 0;
+	{
+		/* Root again, whatever happened: the keeper cannot go on
+		 * with another effective id. */
+		int r2 = owner_switch(false, 0, 0, securebits);
+
+		if (r2 < 0) {
+			/* Cannot happen with real and saved ids 0; if it did,
+			 * no later step (maps, mounts, stop) could work. */
+			log_err("cannot become root again after creating the namespaces of '%s': %s",
+				u->name, strerror(-r2));
+			if (pid > 0)
+				(void) nook_pidfd_send_signal(pidfd, SIGKILL);
+			_exit(1);
+		}
+	}
 	if (chdir("/") < 0 && r >= 0)
 		r = -errno;
 	{
@@ -225,10 +295,8 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 		if (r >= 0 && r2 < 0)
 			r = r2;
 	}
-	if (pid < 0) {
-		log_err("cannot create the namespaces of '%s': %s", u->name, strerror(-r));
+	if (pid < 0)
 		goto out;
-	}
 	(void) close(sp[1]);
 	sp[1] = -EBADF;
 	if (r < 0)

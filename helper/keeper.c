@@ -379,7 +379,7 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 			    .net = { .netns_fd = -EBADF, .userns_fd = -EBADF, .pasta_pidfd = -EBADF,
 				     .pasta_ready_fd = -EBADF } };
 	sigset_t mask;
-	int r, devnull;
+	int r, devnull, oom_err;
 
 	(void) prctl(PR_SET_NAME, "nook-keeper");
 	setproctitle("-nook-keeper %s", u->name);
@@ -392,8 +392,7 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	{
 		_cleanup_close_ int proc = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
-		if (proc >= 0)
-			(void) nook_write_file_at(proc, "oom_score_adj", "-1000", 5);
+		oom_err = proc >= 0 ? nook_write_file_at(proc, "oom_score_adj", "-1000", 5) : -errno;
 	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -418,6 +417,15 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 		(void) close(devnull);
 	}
 	nook_log_open("nook-keeper", false);
+	/* Once per container, to syslog (stderr is /dev/null by now): where
+	 * root lacks CAP_SYS_RESOURCE the write fails, and the admin should
+	 * know that the OOM killer may then pick the keeper or init, which
+	 * ends the container (nothing outside the user's cgroup is hurt). */
+	if (oom_err < 0) {
+		log_warn("cannot protect the keeper of '%s' from the OOM killer (oom_score_adj -1000: %s); "
+			 "the container may end when it reaches memory_max; give root CAP_SYS_RESOURCE",
+			 u->name, strerror(-oom_err));
+	}
 
 	k.epfd = epoll_create1(EPOLL_CLOEXEC);
 	k.timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -101,7 +102,8 @@ static int wait_exit_code(pid_t pid)
 }
 
 /* The command, in the container as the user; never returns. */
-__attribute__((noreturn)) static void run_command(const struct nook_user *u, char **argv)
+__attribute__((noreturn)) static void run_command(const struct nook_user *u, const struct nook_relay *relay,
+						  char **argv)
 {
 	const char *term = getenv("TERM"), *lang = getenv("LANG");
 	char *env[8];
@@ -111,6 +113,10 @@ __attribute__((noreturn)) static void run_command(const struct nook_user *u, cha
 	signal(SIGQUIT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
+	if (nook_relay_ctty(relay) < 0) {
+		fprintf(stderr, "nookctl: cannot make the new pty the command's terminal: %s\n", strerror(errno));
+		_exit(EXIT_NOOK);
+	}
 	if (nook_become_user(u) < 0)
 		_exit(EXIT_NOOK);
 	if (asprintf(&env[n++], "HOME=%s", u->home) < 0 || asprintf(&env[n++], "USER=%s", u->name) < 0 ||
@@ -147,7 +153,10 @@ __attribute__((noreturn)) static void run_command(const struct nook_user *u, cha
 static int cmd_exec(const char *conf, const char *user, char **argv)
 {
 	_cleanup_(nook_user_freep) struct nook_user u = { 0 };
+	struct nook_relay relay = { 0 };
+	_cleanup_close_ int sig_fd = -EBADF;
 	struct nook_session_info info;
+	sigset_t mask, old;
 	int self, r;
 	pid_t pid;
 
@@ -165,13 +174,40 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 		return EXIT_NOOK;
 	}
 
+	/* Root's terminal stays here (see relay.c). */
+	r = nook_relay_setup(u.uid, &relay);
+	if (r < 0) {
+		log_err("cannot set up a terminal for the command: %s", strerror(-r));
+		return EXIT_NOOK;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGWINCH);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (relay.active) {
+		sigprocmask(SIG_BLOCK, &mask, &old);
+		sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+		if (sig_fd < 0) {
+			log_err("signalfd: %s", strerror(errno));
+			nook_relay_close(&relay);
+			return EXIT_NOOK;
+		}
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		log_err("fork: %s", strerror(errno));
+		nook_relay_close(&relay);
 		return EXIT_NOOK;
 	}
 	if (pid == 0) {
+		if (relay.active) {
+			(void) close(sig_fd);
+			sigprocmask(SIG_SETMASK, &old, NULL);
+			if (nook_relay_child(&relay) < 0)
+				_exit(EXIT_NOOK);
+		}
 		r = nook_join(&info);
 		if (r < 0) {
 			log_err("cannot enter the container of '%s': %s", user, strerror(-r));
@@ -182,16 +218,20 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 		if (pid < 0)
 			_exit(EXIT_NOOK);
 		if (pid == 0)
-			run_command(&u, argv);
+			run_command(&u, &relay, argv);
 		child_pid = pid;
 		signal(SIGTERM, forward);
 		signal(SIGHUP, forward);
 		_exit(wait_exit_code(pid));
 	}
 	(void) close(info.init_pidfd);
-	child_pid = pid;
+	/* A terminal delivers ^C and ^\ to the command directly (in raw mode
+	 * they are bytes for the new pty): nookctl waits for its status. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGQUIT, SIG_IGN);
+	if (relay.active)
+		return nook_relay_run(&relay, pid, sig_fd);
+	child_pid = pid;
 	signal(SIGTERM, forward);
 	signal(SIGHUP, forward);
 	return wait_exit_code(pid);

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
@@ -63,7 +64,10 @@ struct build {
 	size_t errsize;
 	int root; /* O_PATH fd of the merged root (staging "root") */
 	int devnull; /* O_PATH on the host's /dev/null, cloned for each masked file */
+	char tmpfs_size[32]; /* size= of /tmp, /run, /dev/shm ("": the kernel's default) */
 };
+
+
 
 static int fail(struct build *b, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct build *b, int r, const char *fmt, ...)
@@ -142,6 +146,19 @@ static int mount_new(struct build *b, const char *fstype, const char *const *opt
 	if (mnt < 0)
 		return mnt;
 	return attach(b, mnt, path);
+}
+
+/*
+ * A tmpfs the user can write to, of MODE and b->tmpfs_size. Without size=
+ * each would take up to half the host's RAM; the file is nobody's memory,
+ * so filling it past memory_max pins the cgroup at its limit and every
+ * later login is OOM-killed (issue 10). With size= it ends in ENOSPC.
+ */
+static int mount_user_tmpfs(struct build *b, const char *mode, const char *path)
+{
+	const char *const opts[] = { "mode", mode, *b->tmpfs_size ? "size" : NULL, b->tmpfs_size, NULL };
+
+	return mount_new(b, "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, path);
 }
 
 /* Bind-mounts PATH onto itself with extra ATTRS (e.g. read-only). */
@@ -330,7 +347,6 @@ int nook_dev_tree(void)
 /* Inside: the prepared /dev, the host's devpts, shm and mqueue. */
 static int build_dev(struct build *b, int dev_fd)
 {
-	static const char *const shm[] = { "mode", "1777", NULL };
 	int r;
 
 	r = attach(b, dev_fd, "/dev");
@@ -348,7 +364,7 @@ static int build_dev(struct build *b, int dev_fd)
 		r = attach(b, pts, "/dev/pts");
 	}
 	if (r >= 0)
-		r = mount_new(b, "tmpfs", shm, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/dev/shm");
+		r = mount_user_tmpfs(b, "1777", "/dev/shm");
 	if (r >= 0)
 		r = mount_new(b, "mqueue", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 			      "/dev/mqueue");
@@ -420,6 +436,79 @@ static int ensure_home(struct build *b, const struct nook_user *u)
 		return fail(b, -errno, "chown %s", path);
 	if (setxattr(path, "user.overlay.opaque", "y", 1, 0) < 0)
 		return fail(b, -errno, "marking %s opaque", path);
+	return 0;
+}
+
+/* openat2 beneath DIR without following any symlink: the image is the
+ * user's, whatever it holds must not send init elsewhere. */
+static int open_beneath(int dir, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (unsigned) flags | O_CLOEXEC | O_NOFOLLOW,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int) syscall(SYS_openat2, dir, path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Creates NAME in the upper directory UP_DIR as the lower's LO_DIR/NAME is
+ * (mode, owner), if missing; returns a read-only fd on it. */
+static int upper_dir_like_lower(struct build *b, int up_dir, int lo_dir, const char *name)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+
+	if (fstatat(lo_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(b, -errno, "lower %s", name);
+	if (mkdirat(up_dir, name, 0700) == 0) {
+		fd = open_beneath(up_dir, name, O_RDONLY | O_DIRECTORY);
+		if (fd < 0)
+			return fail(b, fd, "upper %s", name);
+		if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0)
+			return fail(b, -errno, "upper %s", name);
+		return TAKE_FD(fd);
+	}
+	if (errno != EEXIST)
+		return fail(b, -errno, "creating %s in the image", name);
+	fd = open_beneath(up_dir, name, O_RDONLY | O_DIRECTORY);
+	return fd < 0 ? fail(b, fd, "%s in the image", name) : TAKE_FD(fd);
+}
+
+/*
+ * Directories of the lower layer that every user may write to: their
+ * entries would show other users' and the host's files, and a file placed
+ * there by the host would show inside (issue 10). Each one that is a real
+ * directory in the lower layer (Debian's /var/lock is a link to /run/lock,
+ * our tmpfs) becomes an opaque directory of the image's upper layer:
+ * private, persistent like /var/tmp must be, the lower's entries hidden.
+ * pam_namespace does the same for /tmp and /var/tmp of host logins.
+ */
+static int private_dirs(struct build *b)
+{
+	static const char *const dirs[][2] = { { "var", "tmp" }, { "var", "lock" } };
+	_cleanup_close_ int lower = open("lower", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int upper = open("image/upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (lower < 0 || upper < 0)
+		return fail(b, -errno, "staging layers");
+	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+		_cleanup_close_ int lo_parent = open_beneath(lower, dirs[i][0], O_PATH | O_DIRECTORY);
+		_cleanup_close_ int up_parent = -EBADF, fd = -EBADF;
+		struct stat st;
+
+		if (lo_parent < 0 || fstatat(lo_parent, dirs[i][1], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue; /* nothing of the host's to hide */
+		up_parent = upper_dir_like_lower(b, upper, lower, dirs[i][0]);
+		if (up_parent < 0)
+			return up_parent;
+		fd = upper_dir_like_lower(b, up_parent, lo_parent, dirs[i][1]);
+		if (fd < 0)
+			return fd;
+		if (fsetxattr(fd, "user.overlay.opaque", "y", 1, 0) < 0)
+			return fail(b, -errno, "marking /%s/%s opaque in the image", dirs[i][0], dirs[i][1]);
+	}
 	return 0;
 }
 
@@ -537,14 +626,14 @@ static int put_etc_files(struct build *b, const struct nook_etc_files *etc)
 int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsize)
 {
 	static const char *const stage_opts[] = { "mode", "0700", NULL };
-	static const char *const tmp_opts[] = { "mode", "1777", NULL };
-	static const char *const run_opts[] = { "mode", "0755", NULL };
 	struct build b = { .err = err, .errsize = errsize, .root = -EBADF, .devnull = -EBADF };
 	const struct nook_user *u = a->user;
 	_cleanup_close_ int stage = -EBADF, ovl = -EBADF, home = -EBADF, oldroot = -EBADF;
 	char homepath[1024];
 	int r;
 
+	if (u->set.tmpfs_size)
+		snprintf(b.tmpfs_size, sizeof(b.tmpfs_size), "%" PRIu64 "k", u->set.tmpfs_size >> 10);
 	/* Our mounts must not propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return fail(&b, -errno, "making / private");
@@ -568,6 +657,9 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	    (mkdir("image/work", 0755) < 0 && errno != EEXIST))
 		return fail(&b, -errno, "upper/ and work/ in the image");
 	r = ensure_home(&b, u);
+	if (r < 0)
+		return r;
+	r = private_dirs(&b);
 	if (r < 0)
 		return r;
 
@@ -609,8 +701,7 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 			   "/sys")) < 0 ||
 	    (r = build_dev(&b, a->dev_fd)) < 0 ||
-	    (r = mount_new(&b, "tmpfs", tmp_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/tmp")) < 0 ||
-	    (r = mount_new(&b, "tmpfs", run_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, "/run")) < 0 ||
+	    (r = mount_user_tmpfs(&b, "1777", "/tmp")) < 0 || (r = mount_user_tmpfs(&b, "0755", "/run")) < 0 ||
 	    (r = make_runtime_dir(&b, u)) < 0)
 		return r;
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <termios.h>
 
 #include "conf.h"
 #include "session.h"
@@ -53,6 +54,9 @@ int nook_subid_get(const struct nook_user *u, struct nook_subid *ret);
 int nook_idmap_format(bool gid, const struct nook_user *u, unsigned long base, unsigned long count,
 		      char *buf, size_t size);
 int nook_userns_write_maps(pid_t pid, const struct nook_user *u, const struct nook_subid *sub);
+/* The host ids that own the container's user namespace: in its subordinate
+ * range, never mapped (see userns.c). */
+int nook_userns_owner(const struct nook_user *u, const struct nook_subid *sub, uid_t *ret_uid, gid_t *ret_gid);
 
 /* ---- cgroup.c: per-user cgroup, v1 and v2 behind one interface ---- */
 /* Where a process was before it joined a user's cgroup (per hierarchy). */
@@ -296,6 +300,27 @@ int nook_keeper_spawn(const struct nook_user *u, int rundir_fd);
 int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_session_info *ret);
 /* Stops U's container if any and removes leftovers. Returns 1 if something ran. */
 int nook_stop(const struct nook_user *u);
+
+/* ---- relay.c: nookctl exec's terminal, relayed (never handed over) ---- */
+struct nook_relay {
+	bool active;       /* something to relay (some of fds 0-2 is a terminal) */
+	bool pty;          /* stdin and stdout are terminals: a new pty */
+	int master;        /* pty mode: our end */
+	int cmd[3];        /* what the command gets as 0, 1, 2 (pty mode: cmd[0] for all) */
+	int ours[3];       /* pipe mode: our ends */
+	struct termios saved; /* root's terminal before raw mode */
+};
+/* Before the fork: a pty for UID, or pipes for the fds that are terminals. */
+int nook_relay_setup(uid_t uid, struct nook_relay *ret);
+/* In the child, before it enters the container: the command's ends on
+ * fds 0-2, nothing else of the relay kept. */
+int nook_relay_child(struct nook_relay *r);
+/* In the command's process: the pty becomes its controlling terminal. */
+int nook_relay_ctty(const struct nook_relay *r);
+/* In nookctl: relays until CHILD ends (SIG_FD: a signalfd for SIGCHLD,
+ * SIGWINCH, SIGTERM, SIGHUP), closes everything, returns CHILD's exit code. */
+int nook_relay_run(struct nook_relay *r, pid_t child, int sig_fd);
+void nook_relay_close(struct nook_relay *r);
 
 /* ---- join.c: becoming the user inside ---- */
 /* In the forked child: applies the restricted profile and drops to U

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Who a container is for: the passwd entry, groups and resolved settings. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
@@ -29,6 +32,20 @@ bool nook_valid_user_name(const char *name)
 			return false;
 	}
 	return true;
+}
+
+/* The host's size, for the limits a configuration leaves unset. */
+static void host_size(struct nook_host_size *ret)
+{
+	struct sysinfo si;
+	char buf[32];
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	*ret = (struct nook_host_size) { .n_cpus = n > 0 ? (unsigned) n : 1, .threads_max = 32768 };
+	if (sysinfo(&si) == 0)
+		ret->mem_total = (uint64_t) si.totalram * si.mem_unit;
+	if (nook_read_file_at(AT_FDCWD, "/proc/sys/kernel/threads-max", buf, sizeof(buf)) > 0)
+		ret->threads_max = strtoull(buf, NULL, 10);
 }
 
 void nook_user_free(struct nook_user *u)
@@ -102,6 +119,12 @@ int nook_user_load(const char *conf_path, const char *name, struct nook_user *re
 			conf_path, name, strerror(-r));
 		nook_user_free(ret);
 		return r;
+	}
+	{
+		struct nook_host_size h;
+
+		host_size(&h);
+		nook_settings_auto_limits(&ret->set, &h);
 	}
 	return 0;
 }

@@ -7,6 +7,11 @@
  * files keep their owner on both sides. Host gid 5 (tty) and host id 0 are
  * never mapped: with tty mapped, container root could write to every host
  * terminal; with 0 mapped it would be host root.
+ *
+ * The user namespace itself is owned by a host id of the subordinate range
+ * that no container process runs as (nook_userns_owner): the kernel charges
+ * every per-user counter of the processes inside to the owner, in the
+ * host's namespace.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,5 +111,45 @@ int nook_userns_write_maps(pid_t pid, const struct nook_user *u, const struct no
 			return r;
 		}
 	}
+	return 0;
+}
+
+/*
+ * The owner of a container's user namespace, given its map. The kernel
+ * charges each per-user counter of the processes inside (inotify instances
+ * and watches, mqueue bytes, pending signals, processes, user namespaces)
+ * to (host namespace, owner) as well: owned by host root, one container
+ * could exhaust root's inotify instances for the whole host (issue 10).
+ *
+ * The id is base + ID for the user's own uid (gid) ID: that inside id maps
+ * to itself, so base + ID is in the container's range and never mapped:
+ * no process, inside or outside, runs as it. When ID is beyond the inside
+ * range, the first id past it if the range is longer, or else the last
+ * mapped one (inside 65535, which nothing uses): even then only a process
+ * of the host's own user namespace with that effective id would have
+ * privileges over the container, and only host root can make one.
+ */
+static unsigned long owner_id(unsigned long id, unsigned long base, unsigned long count)
+{
+	if (id != 0 && id < NOOK_SUBID_COUNT)
+		return base + id;
+	if (count > NOOK_SUBID_COUNT)
+		return base + NOOK_SUBID_COUNT;
+	return base + NOOK_SUBID_COUNT - 1;
+}
+
+int nook_userns_owner(const struct nook_user *u, const struct nook_subid *sub, uid_t *ret_uid, gid_t *ret_gid)
+{
+	unsigned long uid, gid;
+
+	if (sub->uid_count < NOOK_SUBID_COUNT || sub->gid_count < NOOK_SUBID_COUNT || sub->uid_base == 0 ||
+	    sub->gid_base == 0)
+		return -ERANGE;
+	uid = owner_id(u->uid, sub->uid_base, sub->uid_count);
+	gid = owner_id(u->gid == TTY_GID ? 0 : u->gid, sub->gid_base, sub->gid_count);
+	if (uid > (uid_t) -2 || gid > (gid_t) -2)
+		return -EOVERFLOW;
+	*ret_uid = (uid_t) uid;
+	*ret_gid = (gid_t) gid;
 	return 0;
 }

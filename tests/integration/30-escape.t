@@ -74,9 +74,10 @@ isnt "$(field CapEff "$host")" 0000000000000000 "control: the same parsing finds
 
 # ---------------------------------------------------------------- setuid
 
-# A setuid-root `id` where the container sees it (the host's /var/tmp, in
+# A setuid-root `id` where the container sees it (the host's /opt, in
 # the lower layer).
-sdir=/var/tmp/nt-escape-$NT_ID
+sdir=/opt/nt-escape-$NT_ID
+[ -d /opt ] || sdir=/srv/nt-escape-$NT_ID
 nt_path "$sdir"
 install -d -m 0755 "$sdir"
 install -m 4755 -o root -g root "$(command -v id)" "$sdir/suid-id"

@@ -315,6 +315,23 @@ def tiocsti_pty():
     os.close(slave)
 
 
+def tiocsetd():
+    """TIOCSETD on a new pty: N_TTY (what it already has), N_NULL (27, a
+    discipline whose module the kernel would load on demand) and N_TTY with
+    high bits set in the request (the kernel truncates it)."""
+    master, slave = os.openpty()
+    for name, req, disc in (("tiocsetd_ntty", 0x5423, 0), ("tiocsetd_null", 0x5423, 27),
+                            ("tiocsetd_hi", 0x100005423, 0)):
+        d = ctypes.c_int(disc)
+        r = libc.ioctl(slave, req, ctypes.addressof(d))
+        out(name, "ok" if r >= 0 else ename(ctypes.get_errno()))
+        if r >= 0 and disc != 0:
+            d = ctypes.c_int(0)
+            libc.ioctl(slave, 0x5423, ctypes.addressof(d))
+    os.close(master)
+    os.close(slave)
+
+
 def _unix_addr(addr):
     """@NAME is the abstract name NAME, anything else a path."""
     return "\0" + addr[1:] if addr.startswith("@") else addr
@@ -409,6 +426,99 @@ def forks(limit, hold):
     for pid in kids:
         os.waitpid(pid, 0)
     out("reaped", len(kids))
+
+
+def inotify_fill(limit, hold):
+    """Opens inotify instances until refused or LIMIT; prints how many and
+    the error, then holds them HOLD seconds (the host looks meanwhile)."""
+    fds, err = [], "none"
+    for _ in range(int(limit)):
+        r = libc.inotify_init1(0o2000000)  # IN_CLOEXEC
+        if r < 0:
+            err = ename(ctypes.get_errno())
+            break
+        fds.append(r)
+    out("inotify", "%d %s" % (len(fds), err))
+    time.sleep(float(hold))
+    for fd in fds:
+        os.close(fd)
+
+
+class MqAttr(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_long), ("maxmsg", ctypes.c_long),
+                ("msgsize", ctypes.c_long), ("curmsgs", ctypes.c_long),
+                ("pad", ctypes.c_long * 4)]
+
+
+def mq_fill(limit, hold):
+    """Creates POSIX message queues (10 x 8 KiB, about 80 KiB each, charged
+    to RLIMIT_MSGQUEUE of the user) until refused or LIMIT; prints how many
+    and the error, then holds them HOLD seconds. The names are unlinked at
+    once: a queue then lives (and stays charged) as long as its fd."""
+    fds, err = [], "none"
+    attr = MqAttr(0, 10, 8192, 0)
+    for i in range(int(limit)):
+        name = ("nt-mq-%d-%d" % (os.getpid(), i)).encode()
+        # mq_open(2) and mq_unlink(2) (x86_64: 240, 241): the kernel wants
+        # the name without glibc's leading slash.
+        r = libc.syscall(L(240), name, L(os.O_RDWR | os.O_CREAT | os.O_EXCL | 0o2000000),
+                         L(0o600), ctypes.byref(attr))
+        if r < 0:
+            err = ename(ctypes.get_errno())
+            break
+        libc.syscall(L(241), name)
+        fds.append(r)
+    out("mq", "%d %s" % (len(fds), err))
+    time.sleep(float(hold))
+    for fd in fds:
+        os.close(fd)
+
+
+def ns_owner(path):
+    """The owner uid of the user namespace at PATH (ioctl NS_GET_OWNER_UID)."""
+    import fcntl
+    import struct
+    fd = os.open(path, os.O_RDONLY)
+    buf = bytearray(4)
+    try:
+        fcntl.ioctl(fd, 0xB704, buf)
+        out("owner", struct.unpack("I", bytes(buf))[0])
+    except OSError as e:
+        out("owner", ename(e.errno))
+    os.close(fd)
+
+
+def keep_fd0(path, seconds):
+    """A process left behind: detaches (fork, setsid), keeps fd 0 and
+    appends whatever it reads there to PATH for SECONDS; EOF and EIO (a
+    hung-up terminal) do not end it. Its pid goes to PATH.pid."""
+    # The terminal's hangup when the session leader exits must not end it.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    r, w = os.pipe()
+    if os.fork() != 0:
+        os.close(w)
+        os.read(r, 1)  # until the child has its own session
+        out("detached", "yes")
+        os._exit(0)
+    os.close(r)
+    os.setsid()
+    with open(path + ".pid", "w") as f:
+        f.write("%d\n" % os.getpid())
+    os.close(w)
+    os.close(1)
+    os.close(2)
+    end = time.monotonic() + float(seconds)
+    while time.monotonic() < end:
+        try:
+            data = os.read(0, 4096)
+        except OSError:
+            data = b""
+        if not data:
+            time.sleep(0.05)
+            continue
+        with open(path, "ab") as f:
+            f.write(data)
+    os._exit(0)
 
 
 def alloc(mb):

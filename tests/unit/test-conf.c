@@ -179,7 +179,27 @@ static void test_defaults(void)
 	ok(s.image_size == (UINT64_C(10) << 30), "image_size defaults to 10G");
 	is_str(s.hostname, "alice", "hostname defaults to %%u");
 	ok(s.linger_ms == 0, "linger defaults to 0");
-	ok(s.memory_max == 0 && s.cpu_max == 0 && s.pids_max == 0, "limits default to max");
+	ok(s.memory_max == NOOK_LIMIT_AUTO && s.cpu_max == NOOK_CPU_AUTO && s.pids_max == NOOK_LIMIT_AUTO &&
+		   s.tmpfs_size == NOOK_LIMIT_AUTO,
+	   "unset limits are left to the host's size");
+	{
+		/* 8 GiB, 4 CPUs, threads-max 62000. */
+		struct nook_host_size h = { UINT64_C(8) << 30, 4, 62000 };
+		struct nook_settings a = s;
+
+		nook_settings_auto_limits(&a, &h);
+		ok(a.memory_max == (UINT64_C(4) << 30), "auto memory_max: half the host's memory");
+		ok(a.pids_max == 4096, "auto pids_max: a quarter of threads-max, at most 4096");
+		is_int((int) a.cpu_max, 200, "auto cpu_max: half the CPUs");
+		ok(a.tmpfs_size == (UINT64_C(1) << 30), "auto tmpfs_size: a quarter of memory_max");
+		h = (struct nook_host_size) { UINT64_C(1) << 30, 1, 1000 };
+		a = s;
+		a.memory_max = 0; /* max */
+		nook_settings_auto_limits(&a, &h);
+		ok(a.memory_max == 0, "an explicit max stays unlimited");
+		ok(a.pids_max == 250 && a.cpu_max == 100, "small host: 250 tasks, one CPU");
+		ok(a.tmpfs_size == (UINT64_C(256) << 20), "tmpfs_size with memory_max = max: a quarter of the host's");
+	}
 	is_str(s.cgroup_root, "nook", "cgroup_root defaults to nook");
 	ok(s.cgroup_manager == NOOK_CG_AUTO, "cgroup_manager defaults to auto");
 	is_str(s.systemd_slice, "nook.slice", "systemd_slice defaults to nook.slice");
@@ -214,7 +234,8 @@ static void test_every_key(void)
 		"cgroup_manager = cgroupfs\n"
 		"systemd_slice = nook-lab_1.slice\n"
 		"network = none\n"
-		"profile = restricted\n";
+		"profile = restricted\n"
+		"tmpfs_size = 64M\n";
 	_cleanup_free_ char *err = NULL;
 	struct nook_conf *c = parse(text, &err);
 	struct nook_settings s = { 0 };
@@ -248,6 +269,16 @@ static void test_every_key(void)
 	ok(s.memory_max == (UINT64_C(4) << 30), "memory_max");
 	is_int(s.cpu_max, 250, "cpu_max");
 	ok(s.pids_max == 1000, "pids_max");
+	ok(s.tmpfs_size == (UINT64_C(64) << 20), "tmpfs_size");
+	{
+		_cleanup_free_ char *e0 = NULL;
+		struct nook_conf *c0 = parse("tmpfs_size = 0\n", &e0);
+
+		ok(!c0 && e0 && strstr(e0, "tmpfs_size = 0") && strstr(e0, "max"),
+		   "tmpfs_size = 0 is refused, pointing to max");
+		if (c0)
+			nook_conf_free(c0);
+	}
 	is_str(s.cgroup_root, "./nook/users", "cgroup_root keeps './'");
 	ok(s.cgroup_manager == NOOK_CG_CGROUPFS, "cgroup_manager");
 	is_str(s.systemd_slice, "nook-lab_1.slice", "systemd_slice");
@@ -307,7 +338,7 @@ static void test_precedence(void)
 	is_str(s.hostname, "user", "user section beats group and default");
 	ok(s.linger_ms == 2000, "group section beats default");
 	ok(s.memory_max == (UINT64_C(1) << 30), "a later [default] header adds to the default");
-	ok(s.pids_max == 0, "a group the user is not in does not apply");
+	ok(s.pids_max == NOOK_LIMIT_AUTO, "a group the user is not in does not apply");
 	ok(s.hide[0] && s.hide[1] && s.hide[2] && s.hide[3] && !s.hide[4] && !strcmp(s.hide[0], "/d") &&
 		   !strcmp(s.hide[1], "/d2") && !strcmp(s.hide[2], "/g") && !strcmp(s.hide[3], "/u"),
 	   "hide accumulates: default, group, user");

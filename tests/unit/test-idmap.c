@@ -56,5 +56,26 @@ int main(void)
 	       "an identity id inside the subordinate range is refused");
 	u = user(1001, 1001, g1, 1);
 	is_int(nook_idmap_format(false, &u, 100000, 65536, buf, 10), -ENOBUFS, "a short buffer is refused");
+	{
+		/* The owner of the user namespace: base + own id, which the
+		 * map never uses; past the inside range when there is one. */
+		struct nook_subid sub = { 100000, 65536, 200000, 65536 };
+		struct nook_user big = user(70000, 70000, g1, 1);
+		uid_t ou = 0;
+		gid_t og = 0;
+
+		is_int(nook_userns_owner(&u, &sub, &ou, &og), 0, "owner of uid 1001");
+		is_int((int) ou, 101001, "owner uid is base + the user's uid");
+		is_int((int) og, 201001, "owner gid is base + the user's gid");
+		r = nook_idmap_format(false, &u, 100000, 65536, buf, sizeof(buf));
+		ok(r > 0 && !strstr(buf, " 101001 ") && strstr(buf, "1002 101002 "),
+		   "the map skips the owner id");
+		sub.uid_count = 65537;
+		is_int(nook_userns_owner(&big, &sub, &ou, &og), 0, "owner of uid 70000");
+		is_int((int) ou, 165536, "beyond the inside range: the id past it when the range is longer");
+		is_int((int) og, 265535, "otherwise the last one");
+		sub.uid_count = 100;
+		is_int(nook_userns_owner(&u, &sub, &ou, &og), -ERANGE, "a short range has no owner");
+	}
 	return done_testing();
 }

@@ -1,0 +1,104 @@
+#!/bin/bash
+# Escape attempts, part 5: terminals.
+#
+# Root's terminal. `nookctl exec` on a terminal gives the command a new pty
+# and relays it: a process the user left behind (detached, keeping fd 0)
+# reads nothing of what root types at the host prompt once nookctl has
+# returned (issue 10). The control: the same leftover started on the host
+# on root's terminal does read it. Window size, ^C, ^Z and the exit status
+# behave as on a terminal; without a terminal on stdin, output that goes to
+# a terminal goes through a pipe.
+#
+# TIOCSETD would let any pty inside
+# change its line discipline, and with dev.tty.ldisc_autoload=1 make the
+# kernel load that discipline's module (n_gsm, n_hdlc: CVE-2023-6546,
+# CVE-2017-2636): the filter refuses it, also with high bits set in the
+# request. The control: on the host, the same probe as the same user sets
+# disciplines on its own pty.
+# Commands for the container are single-quoted on purpose: they expand inside.
+# shellcheck disable=SC2016
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+require_root
+command -v runuser >/dev/null || bail "runuser is needed for the host-side controls"
+cd / || bail "cd /"
+
+nt_user; alice=$NT_USER
+conf=$NT_TMP/a.conf
+nt_config "$conf" linger=1m
+# shellcheck source-path=SCRIPTDIR source=escape.sh
+. "$NT_REPO/tests/integration/escape.sh"
+
+in_box()
+{
+	timeout -k 5 "$NT_TIMEOUT" "$NOOKCTL" exec "$alice" --config "$conf" -- python3 - "$@" <"$probe" 2>&1
+}
+
+# drive MODE ARG... -- ARGV...: tty-driver.py, as root at a host prompt.
+drive()
+{
+	timeout -k 5 90 python3 "$NT_REPO/tests/integration/tty-driver.py" "$@" </dev/null 2>&1
+}
+
+# ex: nookctl exec in alice's container, for drive's ARGV.
+ex=("$NOOKCTL" exec "$alice" --config "$conf" --)
+
+nt_ctl exec "$alice" --config "$conf" -- sh -c 'cat >~/escape-probe.py' <"$probe" >/dev/null 2>&1
+is "$(nt_exec "$alice" "$conf" sh -c 'test -s ~/escape-probe.py && echo copied')" copied "setup: the probe is in alice's home"
+
+# ---------------------------------------------------------------- root's terminal
+
+out=$(drive after 5 -- python3 "$probe" keep_fd0 "$NT_TMP/control-leak" 20)
+is "$(field detached "$(sed -n 's/^out://p' <<<"$out")")" yes "control: on the host, a leftover detaches keeping root's terminal"
+is "$(field queued "$out")" 0 "control: ... and reads what root types after the command returned"
+nt_until 10 grep -q nt-secret "$NT_TMP/control-leak"
+ok $? "control: ... which it records"
+
+out=$(drive after 5 -- "${ex[@]}" sh -c 'python3 ~/escape-probe.py keep_fd0 ~/leak 30')
+is "$(field exit "$out")" 0 "terminal: nookctl exec on a terminal returns"
+is "$(field detached "$(sed -n 's/^out://p' <<<"$out")")" yes "terminal: the leftover inside detached"
+is "$(field queued "$out")" "$(field typed "$out")" "terminal: what root typed afterwards stays unread on root's terminal" ||
+	diag "$out"
+alive=$(nt_exec "$alice" "$conf" sh -c 'kill -0 "$(cat ~/leak.pid)" && echo alive')
+is "$alive" alive "terminal: ... while the leftover still runs inside, holding its fd 0"
+is "$(nt_exec "$alice" "$conf" sh -c 'cat ~/leak 2>/dev/null; echo end')" end "terminal: ... and it read nothing"
+
+out=$(drive interact ready 'hello\n' -- "${ex[@]}" sh -c 'echo ready; read -r x; echo "got=$x"; stty size; tty; exit 7')
+is "$(field exit "$out")" 7 "terminal: the exit status comes back"
+like "$out" 'out:got=hello' "terminal: input reaches the command"
+like "$out" 'out:33 101' "terminal: with the caller's window size"
+like "$out" 'out:/dev/pts/[0-9]+' "terminal: on a pty of its own (its controlling terminal)"
+
+out=$(drive interact ready 'winsize:40,120' -- "${ex[@]}" sh -c 'trap "stty size; exit 0" WINCH; echo ready; while :; do sleep 0.1; done')
+like "$out" 'out:40 120' "terminal: a window size change reaches the command (SIGWINCH)"
+is "$(field exit "$out")" 0 "terminal: ... which then exits 0"
+
+out=$(drive interact ready '\x03' -- "${ex[@]}" sh -c 'echo ready; exec sleep 30')
+is "$(field exit "$out")" 130 "terminal: ^C interrupts the command (status 130)"
+
+# The typed line echoes "st''arted"; only the job prints "started" (once it
+# has the terminal: bash gives it to the job before it runs).
+out=$(drive interact '\$ ' "sh -c 'echo st\"\"arted; exec sleep 30'\\n" started '\x1a' Stopped 'exit 3\n' 'stopped jobs' 'exit 3\n' -- \
+	"${ex[@]}" bash --norc --noprofile -i)
+unlike "$out" 'missed=' "terminal: ^Z stops a job of an interactive shell inside (job control)"
+is "$(field exit "$out")" 3 "terminal: ... which then goes on and exits"
+
+out=$(drive interact ready '\x03' -- sh -c "exec ${ex[*]} sh -c 'echo ready >&2; exec sleep 30' >/dev/null")
+is "$(field exit "$out")" 130 "no terminal on stdout: ^C on the terminal (stdin, relayed through a pipe) interrupts the command, nookctl reports it"
+out=$(drive run -- sh -c "exec ${ex[*]} sh -c 'readlink /proc/self/fd/0 /proc/self/fd/1' </dev/null")
+like "$out" 'out:/dev/null' "no terminal on stdin: stdin is passed as it is (/dev/null)"
+like "$out" 'out:pipe:' "no terminal on stdin: stdout, a terminal, reaches the command as a pipe"
+
+# ---------------------------------------------------------------- TIOCSETD
+
+host=$(timeout -k 5 30 runuser -u "$alice" -- python3 "$probe" tiocsetd </dev/null 2>&1)
+is "$(field tiocsetd_ntty "$host")" ok "control: on the host the user sets N_TTY on a pty of his"
+is "$(field tiocsetd_hi "$host")" ok "control: ... also with high bits set in the request (the kernel truncates it)"
+like "$(field tiocsetd_null "$host")" '^(ok|EINVAL)$' \
+	"control: ... and asks for N_NULL ($(field tiocsetd_null "$host"): ok, or EINVAL where no module provides it)"
+out=$(in_box tiocsetd)
+is "$(field tiocsetd_ntty "$out")" EPERM "TIOCSETD: refused inside by the filter (EPERM)"
+is "$(field tiocsetd_null "$out")" EPERM "TIOCSETD: N_NULL (a discipline the kernel may load) is refused"
+is "$(field tiocsetd_hi "$out")" EPERM "TIOCSETD: with high bits set in the request too"
+
+done_testing
