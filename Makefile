@@ -44,8 +44,6 @@ PAM_OBJ := $(PAM_SRC:%.c=$(B)/pic/%.o)
 
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
-TEST_AUX_SRC := $(wildcard tests/aux/*.c)
-TEST_AUX_BIN := $(TEST_AUX_SRC:tests/aux/%.c=$(B)/tests/%)
 
 PROGRAMS := $(B)/nook-helper $(B)/nookctl
 ifneq ($(PAM_SRC),)
@@ -59,7 +57,7 @@ FLAGS_NOW := $(CC) $(CFLAGS_ALL) $(LDFLAGS) $(SAN_LDFLAGS)
 $(shell mkdir -p $(B); [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
 
 .PHONY: all check unit integration install uninstall lint demo demo-clean bench clean fuzz check-vm
-all: $(PROGRAMS) $(UNIT_BIN) $(TEST_AUX_BIN)
+all: $(PROGRAMS) $(UNIT_BIN)
 
 # The seccomp filters are compiled to BPF at build time (seccomp-policy.c),
 # so that no login pays for libseccomp's compiler.
@@ -102,9 +100,6 @@ $(B)/tests/test-%: tests/unit/test-%.c tests/unit/tap.h $(HELPER_LIB) $(COMMON_P
 	$(CC) $(CFLAGS_ALL) -Itests/unit -Ihelper -fPIE -pie $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $< \
 		$(HELPER_LIB) $(COMMON_PIE) $(LIBS_HELPER)
 
-$(B)/tests/%: tests/aux/%.c
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -fPIE -pie $(SAN_LDFLAGS) $(LDFLAGS) -o $@ $<
 
 # Unit tests, then the root-only integration tests (they skip, with a reason,
 # when not root). prove prints the summary.

@@ -5,21 +5,17 @@
 #include <stdio.h>
 
 static bool log_stderr;
-static bool log_debug_enabled;
 
 void nook_log_open(const char *ident, bool to_stderr)
 {
 	openlog(ident, LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 	log_stderr = to_stderr;
-	log_debug_enabled = false;
 }
 
 void nook_log(int prio, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (prio == LOG_DEBUG && !log_debug_enabled)
-		return;
 	va_start(ap, fmt);
 	vsyslog(prio, fmt, ap);
 	va_end(ap);

@@ -15,4 +15,3 @@ void nook_log(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3
 #define log_err(...) nook_log(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) nook_log(LOG_WARNING, __VA_ARGS__)
 #define log_info(...) nook_log(LOG_INFO, __VA_ARGS__)
-#define log_debug(...) nook_log(LOG_DEBUG, __VA_ARGS__)

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -49,9 +50,17 @@ static bool has_syscall(long nr)
 /* Parses "MAJOR.MINOR..." of RELEASE; false if it does not start so. */
 bool nook_kernel_version_at_least(const char *release, unsigned major, unsigned minor)
 {
-	unsigned a, b;
+	unsigned long a, b;
+	char *end;
 
-	if (sscanf(release, "%u.%u", &a, &b) != 2)
+	if (!(*release >= '0' && *release <= '9'))
+		return false;
+	errno = 0;
+	a = strtoul(release, &end, 10);
+	if (errno || *end != '.' || !(end[1] >= '0' && end[1] <= '9'))
+		return false;
+	b = strtoul(end + 1, &end, 10);
+	if (errno)
 		return false;
 	return a > major || (a == major && b >= minor);
 }

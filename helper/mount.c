@@ -628,7 +628,7 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	static const char *const stage_opts[] = { "mode", "0700", NULL };
 	struct build b = { .err = err, .errsize = errsize, .root = -EBADF, .devnull = -EBADF };
 	const struct nook_user *u = a->user;
-	_cleanup_close_ int stage = -EBADF, ovl = -EBADF, home = -EBADF, oldroot = -EBADF;
+	_cleanup_close_ int stage = -EBADF, ovl = -EBADF, home = -EBADF;
 	char homepath[1024];
 	int r;
 
@@ -765,9 +765,9 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	}
 
 	/* pivot_root(".", "."): the old root ends up stacked on the new one
-	 * and is detached right away (crun's idiom; no put_old directory). */
-	oldroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (oldroot < 0 || fchdir(b.root) < 0)
+	 * and is detached right away (no put_old directory, and no handle on
+	 * the old root is needed: umount2(".") finds it on top). */
+	if (fchdir(b.root) < 0)
 		return fail(&b, -errno, "entering the new root");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		return fail(&b, -errno, "pivot_root");

@@ -262,8 +262,18 @@ static int run_helper(pam_handle_t *pamh, const struct opts *o, const char *user
 		_exit(127);
 	}
 	if (pid > 0) {
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		pid_t w;
+
+		while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 			;
+		if (w < 0) {
+			/* A status never read is no success (status is still 0). */
+			int r = -errno;
+
+			(void) sigaction(SIGCHLD, &old, NULL);
+			pam_syslog(pamh, LOG_ERR, "waiting for %s: %s", o->helper, strerror(-r));
+			return r;
+		}
 	}
 	(void) sigaction(SIGCHLD, &old, NULL);
 	if (pid < 0) {
@@ -489,8 +499,11 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 	if (parse_opts(pamh, argc, argv, &o) != PAM_SUCCESS || o.enter != ENTER_SETCRED) {
 		s = get_state(pamh, false);
 		/* A selected user must not slip through a broken module line. */
-		if (s && s->account_pid && getpid() != s->account_pid && !s->opened)
+		if (s && s->account_pid && getpid() != s->account_pid && !s->opened) {
+			pam_syslog(pamh, LOG_CRIT, "a selected user reached setcred without a usable "
+				   "pam_nook session line (check enter= and the options); ending the session");
 			_exit(1);
+		}
 		return PAM_IGNORE;
 	}
 	s = get_state(pamh, false);

@@ -44,6 +44,8 @@ writable" "/run/user/UID exists inside, the user's, 0700, writable"
 
 uid_map=$(nt_exec "$alice" "$conf" cat /proc/self/uid_map)
 gid_map=$(nt_exec "$alice" "$conf" cat /proc/self/gid_map)
+[ -n "$uid_map" ] && [ -n "$gid_map" ]
+ok $? "uid_map and gid_map are read inside (the checks below need them)"
 unlike "$uid_map" '^ *0 +0 +4294967295 *$' "uid_map is not the identity map"
 grep -Eq "^ *$uid +$uid +1\$" <<<"$uid_map"
 ok $? "uid_map maps the user's uid to itself"

@@ -42,6 +42,7 @@ is "$(field CapBnd "$out")" 0000000000000000 "ssh -tt: CapBnd is empty"
 is "$(field Seccomp "$out")" 2 "ssh -tt: a seccomp filter is on (Seccomp 2)"
 like "$(field ps1 "$out")" "^nook-init $alice( |\$)" "ps: pid 1 is nook-init $alice"
 plist=$(field ps "$out")
+like "$plist" "nook-init" "ps ax inside lists the container's processes"
 unlike "$plist" 'sshd|nookctl|prove|nook-keeper' "ps ax shows no host process (no sshd, keeper, prove)"
 n=$(grep -c . <<<"$plist")
 [ "$n" -ge 2 ] && [ "$n" -le 6 ]
@@ -100,6 +101,7 @@ is "$(head -n1 <<<"$out")" 0 "reading the host's /etc/shadow inside fails or giv
 isnt "$(tail -n1 <<<"$out")" 1 "... not even root's line"
 bhome=$(getent passwd "$bob" | cut -d: -f6)
 out=$(nt_ssh "$alice" "ls -A $bhome 2>/dev/null | wc -l; ls /home")
+like "$out" "$alice" "ls /home inside lists the user's own home"
 unlike "$out" "$bob" "another user's home is not visible inside"
 out=$(nt_ssh "$alice" 'sh -c "cat /proc/1/status" | sed -n "s/^Name:[[:space:]]*//p"')
 is "$out" "nook-init" "sh -c inside sees the container's pid 1, not the host's"

@@ -21,7 +21,7 @@ nt_config "$conf" "users=$alice" hostname=box-%u memory_max=96M pids_max=40
 nt_sshd_start "$conf"
 nt_ssh_key "$alice"
 unit=nook-$alice.scope
-scope=${NT_CG_DIRS[unified]}/$unit
+scope_dir=${NT_CG_DIRS[unified]}/$unit
 
 grep -qs pam_systemd "$NT_SSHD_PAM" /etc/pam.d/common-session
 ok $? "setup: pam_systemd is in the test sshd's PAM stack (common-session)"
@@ -60,8 +60,8 @@ like "$out" "nook-keeper $alice" "systemctl status lists the keeper"
 like "$out" "sleep 4321" "... and the session's processes"
 
 # ---- limits hold
-is "$(cat "$scope/user/memory.max")" $((96 << 20)) "memory.max of the user's cgroup is memory_max"
-is "$(cat "$scope/user/pids.max")" 40 "pids.max of the user's cgroup is pids_max"
+is "$(cat "$scope_dir/user/memory.max")" $((96 << 20)) "memory.max of the user's cgroup is memory_max"
+is "$(cat "$scope_dir/user/pids.max")" 40 "pids.max of the user's cgroup is pids_max"
 out=$(nt_ssh "$alice" 'python3 -c "b = bytearray(32 << 20); print(\"small-ok\")"' 2>&1)
 is "$out" small-ok "control: allocating 32M inside works"
 # The marker is put together at run time: bash's "Killed" line quotes the
@@ -116,7 +116,7 @@ fi
 systemctl daemon-reload
 ok $? "systemctl daemon-reload"
 is "$(unit_prop ActiveState)" active "after daemon-reload the scope is active"
-is "$(cat "$scope/user/memory.max")" $((96 << 20)) "... and the limits are still there"
+is "$(cat "$scope_dir/user/memory.max")" $((96 << 20)) "... and the limits are still there"
 if [ "${NOOK_TEST_DISRUPTIVE:-0}" = 1 ]; then
 	systemctl restart systemd-logind
 	ok $? "systemctl restart systemd-logind"
@@ -147,7 +147,7 @@ ok $? "after the last logout (linger 0) the container is gone"
 nt_until 30 unit_gone
 ok $? "... and so is its unit"
 is "$(nt_loops "$NT_TMP/images/$alice.img")" "" "... and no loop device holds the image"
-[ ! -e "$scope" ]
+[ ! -e "$scope_dir" ]
 ok $? "... and no cgroup is left"
 nt_until 30 no_login_session
 ok $? "logind has no session of $alice left (none stays 'closing')"
