@@ -20,6 +20,10 @@
 #include "log.h"
 #include "nook.h"
 
+/* How long a login or a stop waits for a keeper that is stopping: its own
+ * wait for the loop device is 10 s. */
+#define STOP_WAIT_MS 30000
+
 /* The image's identity (device and inode), looked up quietly: recovery
  * only needs it to wait for the loop device; the keeper reports problems
  * with the image itself when it opens it. */
@@ -89,7 +93,31 @@ static int recover(const struct nook_user *u, int rundir)
 	(void) unlinkat(rundir, "keeper.sock", 0);
 	(void) unlinkat(rundir, "state", 0);
 	(void) unlinkat(rundir, "network", 0);
+	(void) unlinkat(rundir, "keeper", 0);
 	return found;
+}
+
+/*
+ * A keeper is alive but does not take sessions: it is stopping. Waits (the
+ * user lock held, so nothing else starts) until it has exited, which it does
+ * only once its init, cgroup and loop device are gone.
+ */
+static int wait_keeper_gone(const struct nook_user *u, int rundir)
+{
+	struct nook_keeper_rec rec;
+	_cleanup_close_ int pidfd = -EBADF;
+	int r = nook_keeper_find(rundir, &rec, &pidfd);
+
+	if (r <= 0)
+		return r;
+	r = nook_wait_readable(pidfd, STOP_WAIT_MS);
+	if (r == 0) {
+		log_err("the keeper of '%s' (pid %d) is still stopping the container after %d s; "
+			"see its messages in the log, or end it with: kill %d",
+			u->name, rec.pid, STOP_WAIT_MS / 1000, rec.pid);
+		return -EBUSY;
+	}
+	return r < 0 ? r : 0;
 }
 
 int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_session_info *ret)
@@ -110,9 +138,13 @@ int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_sessio
 		r = nook_ctl_register(sock, session_pidfd, ret);
 		if (r >= 0)
 			return 0;
-		log_warn("the keeper of '%s' did not answer (%s); starting over", u->name, strerror(-r));
 		(void) close(TAKE_FD(sock));
 	}
+	/* Not answering is not dead: a keeper that is stopping refuses new
+	 * sessions; the next container starts once it is gone. */
+	r = wait_keeper_gone(u, rundir);
+	if (r < 0)
+		return r;
 	r = recover(u, rundir);
 	if (r < 0)
 		return r;
@@ -149,5 +181,9 @@ int nook_stop(const struct nook_user *u)
 		if (r >= 0)
 			return 1;
 	}
+	/* A stop already under way (init died): it finishes, then we report. */
+	r = wait_keeper_gone(u, rundir);
+	if (r < 0)
+		return r;
 	return recover(u, rundir);
 }

@@ -10,7 +10,8 @@
  * Exit codes: 0 success; exec passes CMD's status through (128+N for a
  * signal), 125 when the container could not be entered, 126 when CMD cannot
  * be executed, 127 when it is not found; status exits 3 when USER has no
- * running container; 1 other errors; 2 usage errors.
+ * running container and 4 while its container is stopping; 1 other errors;
+ * 2 usage errors.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,6 +32,7 @@
 
 #define EXIT_USAGE 2
 #define EXIT_NOT_RUNNING 3
+#define EXIT_STOPPING 4
 #define EXIT_NOOK 125
 #define EXIT_CANNOT_EXEC 126
 #define EXIT_NOT_FOUND 127
@@ -245,6 +247,15 @@ static int cmd_status(const char *conf, const char *user)
 		return 1;
 	r = query(user, &info);
 	if (r < 0) {
+		_cleanup_close_ int dir = nook_rundir_open(user, false);
+		struct nook_keeper_rec rec;
+
+		/* No answer is not "not running" while a keeper lives: it says
+		 * so only once the container is gone. */
+		if (dir >= 0 && nook_keeper_find(dir, &rec, NULL) > 0 && rec.stopping) {
+			printf("%s: stopping (keeper %d)\n", user, rec.pid);
+			return EXIT_STOPPING;
+		}
 		printf("%s: not running\n", user);
 		return EXIT_NOT_RUNNING;
 	}

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -84,4 +85,131 @@ int nook_lock_user(int rundir_fd)
 int nook_trylock_user(int rundir_fd)
 {
 	return lock_user(rundir_fd, LOCK_EX | LOCK_NB);
+}
+
+/* ---- the keeper's record ---- */
+
+int nook_proc_starttime(pid_t pid, unsigned long long *ret)
+{
+	char path[64], buf[1024], *p;
+	_cleanup_close_ int fd = -EBADF;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = nook_read_all(fd, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	/* The name (field 2) may hold anything, ')' too: start after the last. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EPROTO;
+	p++;
+	/* Field 22 is starttime; p is at field 3 now (after its space). */
+	for (int field = 2; field < 21; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EPROTO;
+	}
+	errno = 0;
+	*ret = strtoull(p + 1, NULL, 10);
+	return errno ? -errno : 0;
+}
+
+int nook_keeper_record(int rundir_fd, const struct nook_keeper_rec *rec)
+{
+	char line[700], tmp[] = "keeper.new";
+	_cleanup_close_ int fd = -EBADF;
+	int len, r;
+
+	len = snprintf(line, sizeof(line), "pid=%d start=%llu state=%s image=%s\n", rec->pid, rec->start,
+		       rec->stopping ? "stopping" : "running", rec->image);
+	if (len < 0 || (size_t) len >= sizeof(line))
+		return -ENOBUFS;
+	fd = openat(rundir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = nook_write_all(fd, line, (size_t) len);
+	if (r < 0)
+		return r;
+	/* rename: a reader sees the old record or the new one, never half. */
+	if (renameat(rundir_fd, tmp, rundir_fd, "keeper") < 0)
+		return -errno;
+	return 0;
+}
+
+/* "KEY=NUMBER " at *P; moves P past it. */
+static int parse_num(const char **p, const char *key, unsigned long long *ret)
+{
+	size_t klen = strlen(key);
+	char *e;
+
+	if (strncmp(*p, key, klen) != 0)
+		return -EPROTO;
+	errno = 0;
+	*ret = strtoull(*p + klen, &e, 10);
+	if (errno || e == *p + klen || *e != ' ')
+		return -EPROTO;
+	*p = e + 1;
+	return 0;
+}
+
+static int record_parse(const char *line, struct nook_keeper_rec *ret)
+{
+	struct nook_keeper_rec rec = { 0 };
+	unsigned long long pid;
+	const char *p = line;
+
+	if (parse_num(&p, "pid=", &pid) < 0 || pid <= 1 || pid > INT32_MAX || parse_num(&p, "start=", &rec.start) < 0)
+		return -EPROTO;
+	if (strncmp(p, "state=running ", 14) == 0) {
+		p += 14;
+	} else if (strncmp(p, "state=stopping ", 15) == 0) {
+		rec.stopping = true;
+		p += 15;
+	} else {
+		return -EPROTO;
+	}
+	if (strncmp(p, "image=", 6) != 0)
+		return -EPROTO;
+	p += 6;
+	snprintf(rec.image, sizeof(rec.image), "%.*s", (int) strcspn(p, "\n"), p);
+	rec.pid = (pid_t) pid;
+	*ret = rec;
+	return 0;
+}
+
+int nook_keeper_find(int rundir_fd, struct nook_keeper_rec *ret, int *ret_pidfd)
+{
+	struct nook_keeper_rec rec;
+	char line[700];
+	unsigned long long start = 0;
+	_cleanup_close_ int pidfd = -EBADF;
+	int r;
+
+	r = nook_read_file_at(rundir_fd, "keeper", line, sizeof(line));
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (record_parse(line, &rec) < 0)
+		return 0; /* not a record a keeper wrote: no keeper */
+	/* The pidfd first, then the start time: if the time still matches,
+	 * the pidfd is the recorded keeper and not a process that reused its
+	 * pid. */
+	pidfd = nook_pidfd_open(rec.pid);
+	if (pidfd < 0)
+		return pidfd == -ESRCH ? 0 : pidfd;
+	r = nook_proc_starttime(rec.pid, &start);
+	if (r == -ENOENT || (r >= 0 && start != rec.start))
+		return 0;
+	if (r < 0)
+		return r;
+	if (ret)
+		*ret = rec;
+	if (ret_pidfd)
+		*ret_pidfd = TAKE_FD(pidfd);
+	return 1;
 }

@@ -110,6 +110,45 @@ nothing_left "$alice" "after init's SIGKILL"
 out=$(nt_exec "$alice" "$conf" echo again 2>&1)
 is "$out" "again" "the next exec after init's SIGKILL works"
 
+# ---- a stop in progress is "stopping", never "not running" too early
+# Our own read-only loop device on the image holds the keeper's stop in its
+# wait for the image (up to 10 s): a stop that lasts, deterministically.
+nt_spawn "$NT_TMP/s4.out" "$alice" "$conf" sleep 30
+s4=$NT_SPAWNED
+nt_until 10 nt_running "$alice"
+read -r init keeper < <(nt_pids "$alice")
+holder=$(losetup -r -f --show "$img")
+[ -n "$holder" ]
+ok $? "a loop device of the test's own holds the image ($holder)"
+kill -KILL "$init"
+# shellcheck disable=SC2317 # called through nt_until
+stopping() { [ "$(nt_ctl status "$alice" --config "$conf" 2>&1)" = "$alice: stopping (keeper $keeper)" ]; }
+nt_until 5 stopping
+ok $? "while the keeper cleans up, nookctl status says 'stopping (keeper $keeper)'"
+nt_ctl status "$alice" --config "$conf" >/dev/null 2>&1
+is "$?" 4 "... and exits 4"
+[ -n "$(nt_cg_left "$alice")" ]
+ok $? "... and the cgroup is indeed still there"
+nt_spawn "$NT_TMP/s5.out" "$alice" "$conf" sh -c 'echo fresh; readlink /proc/self/ns/pid'
+s5=$NT_SPAWNED
+# shellcheck disable=SC2317 # called through nt_until
+holds_lock() { grep -q " $(nt_child "$s5") [0-9a-f:]*:$(stat -c %i "/run/nook/$alice/lock") " /proc/locks; }
+nt_until 5 holds_lock
+ok $? "an exec during the stop takes the user's lock and waits (for the stopping keeper)"
+stopping
+ok $? "... while the keeper is still stopping"
+losetup -d "$holder"
+nt_wait "$s5"
+is "$?:$(head -n1 "$NT_TMP/s5.out")" "0:fresh" "once the stop is done, that exec gets a fresh container"
+nt_wait "$s4"
+nt_until 10 nt_not_running "$alice"
+ok $? "the container of that exec went with it (linger 0)"
+# At once: "not running" must mean gone, without waiting for anything else.
+is "$(nt_cg_left "$alice")" "" "as soon as status says 'not running', the cgroup is gone"
+is "$(nt_loops "$img")" "" "... and no loop device holds the image"
+gone "$keeper"
+ok $? "... and the old keeper has exited"
+
 # ---- two simultaneous first execs of one user: one container, both run
 nt_user; carol=$NT_USER
 nt_spawn "$NT_TMP/c1.out" "$carol" "$conf" sh -c 'readlink /proc/self/ns/pid; sleep 1'

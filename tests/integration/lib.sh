@@ -364,10 +364,10 @@ nt_not_running()
 	[ "$rc" -eq 3 ]
 }
 
-# nt_settled USER: no container, no cgroup, image on no loop device. A
-# container that has stopped answering status may still be cleaning up
-# (the keeper closes its socket first): poll this before looking for
-# leftovers of a stop nobody waited for.
+# nt_settled USER: no container, no cgroup, image on no loop device. The
+# keeper says "not running" (status exit 3) only once its cleanup is done
+# ("stopping", exit 4, until then), so nt_not_running alone implies the
+# rest; this also checks it, for tests about leftovers.
 nt_settled()
 {
 	nt_not_running "$1" && [ -z "$(nt_cg_left "$1")" ] && [ -z "$(nt_loops "$NT_TMP/images/$1.img")" ]
