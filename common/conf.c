@@ -68,6 +68,7 @@ enum key_id {
 	K_BIND,
 	K_IMAGE_DIR,
 	K_IMAGE_SIZE,
+	K_IMAGE_SPACE,
 	K_HOSTNAME,
 	K_LINGER,
 	K_MEMORY_MAX,
@@ -752,6 +753,20 @@ static int parse_pids_max(struct parser *p, const char *key, const char *v, stru
 	return parse_limit(p, key, v, PIDS_LIMIT, NULL, &e->num);
 }
 
+/* What to do with an image that image_dir's free space cannot back fully. */
+static int parse_image_space(struct parser *p, const char *key, const char *v, struct entry *e)
+{
+	char b[SHOW_MAX + 4];
+
+	if (strcmp(v, "refuse") == 0)
+		e->num = 0;
+	else if (strcmp(v, "warn") == 0)
+		e->num = 1;
+	else
+		return fail(p, -EINVAL, "%s = '%s' is not refuse or warn", key, show(v, b));
+	return 0;
+}
+
 static int parse_linger(struct parser *p, const char *key, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
@@ -996,6 +1011,7 @@ static const struct key_def keys[] = {
 	{ "bind", parse_bind, K_BIND, false, true, true, false },
 	{ "image_dir", parse_path, K_IMAGE_DIR, false, false, false, false },
 	{ "image_size", parse_image_size, K_IMAGE_SIZE, false, false, false, false },
+	{ "image_space", parse_image_space, K_IMAGE_SPACE, false, false, false, false },
 	{ "hostname", parse_hostname, K_HOSTNAME, false, false, false, false },
 	{ "linger", parse_linger, K_LINGER, false, false, false, false },
 	{ "memory_max", parse_memory_max, K_MEMORY_MAX, false, false, false, false },
@@ -1785,6 +1801,7 @@ static int settings_fill(const struct nook_conf *c, const struct ident *id, stru
 
 	s->enable = w[K_ENABLE] ? w[K_ENABLE]->num != 0 : true;
 	s->image_size = w[K_IMAGE_SIZE] ? w[K_IMAGE_SIZE]->num : DEFAULT_IMAGE_SIZE;
+	s->image_space_warn = w[K_IMAGE_SPACE] ? w[K_IMAGE_SPACE]->num != 0 : false;
 	s->linger_ms = w[K_LINGER] ? w[K_LINGER]->num : 0;
 	s->memory_max = w[K_MEMORY_MAX] ? w[K_MEMORY_MAX]->num : 0;
 	s->cpu_max = w[K_CPU_MAX] ? (uint32_t) w[K_CPU_MAX]->num : 0;

@@ -57,6 +57,7 @@ struct nook_settings {
 	size_t n_binds;
 	char *image_dir;  /* absolute; default /var/lib/nook/images */
 	uint64_t image_size; /* bytes; default 10G */
+	bool image_space_warn; /* image_space = warn: start an image image_dir cannot back (default refuse) */
 	char *hostname;   /* already expanded (%u -> user name) */
 	uint64_t linger_ms; /* default 0 */
 	uint64_t memory_max; /* bytes, 0 = no limit */

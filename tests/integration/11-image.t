@@ -21,8 +21,8 @@ is "$(stat -c '%U:%G %a' "$img")" "root:root 600" "the image is root:root 0600"
 is "$(stat -c %a "$NT_TMP/images")" 700 "image_dir was created 0700"
 is "$(stat -c %s "$img")" $((64 << 20)) "the image has image_size bytes"
 blocks=$(stat -c %b "$img")
-[ $((blocks * 512)) -lt $((64 << 20)) ]
-ok $? "the image is sparse ($((blocks / 2)) KiB allocated)"
+[ $((blocks * 512)) -ge $((64 << 20)) ]
+ok $? "the image is allocated in full, not sparse ($((blocks / 2)) KiB allocated)"
 ino=$(stat -c %i "$img")
 nt_until 5 nt_settled "$alice"
 ok $? "the container stopped with its last session (linger 0) and let go of the image"

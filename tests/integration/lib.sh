@@ -38,6 +38,7 @@ NT_USER=
 NT_PIDS=()
 NT_PATHS=()
 NT_DIRS=()
+NT_MOUNTS=()
 declare -A NT_CG_DIRS=()
 
 # ---------------------------------------------------------------- TAP
@@ -281,6 +282,16 @@ nt_config()
 	chmod 0644 "$file"
 }
 
+# nt_mount_loop FILE DIR: mounts the file system in FILE (under NT_TMP) on
+# DIR (under NT_TMP) through a loop device; unmounted at cleanup, after the
+# containers are stopped.
+nt_mount_loop()
+{
+	[[ $1 == "$NT_TMP"/* && $2 == "$NT_TMP"/* ]] || bail "nt_mount_loop: $1 or $2 is not under $NT_TMP"
+	mount -o loop "$1" "$2" || bail "cannot mount $1 on $2"
+	NT_MOUNTS=("$2" "${NT_MOUNTS[@]}")
+}
+
 # ---------------------------------------------------------------- nook
 
 # nookctl with a time limit: a hang fails the test instead of blocking CI.
@@ -484,7 +495,13 @@ nt_cleanup()
 		fi
 	done
 
-	# 3. Our cgroup tree (and any process a broken stop left in it).
+	# 3. Our own mounts (their loop devices autoclear).
+	for p in "${NT_MOUNTS[@]}"; do
+		umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || diag "cleanup: cannot unmount $p"
+	done
+	NT_MOUNTS=()
+
+	# 3b. Our cgroup tree (and any process a broken stop left in it).
 	for k in "${!NT_CG_DIRS[@]}"; do
 		_nt_cg_remove "${NT_CG_DIRS[$k]}"
 	done
