@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -439,6 +440,33 @@ fail:
 	return r;
 }
 
+int nook_image_lock(const struct nook_image *img, const char *user)
+{
+	char path[64];
+	_cleanup_close_ int fd = -EBADF;
+	pid_t holder;
+
+	/* Reopened through /proc: the very file we checked, in a file
+	 * description of its own, so that neither the loop device (which
+	 * holds img->fd's) nor e2fsck keeps the lock alive after us. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", img->fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return TAKE_FD(fd);
+	if (errno != EWOULDBLOCK)
+		return -errno;
+	if (nook_flock_holder(img->dev, img->ino, &holder) > 0)
+		log_err("image %s is in use by another keeper (pid %d); not starting a second container for '%s' "
+			"(nookctl status %s)",
+			img->path, holder, user, user);
+	else
+		log_err("image %s is in use by another keeper; not starting a second container for '%s'", img->path,
+			user);
+	return -EBUSY;
+}
+
 /*
  * Does the file system need e2fsck? The same test e2fsck -p makes before it
  * says "clean" and exits, done in-process with libext2fs reading only the
@@ -612,8 +640,13 @@ int nook_image_mount(const struct nook_image *img, int userns_fd, char *ret_loop
 	 * fails with EROFS, visibly, instead of going on (mkfs's default,
 	 * errors=continue) and losing or corrupting more. The next start
 	 * then runs e2fsck (the error is recorded in the superblock). */
+	/* noinit_itable: ext4's background zeroing of inode tables reaches
+	 * the loop device as WRITE_ZEROES, which it turns into holes punched
+	 * into the image file: the image would be sparse again after its
+	 * first mount. The tables stay uninitialized and flagged so (safe). */
 	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", loop, 0) < 0 ||
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "errors", "remount-ro", 0) < 0 ||
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "noinit_itable", NULL, 0) < 0 ||
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		int r = -errno;
 
@@ -625,6 +658,18 @@ int nook_image_mount(const struct nook_image *img, int userns_fd, char *ret_loop
 	mnt = (int) syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	if (mnt < 0)
 		return -errno;
+	/* The same for the zeroing ext4 does when it splits an unwritten
+	 * extent: write the blocks instead, keeping the image allocated. */
+	{
+		char knob[96];
+		_cleanup_close_ int fd = -EBADF;
+
+		snprintf(knob, sizeof(knob), "/sys/fs/ext4/%s/extent_max_zeroout_kb", loop + 5);
+		fd = open(knob, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			log_warn("cannot set %s to 0: %s; the image may get holes while it runs", knob,
+				 strerror(errno));
+	}
 	/* On-disk ids are container ids: map them through the container's
 	 * user namespace (now, or by the caller once the namespace exists). */
 	if (userns_fd >= 0 && syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {

@@ -58,6 +58,7 @@ struct keeper {
 	uint64_t started_usec;
 	struct nook_keeper_rec rec;
 	struct stat sock_st; /* the socket file we bound: stop() removes only that one */
+	int ident_fd; /* the image's flock: who we are, whatever becomes of the run dir */
 };
 
 static uint64_t now_usec(void)
@@ -198,7 +199,63 @@ static void stop(struct keeper *k, const char *why)
 	if (r < 0)
 		log_warn("cannot remove the cgroup of '%s': %s", k->u->name, strerror(-r));
 	nook_image_close(&k->img);
+	/* The image is free for a successor now; the record (stopping) still
+	 * makes a login wait until we are gone. */
+	if (k->ident_fd >= 0) {
+		(void) close(k->ident_fd);
+		k->ident_fd = -EBADF;
+	}
 	remove_runtime_files(k);
+}
+
+static int listen_on(struct keeper *k);
+static int write_state(const struct keeper *k);
+static void write_net_state(const struct keeper *k);
+
+/*
+ * SIGUSR1, from a login or nookctl that found us alive (our record, or the
+ * image's lock) but could not connect: the run directory or our socket was
+ * removed. Recreate what is missing and answer again; the container and its
+ * sessions never noticed.
+ */
+static void serve_again(struct keeper *k)
+{
+	struct stat st;
+
+	if (k->rec.stopping)
+		return;
+	if (fstat(k->rundir, &st) == 0 && st.st_nlink == 0) {
+		int dir = nook_rundir_open(k->u->name, true);
+
+		if (dir < 0) {
+			log_err("cannot recreate " NOOK_RUN_DIR "/%s: %s", k->u->name, strerror(-dir));
+			return;
+		}
+		(void) close(k->rundir);
+		k->rundir = dir;
+		log_warn(NOOK_RUN_DIR "/%s was removed while its container ran; recreated it", k->u->name);
+	}
+	if (fstatat(k->rundir, "keeper.sock", &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != k->sock_st.st_dev ||
+	    st.st_ino != k->sock_st.st_ino) {
+		int fd = listen_on(k);
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+		if (fd < 0 || epoll_ctl(k->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			log_err("cannot listen on " NOOK_RUN_DIR "/%s/keeper.sock again: %s", k->u->name,
+				strerror(fd < 0 ? -fd : errno));
+			if (fd >= 0)
+				(void) close(fd);
+			return;
+		}
+		(void) epoll_ctl(k->epfd, EPOLL_CTL_DEL, k->listen_fd, NULL);
+		(void) close(k->listen_fd);
+		k->listen_fd = fd;
+		log_warn(NOOK_RUN_DIR "/%s/keeper.sock was removed while its container ran; listening again",
+			 k->u->name);
+	}
+	(void) nook_keeper_record(k->rundir, &k->rec);
+	(void) write_state(k);
+	write_net_state(k);
 }
 
 static void session_add(struct keeper *k, int pidfd)
@@ -331,6 +388,12 @@ static int setup(struct keeper *k)
 		r = nook_cgroup_origin(&k->cg, "/proc/self/cgroup", &k->origin);
 	if (r >= 0)
 		r = nook_image_open(k->u, true, &k->img);
+	if (r >= 0) {
+		/* Never two keepers for one image, even when the run directory
+		 * that would have told us about the other one is gone. */
+		k->ident_fd = nook_image_lock(&k->img, k->u->name);
+		r = k->ident_fd < 0 ? k->ident_fd : 0;
+	}
 	if (r >= 0)
 		r = nook_cgroup_create(&k->cg, &k->u->set);
 	if (r < 0) {
@@ -379,7 +442,7 @@ static int epoll_add(int epfd, int fd)
 
 __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int rundir, int status_fd)
 {
-	struct keeper k = { .u = u, .rundir = rundir, .listen_fd = -EBADF,
+	struct keeper k = { .u = u, .rundir = rundir, .listen_fd = -EBADF, .ident_fd = -EBADF,
 			    .net = { .netns_fd = -EBADF, .userns_fd = -EBADF, .pasta_pidfd = -EBADF,
 				     .pasta_ready_fd = -EBADF } };
 	sigset_t mask;
@@ -403,6 +466,7 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -470,6 +534,14 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 					(void) epoll_add(k.epfd, k.net.pasta_pidfd);
 				write_net_state(&k);
 			} else if (fd == k.sig_fd) {
+				struct signalfd_siginfo si;
+
+				if (read(k.sig_fd, &si, sizeof(si)) != (ssize_t) sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGUSR1) {
+					serve_again(&k);
+					continue;
+				}
 				stop(&k, "keeper signalled");
 				_exit(0);
 			} else if (fd == k.timer_fd) {

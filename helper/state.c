@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -91,7 +92,7 @@ int nook_trylock_user(int rundir_fd)
 
 int nook_proc_starttime(pid_t pid, unsigned long long *ret)
 {
-	char path[64], buf[1024], *p;
+	char path[64], buf[1024];
 	_cleanup_close_ int fd = -EBADF;
 	int n;
 
@@ -102,20 +103,7 @@ int nook_proc_starttime(pid_t pid, unsigned long long *ret)
 	n = nook_read_all(fd, buf, sizeof(buf));
 	if (n < 0)
 		return n;
-	/* The name (field 2) may hold anything, ')' too: start after the last. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EPROTO;
-	p++;
-	/* Field 22 is starttime; p is at field 3 now (after its space). */
-	for (int field = 2; field < 21; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -EPROTO;
-	}
-	errno = 0;
-	*ret = strtoull(p + 1, NULL, 10);
-	return errno ? -errno : 0;
+	return nook_stat_start_time(buf, ret); /* network.c, unit-tested */
 }
 
 int nook_keeper_record(int rundir_fd, const struct nook_keeper_rec *rec)
@@ -212,4 +200,38 @@ int nook_keeper_find(int rundir_fd, struct nook_keeper_rec *ret, int *ret_pidfd)
 	if (ret_pidfd)
 		*ret_pidfd = TAKE_FD(pidfd);
 	return 1;
+}
+
+int nook_flock_holder(dev_t dev, ino_t ino, pid_t *ret)
+{
+	_cleanup_close_ int fd = open("/proc/locks", O_RDONLY | O_CLOEXEC);
+	char want[64], buf[65536], *line, *save = NULL;
+	int n;
+
+	if (fd < 0)
+		return -errno;
+	n = nook_read_all(fd, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	/* "N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INO 0 EOF", major and minor
+	 * in hex; a waiter's line has "->" after the number: skipped. */
+	snprintf(want, sizeof(want), " %02x:%02x:%llu ", major(dev), minor(dev), (unsigned long long) ino);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *p = strstr(line, want), *q, *e;
+		long pid;
+
+		if (!p || strstr(line, "->") || !strstr(line, " FLOCK "))
+			continue;
+		/* The pid is the word before the device. */
+		*p = '\0';
+		q = strrchr(line, ' ');
+		if (!q)
+			continue;
+		pid = strtol(q + 1, &e, 10);
+		if (*e || pid <= 0)
+			continue;
+		*ret = (pid_t) pid;
+		return 1;
+	}
+	return 0;
 }

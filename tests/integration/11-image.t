@@ -47,6 +47,8 @@ out=$(nt_exec "$alice" "$conf" cat "/home/$alice/marker")
 is "$out" "persistent-marker" "a file written in the home survives stop and a new exec"
 is "$(stat -c %i "$img")" "$ino" "the image was not recreated (same inode)"
 is "$(stat -c %s "$img")" $((64 << 20)) "the image kept its size"
+[ $(($(stat -c %b "$img") * 512)) -ge $((64 << 20)) ]
+ok $? "the image is still allocated in full after use (ext4's zeroing punched no holes)"
 nt_config "$conf" image_size=128M
 out=$(nt_exec "$alice" "$conf" cat "/home/$alice/marker")
 is "$out" "persistent-marker" "a larger image_size later does not replace the image"
