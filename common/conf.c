@@ -71,6 +71,7 @@ enum key_id {
 	K_IMAGE_SPACE,
 	K_HOSTNAME,
 	K_LINGER,
+	K_LOCK_TIMEOUT,
 	K_MEMORY_MAX,
 	K_CPU_MAX,
 	K_PIDS_MAX,
@@ -780,6 +781,19 @@ static int parse_linger(struct parser *p, const char *key, const char *v, struct
 	return 0;
 }
 
+static int parse_lock_timeout(struct parser *p, const char *key, const char *v, struct entry *e)
+{
+	char b[SHOW_MAX + 4];
+	int r = parse_linger(p, key, v, e);
+
+	if (r < 0)
+		return r;
+	if (e->num == 0)
+		return fail(p, -EINVAL, "%s = '%s': a login must be able to wait a little; use e.g. 90s", key,
+			    show(v, b));
+	return 0;
+}
+
 /* Checks the template now, so that a typo is reported with its line; the
  * expansion (and its length) can only be checked per user, at resolve time. */
 static int parse_hostname(struct parser *p, const char *key, const char *v, struct entry *e)
@@ -1014,6 +1028,7 @@ static const struct key_def keys[] = {
 	{ "image_space", parse_image_space, K_IMAGE_SPACE, false, false, false, false },
 	{ "hostname", parse_hostname, K_HOSTNAME, false, false, false, false },
 	{ "linger", parse_linger, K_LINGER, false, false, false, false },
+	{ "lock_timeout", parse_lock_timeout, K_LOCK_TIMEOUT, false, false, false, false },
 	{ "memory_max", parse_memory_max, K_MEMORY_MAX, false, false, false, false },
 	{ "cpu_max", parse_cpu_max, K_CPU_MAX, false, false, false, false },
 	{ "pids_max", parse_pids_max, K_PIDS_MAX, false, false, false, false },
@@ -1803,6 +1818,7 @@ static int settings_fill(const struct nook_conf *c, const struct ident *id, stru
 	s->image_size = w[K_IMAGE_SIZE] ? w[K_IMAGE_SIZE]->num : DEFAULT_IMAGE_SIZE;
 	s->image_space_warn = w[K_IMAGE_SPACE] ? w[K_IMAGE_SPACE]->num != 0 : false;
 	s->linger_ms = w[K_LINGER] ? w[K_LINGER]->num : 0;
+	s->lock_timeout_ms = w[K_LOCK_TIMEOUT] ? w[K_LOCK_TIMEOUT]->num : NOOK_LOCK_TIMEOUT_MS;
 	s->memory_max = w[K_MEMORY_MAX] ? w[K_MEMORY_MAX]->num : 0;
 	s->cpu_max = w[K_CPU_MAX] ? (uint32_t) w[K_CPU_MAX]->num : 0;
 	s->pids_max = w[K_PIDS_MAX] ? w[K_PIDS_MAX]->num : 0;

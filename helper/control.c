@@ -121,6 +121,14 @@ static int recover(const struct nook_user *u, int rundir)
 	return found;
 }
 
+/* lock_timeout, or the default without a configuration. */
+static unsigned lock_timeout(const struct nook_user *u)
+{
+	uint64_t ms = u->set.lock_timeout_ms ? u->set.lock_timeout_ms : NOOK_LOCK_TIMEOUT_MS;
+
+	return ms > UINT32_MAX ? UINT32_MAX : (unsigned) ms;
+}
+
 /*
  * Is a keeper of U alive? Its record in the run directory says so (pid and
  * start time); without one (the run directory was removed) the image's lock
@@ -229,7 +237,7 @@ int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_sessio
 		log_err("cannot prepare " NOOK_RUN_DIR "/%s: %s", u->name, strerror(-rundir));
 		return rundir;
 	}
-	lock = nook_lock_user(rundir);
+	lock = nook_lock_user(rundir, u->name, lock_timeout(u));
 	if (lock < 0)
 		return lock;
 	for (int tries = 0; tries < 3; tries++) {
@@ -296,7 +304,7 @@ int nook_stop(const struct nook_user *u)
 	/* Without a run directory: a keeper may still live (it was removed
 	 * under it), and the image's lock finds it. */
 	if (rundir >= 0) {
-		lock = nook_lock_user(rundir);
+		lock = nook_lock_user(rundir, u->name, lock_timeout(u));
 		if (lock < 0)
 			return lock;
 		sock = nook_ctl_connect(rundir);

@@ -154,7 +154,8 @@ int nook_net_lo_up(void);
 
 /* ---- state.c: /run/nook/<user>/ ---- */
 int nook_rundir_open(const char *user, bool create); /* returns dir fd */
-int nook_lock_user(int rundir_fd);                    /* returns locked fd */
+/* Returns the locked fd; -EBUSY (the holder logged) after TIMEOUT_MS. */
+int nook_lock_user(int rundir_fd, const char *user, unsigned timeout_ms);
 int nook_trylock_user(int rundir_fd);
 /* The keeper's record, /run/nook/<user>/keeper: who it is (pid and start
  * time, so a reused pid is never taken for it), whether it is stopping, and

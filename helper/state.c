@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -65,27 +66,77 @@ int nook_rundir_open(const char *user, bool create)
 	return TAKE_FD(dir);
 }
 
-static int lock_user(int rundir_fd, int op)
+static int open_lock(int rundir_fd)
 {
-	_cleanup_close_ int fd = openat(rundir_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = openat(rundir_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
-	if (fd < 0)
-		return -errno;
-	while (flock(fd, op) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return TAKE_FD(fd);
+	return fd < 0 ? -errno : fd;
 }
 
-int nook_lock_user(int rundir_fd)
+/* Says who holds the lock FD names, and what that process is. */
+static void log_holder(int fd, const char *user, unsigned timeout_ms)
 {
-	return lock_user(rundir_fd, LOCK_EX);
+	struct stat st;
+	pid_t pid = 0;
+	char path[64], cmd[256] = "";
+	int n = -1;
+
+	if (fstat(fd, &st) == 0 && nook_flock_holder(st.st_dev, st.st_ino, &pid) > 0) {
+		_cleanup_close_ int c = -EBADF;
+
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+		c = open(path, O_RDONLY | O_CLOEXEC);
+		if (c >= 0)
+			n = nook_read_all(c, cmd, sizeof(cmd));
+		for (int i = 0; i < n; i++)
+			if (cmd[i] == '\0')
+				cmd[i] = ' ';
+		log_err("the lock of '%s' (" NOOK_RUN_DIR "/%s/lock) has been held for over %u s by pid %d (%s); "
+			"giving up. If that process is stuck, end it: kill %d",
+			user, user, timeout_ms / 1000, pid, n > 0 ? cmd : "exited; a process it started holds the lock", pid);
+		return;
+	}
+	log_err("the lock of '%s' (" NOOK_RUN_DIR "/%s/lock) has been held for over %u s; giving up", user, user,
+		timeout_ms / 1000);
+}
+
+int nook_lock_user(int rundir_fd, const char *user, unsigned timeout_ms)
+{
+	_cleanup_close_ int fd = open_lock(rundir_fd);
+	struct timespec t0, now;
+
+	if (fd < 0)
+		return fd;
+	/* Polled, not a blocking flock(): a stuck holder must not hold every
+	 * later login of the user forever, and flock() cannot time out. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long delay_us = 200;; delay_us = delay_us < 50000 ? delay_us * 2 : delay_us) {
+		struct timespec ts = { 0, delay_us * 1000 };
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return TAKE_FD(fd);
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= (long) timeout_ms)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	log_holder(fd, user, timeout_ms);
+	return -EBUSY;
 }
 
 int nook_trylock_user(int rundir_fd)
 {
-	return lock_user(rundir_fd, LOCK_EX | LOCK_NB);
+	_cleanup_close_ int fd = open_lock(rundir_fd);
+
+	if (fd < 0)
+		return fd;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return TAKE_FD(fd);
 }
 
 /* ---- the keeper's record ---- */

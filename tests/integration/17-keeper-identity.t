@@ -3,7 +3,8 @@
 # directory removed, a new login joins the running container (whose session
 # survives) instead of killing it and starting a second keeper, and status
 # and stop still find it. status and stop work from the runtime state alone
-# when the configuration is invalid.
+# when the configuration is invalid. A lock held by a stuck process makes a
+# login give up after lock_timeout, naming the holder.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -95,5 +96,32 @@ nt_until 5 nt_settled "$alice"
 ok $? "... and nothing is left (cgroup, loop device)"
 out=$(nt_ctl status "$alice" --config "$conf" 2>&1)
 is "$?" 3 "invalid configuration: nookctl status of a stopped container exits 3"
+
+# ---- a lock held by a stuck process: a bounded wait, the holder named
+nt_user; bob=$NT_USER
+nt_config "$NT_TMP/b.conf" lock_timeout=2s
+out=$(nt_exec "$bob" "$NT_TMP/b.conf" echo first 2>/dev/null)
+is "$out" first "control: $bob's exec works (and made /run/nook/$bob)"
+# One process that takes the lock itself and keeps it.
+perl -e 'use Fcntl ":flock"; open(my $f, ">>", $ARGV[0]) or die; flock($f, LOCK_EX) or die; sleep 300' \
+	"/run/nook/$bob/lock" &
+holder=$!
+NT_PIDS+=("$holder")
+# shellcheck disable=SC2317 # called through nt_until
+held() { grep -q " FLOCK .* $holder [0-9a-f:]*:$(stat -c %i "/run/nook/$bob/lock") " /proc/locks; }
+nt_until 5 held
+ok $? "the test's process ($holder) holds $bob's lock"
+t0=$SECONDS
+out=$(nt_exec "$bob" "$NT_TMP/b.conf" echo second 2>&1)
+rc=$?
+is "$rc" 125 "with the lock held, an exec gives up (125)"
+[ $((SECONDS - t0)) -le 10 ]
+ok $? "... after lock_timeout (2 s), not forever ($((SECONDS - t0)) s)"
+like "$out" "held for over 2 s by pid $holder \\(perl -e " "... naming the holder's pid and command"
+like "$out" "kill $holder" "... and saying how to end it"
+kill "$holder"
+nt_wait "$holder"
+out=$(nt_exec "$bob" "$NT_TMP/b.conf" echo third 2>/dev/null)
+is "$out" third "once the holder is gone, the exec works"
 
 done_testing
