@@ -172,14 +172,36 @@ for i in $(seq 10); do
 	nt_user
 	users+=("$NT_USER")
 done
+# Each holds its container until all ten have printed: a namespace's inode
+# number is reused once it is freed, so only ten alive at once are distinct
+# for certain. Each reads a FIFO of the test's until the test closes it.
 pids=()
+ws=()
 for i in "${!users[@]}"; do
-	nt_spawn "$NT_TMP/many.$i" "${users[$i]}" "$conf" sh -c 'readlink /proc/self/ns/pid; id -un'
-	pids+=("$NT_SPAWNED")
+	mkfifo "$NT_TMP/go.$i"
+	exec {w}<>"$NT_TMP/go.$i"
+	ws+=("$w")
+	# The child keeps no write end of any FIFO, or no read would end.
+	(
+		for x in "${ws[@]}"; do exec {x}>&-; done
+		exec timeout -k 5 "$NT_TIMEOUT" "$NOOKCTL" exec "${users[$i]}" --config "$conf" -- \
+			sh -c 'readlink /proc/self/ns/pid; id -un; read -r _ || true'
+	) <"$NT_TMP/go.$i" >"$NT_TMP/many.$i" 2>&1 &
+	NT_PIDS+=("$!")
+	pids+=("$!")
+done
+# shellcheck disable=SC2317 # called through nt_until
+all_printed() { [ "$(cat "$NT_TMP"/many.* 2>/dev/null | grep -c '^pid:')" -ge 10 ]; }
+nt_until 60 all_printed
+ok $? "all 10 print their pid namespace while all 10 run"
+for w in "${ws[@]}"; do
+	exec {w}>&-
 done
 failed=0
 for i in "${!users[@]}"; do
-	nt_wait "${pids[$i]}" || { failed=$((failed + 1)); diag "${users[$i]}: $(cat "$NT_TMP/many.$i")"; }
+	nt_wait "${pids[$i]}"
+	rc=$?
+	[ "$rc" = 0 ] || { failed=$((failed + 1)); diag "${users[$i]} (exit $rc): $(cat "$NT_TMP/many.$i")"; }
 done
 is "$failed" 0 "10 simultaneous first execs of 10 users all succeed"
 names=0
