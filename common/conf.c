@@ -69,8 +69,10 @@ enum key_id {
 	K_BIND,
 	K_IMAGE_DIR,
 	K_IMAGE_SIZE,
+	K_IMAGE_SPACE,
 	K_HOSTNAME,
 	K_LINGER,
+	K_LOCK_TIMEOUT,
 	K_MEMORY_MAX,
 	K_CPU_MAX,
 	K_PIDS_MAX,
@@ -769,6 +771,20 @@ static int parse_tmpfs_size(struct parser *p, const char *key, const char *v, st
 	return 0;
 }
 
+/* What to do with an image that image_dir's free space cannot back fully. */
+static int parse_image_space(struct parser *p, const char *key, const char *v, struct entry *e)
+{
+	char b[SHOW_MAX + 4];
+
+	if (strcmp(v, "refuse") == 0)
+		e->num = 0;
+	else if (strcmp(v, "warn") == 0)
+		e->num = 1;
+	else
+		return fail(p, -EINVAL, "%s = '%s' is not refuse or warn", key, show(v, b));
+	return 0;
+}
+
 static int parse_linger(struct parser *p, const char *key, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
@@ -779,6 +795,19 @@ static int parse_linger(struct parser *p, const char *key, const char *v, struct
 	if (r < 0)
 		return fail(p, r, "%s = '%s' is not a duration; use 0 or a number with ms, s, m, h or d, e.g. 30s",
 			    key, show(v, b));
+	return 0;
+}
+
+static int parse_lock_timeout(struct parser *p, const char *key, const char *v, struct entry *e)
+{
+	char b[SHOW_MAX + 4];
+	int r = parse_linger(p, key, v, e);
+
+	if (r < 0)
+		return r;
+	if (e->num == 0)
+		return fail(p, -EINVAL, "%s = '%s': a login must be able to wait a little; use e.g. 90s", key,
+			    show(v, b));
 	return 0;
 }
 
@@ -1053,8 +1082,10 @@ static const struct key_def keys[] = {
 	{ "bind", parse_bind, K_BIND, false, true, true, false },
 	{ "image_dir", parse_path, K_IMAGE_DIR, false, false, false, false },
 	{ "image_size", parse_image_size, K_IMAGE_SIZE, false, false, false, false },
+	{ "image_space", parse_image_space, K_IMAGE_SPACE, false, false, false, false },
 	{ "hostname", parse_hostname, K_HOSTNAME, false, false, false, false },
 	{ "linger", parse_linger, K_LINGER, false, false, false, false },
+	{ "lock_timeout", parse_lock_timeout, K_LOCK_TIMEOUT, false, false, false, false },
 	{ "memory_max", parse_memory_max, K_MEMORY_MAX, false, false, false, false },
 	{ "cpu_max", parse_cpu_max, K_CPU_MAX, false, false, false, false },
 	{ "pids_max", parse_pids_max, K_PIDS_MAX, false, false, false, false },
@@ -1845,7 +1876,9 @@ static int settings_fill(const struct nook_conf *c, const struct ident *id, stru
 
 	s->enable = w[K_ENABLE] ? w[K_ENABLE]->num != 0 : true;
 	s->image_size = w[K_IMAGE_SIZE] ? w[K_IMAGE_SIZE]->num : DEFAULT_IMAGE_SIZE;
+	s->image_space_warn = w[K_IMAGE_SPACE] ? w[K_IMAGE_SPACE]->num != 0 : false;
 	s->linger_ms = w[K_LINGER] ? w[K_LINGER]->num : 0;
+	s->lock_timeout_ms = w[K_LOCK_TIMEOUT] ? w[K_LOCK_TIMEOUT]->num : NOOK_LOCK_TIMEOUT_MS;
 	/* Unset limits are derived from the host's size later
 	 * (nook_settings_auto_limits): no configuration is unbounded by
 	 * omission; "max" is the explicit way to say so. */

@@ -57,6 +57,11 @@ struct nook_bind {
 	bool ro;
 };
 
+/* The longest a login, exec or stop waits for the user's lock: longer
+ * than anything the holder may legitimately do (create a large image, wait
+ * 30 s for a stopping keeper). */
+#define NOOK_LOCK_TIMEOUT_MS 90000
+
 /* The settings that apply to one user, after resolution. */
 struct nook_settings {
 	bool enable;
@@ -66,8 +71,10 @@ struct nook_settings {
 	size_t n_binds;
 	char *image_dir;  /* absolute; default /var/lib/nook/images */
 	uint64_t image_size; /* bytes; default 10G */
+	bool image_space_warn; /* image_space = warn: start an image image_dir cannot back (default refuse) */
 	char *hostname;   /* already expanded (%u -> user name) */
 	uint64_t linger_ms; /* default 0 */
+	uint64_t lock_timeout_ms; /* longest wait for the user's lock; default NOOK_LOCK_TIMEOUT_MS */
 	uint64_t memory_max; /* bytes, 0 = no limit, NOOK_LIMIT_AUTO until resolved */
 	uint32_t cpu_max;    /* percent of one CPU, 0 = no limit, NOOK_CPU_AUTO until resolved */
 	uint64_t pids_max;   /* 0 = no limit, NOOK_LIMIT_AUTO until resolved */

@@ -8,28 +8,39 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
 #include "nook.h"
 
+/* How long a login or a stop waits for a keeper that is stopping: its own
+ * wait for the loop device is 10 s. */
+#define STOP_WAIT_MS 30000
+/* How long a login waits for a live keeper to listen again (SIGUSR1). */
+#define SERVE_WAIT_MS 5000
+
 /* The image's identity (device and inode), looked up quietly: recovery
  * only needs it to wait for the loop device; the keeper reports problems
  * with the image itself when it opens it. */
 static int image_identity(const struct nook_user *u, struct nook_image *ret)
 {
-	_cleanup_close_ int dir = nook_open_nofollow(u->set.image_dir, O_PATH | O_DIRECTORY, 0);
+	_cleanup_close_ int dir = -EBADF;
 	_cleanup_close_ int fd = -EBADF;
 	char name[64];
 	struct stat st;
 
+	if (!u->set.image_dir)
+		return -ENOENT; /* no configuration: see the record's image */
+	dir = nook_open_nofollow(u->set.image_dir, O_PATH | O_DIRECTORY, 0);
 	if (dir < 0)
 		return dir;
 	snprintf(name, sizeof(name), "%s.img", u->name);
@@ -38,6 +49,23 @@ static int image_identity(const struct nook_user *u, struct nook_image *ret)
 		return -ENOENT;
 	*ret = (struct nook_image) { .dir_fd = -EBADF, .fd = -EBADF, .dev = st.st_dev, .ino = st.st_ino };
 	snprintf(ret->path, sizeof(ret->path), "%s/%s", u->set.image_dir, name);
+	return 0;
+}
+
+/* The image a dead keeper recorded (for a stop without configuration). */
+static int record_image(int rundir, struct nook_image *ret)
+{
+	char line[700], *p;
+	struct stat st;
+
+	if (nook_read_file_at(rundir, "keeper", line, sizeof(line)) <= 0 || !(p = strstr(line, " image=")))
+		return -ENOENT;
+	p += 7;
+	p[strcspn(p, "\n")] = '\0';
+	if (*p != '/' || stat(p, &st) < 0 || !S_ISREG(st.st_mode))
+		return -ENOENT;
+	*ret = (struct nook_image) { .dir_fd = -EBADF, .fd = -EBADF, .dev = st.st_dev, .ino = st.st_ino };
+	snprintf(ret->path, sizeof(ret->path), "%s", p);
 	return 0;
 }
 
@@ -59,8 +87,8 @@ static int recover(const struct nook_user *u, int rundir)
 	if (nook_read_file_at(rundir, "state", state, sizeof(state)) > 0 &&
 	    (cgp = strstr(state, " cgroup=")) && nook_cgroup_deserialize(cgp + 8, &cg) >= 0)
 		found = true;
-	else if (nook_cgroup_resolve("/sys/fs/cgroup", u->set.cgroup_root, u->name, "/proc/self/cgroup",
-				     &cg) < 0)
+	else if (!u->set.cgroup_root || /* no configuration, no record: nothing to find */
+		 nook_cgroup_resolve("/sys/fs/cgroup", u->set.cgroup_root, u->name, "/proc/self/cgroup", &cg) < 0)
 		return 0;
 	if (nook_cgroup_exists(&cg) > 0) {
 		found = true;
@@ -69,12 +97,12 @@ static int recover(const struct nook_user *u, int rundir)
 		if (r < 0)
 			log_warn("processes of '%s' survive SIGKILL: %s", u->name, strerror(-r));
 	}
-	if (image_identity(u, &img) >= 0) {
+	if (image_identity(u, &img) >= 0 || record_image(rundir, &img) >= 0) {
 		r = nook_image_wait_released(&img, 10000);
 		if (r != 0) {
 			log_err("image of '%s' is still attached to a loop device; refusing to mount it twice "
-				"(check: losetup -j %s/%s.img)",
-				u->name, u->set.image_dir, u->name);
+				"(check: losetup -j %s)",
+				u->name, img.path);
 			return -EBUSY;
 		}
 	}
@@ -84,8 +112,10 @@ static int recover(const struct nook_user *u, int rundir)
 			log_warn("cannot remove the stale cgroup of '%s': %s", u->name, strerror(-r));
 	}
 	/* Under systemd, the dead keeper's scope: stopped, so that the new
-	 * keeper can have the unit name (systemd kills what is left). */
-	if (nook_systemd_use(&u->set)) {
+	 * keeper can have the unit name (systemd kills what is left). Without
+	 * a configuration the recorded cgroup was emptied above; systemd then
+	 * collects the empty scope by itself. */
+	if (u->set.systemd_slice && nook_systemd_use(&u->set)) {
 		r = nook_systemd_scope_stop(u->name, u->set.systemd_slice);
 		if (r < 0)
 			log_warn("cannot stop the previous scope of '%s': %s", u->name, strerror(-r));
@@ -96,7 +126,114 @@ static int recover(const struct nook_user *u, int rundir)
 	(void) unlinkat(rundir, "keeper.sock", 0);
 	(void) unlinkat(rundir, "state", 0);
 	(void) unlinkat(rundir, "network", 0);
+	(void) unlinkat(rundir, "keeper", 0);
 	return found;
+}
+
+/* lock_timeout, or the default without a configuration. */
+static unsigned lock_timeout(const struct nook_user *u)
+{
+	uint64_t ms = u->set.lock_timeout_ms ? u->set.lock_timeout_ms : NOOK_LOCK_TIMEOUT_MS;
+
+	return ms > UINT32_MAX ? UINT32_MAX : (unsigned) ms;
+}
+
+/*
+ * Is a keeper of U alive? Its record in the run directory says so (pid and
+ * start time); without one (the run directory was removed) the image's lock
+ * does, which every keeper holds for its whole life. 1 with RET and a pidfd
+ * of it, 0 if there is none.
+ */
+static int find_keeper(const struct nook_user *u, int rundir, struct nook_keeper_rec *ret, int *ret_pidfd)
+{
+	struct nook_image img;
+	unsigned long long start;
+	char comm[32];
+	pid_t pid;
+	int r, pidfd;
+
+	r = rundir >= 0 ? nook_keeper_find(rundir, ret, ret_pidfd) : 0;
+	if (r != 0 || !u->set.image_dir)
+		return r;
+	if (image_identity(u, &img) < 0 || nook_flock_holder(img.dev, img.ino, &pid) <= 0)
+		return 0;
+	pidfd = nook_pidfd_open(pid);
+	if (pidfd < 0)
+		return 0;
+	/* Only a keeper holds that lock; check anyway, after the pidfd. */
+	{
+		char path[64];
+		_cleanup_close_ int proc = -EBADF;
+
+		snprintf(path, sizeof(path), "/proc/%d", pid);
+		proc = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (proc < 0 || nook_read_file_at(proc, "comm", comm, sizeof(comm)) < 0 ||
+		    strncmp(comm, "nook-keeper", 11) != 0 || nook_proc_starttime(pid, &start) < 0) {
+			(void) close(pidfd);
+			return 0;
+		}
+	}
+	*ret = (struct nook_keeper_rec) { .pid = pid, .start = start };
+	snprintf(ret->image, sizeof(ret->image), "%s", img.path);
+	*ret_pidfd = pidfd;
+	return 1;
+}
+
+/*
+ * A keeper is alive but did not answer. Stopping: wait until it is gone
+ * (it exits only once its init, cgroup and loop device are). Otherwise its
+ * socket or run directory was removed: ask it (SIGUSR1) to serve again and
+ * wait for its socket. Returns a connected socket, 0 when the keeper is
+ * gone, -errno when it neither answers nor goes: its sessions are then left
+ * alone, whatever else happens.
+ */
+static int keeper_wait(const struct nook_user *u, int *rundir, const struct nook_keeper_rec *rec, int pidfd)
+{
+	int timeout = rec->stopping ? STOP_WAIT_MS : SERVE_WAIT_MS;
+	struct timespec t0, now;
+
+	if (!rec->stopping) {
+		log_warn("the keeper of '%s' (pid %d) is alive but its socket is gone; asking it to serve again",
+			 u->name, rec->pid);
+		(void) nook_pidfd_send_signal(pidfd, SIGUSR1);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int r = nook_wait_readable(pidfd, 10);
+
+		if (r != 0)
+			return r < 0 ? r : 0; /* it exited */
+		if (!rec->stopping) {
+			struct stat st;
+			int sock;
+
+			/* The keeper may have made a new run directory. */
+			if (*rundir < 0 || (fstat(*rundir, &st) == 0 && st.st_nlink == 0)) {
+				int dir = nook_rundir_open(u->name, false);
+
+				if (dir >= 0) {
+					if (*rundir >= 0)
+						(void) close(*rundir);
+					*rundir = dir;
+				}
+			}
+			sock = *rundir >= 0 ? nook_ctl_connect(*rundir) : -ENOENT;
+			if (sock >= 0)
+				return sock;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= timeout)
+			break;
+	}
+	if (rec->stopping)
+		log_err("the keeper of '%s' (pid %d) is still stopping the container after %d s; "
+			"see its messages in the log, or end it with: kill %d",
+			u->name, rec->pid, timeout / 1000, rec->pid);
+	else
+		log_err("the keeper of '%s' (pid %d) is alive but does not answer; its sessions are left "
+			"running; to end them: nookctl stop %s",
+			u->name, rec->pid, u->name);
+	return -EBUSY;
 }
 
 int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_session_info *ret)
@@ -109,16 +246,43 @@ int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_sessio
 		log_err("cannot prepare " NOOK_RUN_DIR "/%s: %s", u->name, strerror(-rundir));
 		return rundir;
 	}
-	lock = nook_lock_user(rundir);
+	lock = nook_lock_user(rundir, u->name, lock_timeout(u));
 	if (lock < 0)
 		return lock;
-	sock = nook_ctl_connect(rundir);
-	if (sock >= 0) {
-		r = nook_ctl_register(sock, session_pidfd, ret);
-		if (r >= 0)
-			return 0;
-		log_warn("the keeper of '%s' did not answer (%s); starting over", u->name, strerror(-r));
-		(void) close(TAKE_FD(sock));
+	for (int tries = 0; tries < 3; tries++) {
+		struct nook_keeper_rec rec;
+		_cleanup_close_ int pidfd = -EBADF;
+		bool refused = false;
+
+		sock = nook_ctl_connect(rundir);
+		if (sock >= 0) {
+			r = nook_ctl_register(sock, session_pidfd, ret);
+			if (r >= 0)
+				return 0;
+			/* It answers but takes no session: its init died and
+			 * it is about to stop; wait for that below. */
+			(void) close(TAKE_FD(sock));
+			refused = true;
+		}
+		/* Not answering is not dead: never start a second container
+		 * (nor clean up under the first) while its keeper lives. */
+		r = find_keeper(u, rundir, &rec, &pidfd);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+		if (refused)
+			rec.stopping = true;
+		r = keeper_wait(u, &rundir, &rec, pidfd);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			sock = r;
+			r = nook_ctl_register(sock, session_pidfd, ret);
+			if (r >= 0)
+				return 0;
+			(void) close(TAKE_FD(sock));
+		}
 	}
 	r = nook_kernel_check();
 	if (r < 0)
@@ -142,22 +306,69 @@ int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_sessio
 
 int nook_stop(const struct nook_user *u)
 {
-	_cleanup_close_ int rundir = -EBADF, lock = -EBADF, sock = -EBADF;
+	_cleanup_close_ int rundir = -EBADF, lock = -EBADF, sock = -EBADF, pidfd = -EBADF;
+	struct nook_keeper_rec rec;
 	int r;
 
 	rundir = nook_rundir_open(u->name, false);
-	if (rundir == -ENOENT)
-		return 0;
-	if (rundir < 0)
+	if (rundir < 0 && rundir != -ENOENT)
 		return rundir;
-	lock = nook_lock_user(rundir);
-	if (lock < 0)
-		return lock;
-	sock = nook_ctl_connect(rundir);
-	if (sock >= 0) {
-		r = nook_ctl_stop(sock);
-		if (r >= 0)
-			return 1;
+	/* Without a run directory: a keeper may still live (it was removed
+	 * under it), and the image's lock finds it. */
+	if (rundir >= 0) {
+		lock = nook_lock_user(rundir, u->name, lock_timeout(u));
+		if (lock < 0)
+			return lock;
+		sock = nook_ctl_connect(rundir);
+		if (sock >= 0) {
+			r = nook_ctl_stop(sock);
+			if (r >= 0)
+				return 1;
+		}
 	}
-	return recover(u, rundir);
+	r = find_keeper(u, rundir, &rec, &pidfd);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		/* Alive without a socket, or stopping: SIGTERM makes it stop
+		 * the container as a linger timeout would (a no-op when it is
+		 * stopping already), then wait until it is gone. */
+		(void) nook_pidfd_send_signal(pidfd, SIGTERM);
+		rec.stopping = true;
+		r = keeper_wait(u, &rundir, &rec, pidfd);
+		if (r < 0)
+			return r;
+		return 1;
+	}
+	return rundir >= 0 ? recover(u, rundir) : 0;
+}
+
+int nook_status(const struct nook_user *u, struct nook_session_info *ret_info, struct nook_keeper_rec *ret_rec)
+{
+	_cleanup_close_ int rundir = nook_rundir_open(u->name, false);
+	_cleanup_close_ int sock = -EBADF, pidfd = -EBADF;
+	struct nook_keeper_rec rec;
+	int r;
+
+	if (rundir < 0 && rundir != -ENOENT)
+		return rundir;
+	if (rundir >= 0) {
+		sock = nook_ctl_connect(rundir);
+		if (sock >= 0 && nook_ctl_status(sock, ret_info) >= 0)
+			return NOOK_RUNNING;
+	}
+	r = find_keeper(u, rundir, &rec, &pidfd);
+	if (r <= 0)
+		return r < 0 ? r : NOOK_NOT_RUNNING;
+	*ret_rec = rec;
+	if (rec.stopping)
+		return NOOK_STOPPING;
+	r = keeper_wait(u, &rundir, &rec, pidfd);
+	if (r == 0)
+		return NOOK_NOT_RUNNING;
+	if (r < 0)
+		return r;
+	sock = r;
+	r = nook_ctl_status(sock, ret_info);
+	return r < 0 ? r : NOOK_RUNNING;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The user's home image: image_dir/<user>.img, a sparse ext4 file whose root
+ * The user's home image: image_dir/<user>.img, an ext4 file whose root
  * holds upper/ and work/ (Apptainer's overlay layout). On-disk ids are
  * container-relative: the image is only ever mounted idmapped through the
  * container's user namespace, so it survives a change of subid range.
@@ -9,6 +9,14 @@
  * the image a root-owned 0600 regular file with one link. Both are opened
  * without following symlinks and checked with fstat after open. An image is
  * never overwritten or recreated once it exists.
+ *
+ * Every block of the image is allocated in image_dir (fallocate) before a
+ * container uses it: a sparse image lets writes inside succeed that the
+ * host cannot store later, when image_dir is full, and the loop device's
+ * writeback then fails long after write(2) returned (ext4_end_bio: I/O
+ * error, journal aborted, the data gone at the next login). Images from
+ * before (sparse) are allocated at their next start, or refused then
+ * when image_dir lacks the space (image_space = warn starts them anyway).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,8 +29,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -175,6 +185,43 @@ static int populate(const struct nook_user *u, const char *staging)
 	return 0;
 }
 
+/* 1.5G, 64.0M, 512K: sizes in the admin's messages. */
+static void human(uint64_t v, char *buf, size_t size)
+{
+	static const char units[] = "KMGTP";
+	double d = (double) v / 1024;
+	size_t i = 0;
+
+	while (d >= 1024 && i + 1 < sizeof(units) - 1) {
+		d /= 1024;
+		i++;
+	}
+	snprintf(buf, size, "%.1f%c", d, units[i]);
+}
+
+/* Bytes image_dir has free for ordinary use: root's reserve stays the
+ * system's. */
+static int dir_free(int dfd, uint64_t *ret)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(dfd, &sv) < 0)
+		return -errno;
+	*ret = (uint64_t) sv.f_bavail * sv.f_frsize;
+	return 0;
+}
+
+static void log_no_space(const char *dir, const char *what, uint64_t need, uint64_t avail)
+{
+	char a[32], b[32];
+
+	human(need, a, sizeof(a));
+	human(avail, b, sizeof(b));
+	log_err("image_dir %s has %s free, but %s needs %s more; free space there, move image_dir, or "
+		"lower image_size for new images",
+		dir, b, what, a);
+}
+
 static int image_create(const struct nook_user *u, int dfd, const char *dir, const char *name)
 {
 	char tmpname[128], tmppath[1024], staging[1024], size[32], label[40];
@@ -188,12 +235,33 @@ static int image_create(const struct nook_user *u, int dfd, const char *dir, con
 	(void) unlinkat(dfd, tmpname, 0);
 	(void) nftw(staging, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 
-	fd = openat(dfd, tmpname, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t) u->set.image_size) < 0) {
-		r = -errno;
-		goto fail;
+	{
+		uint64_t avail = 0;
+		char what[128];
+
+		snprintf(what, sizeof(what), "a new image for '%s'", u->name);
+		r = dir_free(dfd, &avail);
+		if (r < 0)
+			return r;
+		if (avail < u->set.image_size) {
+			log_no_space(dir, what, u->set.image_size, avail);
+			return -ENOSPC;
+		}
+		fd = openat(dfd, tmpname, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		/* Every block now (see the top of this file); posix_fallocate
+		 * writes where the file system has no fallocate. */
+		r = -posix_fallocate(fd, 0, (off_t) u->set.image_size);
+		if (r < 0) {
+			if (r == -ENOSPC || r == -EDQUOT) {
+				(void) dir_free(dfd, &avail);
+				log_no_space(dir, what, u->set.image_size, avail);
+			} else {
+				log_err("cannot allocate %s: %s", tmppath, strerror(-r));
+			}
+			goto fail;
+		}
 	}
 	if (mkdirat(dfd, strrchr(staging, '/') + 1, 0700) < 0) {
 		r = -errno;
@@ -207,7 +275,9 @@ static int image_create(const struct nook_user *u, int dfd, const char *dir, con
 	snprintf(size, sizeof(size), "%lluk", (unsigned long long) (u->set.image_size / 1024));
 	snprintf(label, sizeof(label), "nook-%.10s", u->name);
 	{
-		char *argv[] = { MKFS, "-q", "-F", "-m", "0", "-L", label, "-E", "root_owner=0:0",
+		/* nodiscard: mke2fs would otherwise punch holes into the
+		 * blocks just allocated (its discard of a regular file). */
+		char *argv[] = { MKFS, "-q", "-F", "-m", "0", "-L", label, "-E", "root_owner=0:0,nodiscard",
 				 "-d", staging, tmppath, size, NULL };
 
 		r = run(argv, false);
@@ -242,6 +312,61 @@ void nook_image_close(struct nook_image *img)
 	if (img->dir_fd >= 0)
 		(void) close(img->dir_fd);
 	img->fd = img->dir_fd = -EBADF;
+}
+
+/*
+ * Makes sure image_dir backs every block of an existing image, allocating
+ * the holes of a sparse one (KEEP_SIZE: the contents stay as they are). An
+ * image image_dir cannot back is refused, or with image_space = warn started
+ * with a warning.
+ */
+static int image_reserve(const struct nook_user *u, const struct nook_image *img)
+{
+	struct stat st;
+	uint64_t alloc, avail = 0, need;
+	char what[600];
+	int r;
+
+	if (fstat(img->fd, &st) < 0)
+		return -errno;
+	alloc = (uint64_t) st.st_blocks * 512;
+	if (alloc >= (uint64_t) st.st_size)
+		return 0;
+	need = (uint64_t) st.st_size - alloc;
+	r = dir_free(img->dir_fd, &avail);
+	if (r < 0)
+		return r;
+	snprintf(what, sizeof(what), "the sparse image %s", img->path);
+	if (avail >= need) {
+		r = fallocate(img->fd, FALLOC_FL_KEEP_SIZE, 0, st.st_size) < 0 ? -errno : 0;
+		if (r == 0) {
+			log_info("allocated the sparse image %s in full", img->path);
+			return 0;
+		}
+		if (r != -ENOSPC && r != -EDQUOT && r != -EOPNOTSUPP)
+			return r;
+		if (r == -EOPNOTSUPP)
+			avail = 0; /* cannot be made safe here: as if full */
+		else
+			(void) dir_free(img->dir_fd, &avail);
+	}
+	if (!u->set.image_space_warn) {
+		log_no_space(u->set.image_dir, what, need, avail);
+		log_err("the container of '%s' is not started: writes inside could be lost once image_dir "
+			"is full (image_space = warn starts it anyway)",
+			u->name);
+		return -ENOSPC;
+	}
+	{
+		char a[32], b[32];
+
+		human(need, a, sizeof(a));
+		human(avail, b, sizeof(b));
+		log_warn("image %s is sparse and image_dir %s has %s free of the %s it may need; starting "
+			 "anyway (image_space = warn): writes inside may fail or be lost once image_dir is full",
+			 img->path, u->set.image_dir, b, a);
+	}
+	return 0;
 }
 
 int nook_image_open(const struct nook_user *u, bool create, struct nook_image *ret)
@@ -302,11 +427,44 @@ int nook_image_open(const struct nook_user *u, bool create, struct nook_image *r
 	}
 	img.dev = st.st_dev;
 	img.ino = st.st_ino;
+	/* CREATE is for a start: the image must then be backed in full. */
+	if (create) {
+		r = image_reserve(u, &img);
+		if (r < 0)
+			goto fail;
+	}
 	*ret = img;
 	return 0;
 fail:
 	nook_image_close(&img);
 	return r;
+}
+
+int nook_image_lock(const struct nook_image *img, const char *user)
+{
+	char path[64];
+	_cleanup_close_ int fd = -EBADF;
+	pid_t holder;
+
+	/* Reopened through /proc: the very file we checked, in a file
+	 * description of its own, so that neither the loop device (which
+	 * holds img->fd's) nor e2fsck keeps the lock alive after us. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", img->fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return TAKE_FD(fd);
+	if (errno != EWOULDBLOCK)
+		return -errno;
+	if (nook_flock_holder(img->dev, img->ino, &holder) > 0)
+		log_err("image %s is in use by another keeper (pid %d); not starting a second container for '%s' "
+			"(nookctl status %s)",
+			img->path, holder, user, user);
+	else
+		log_err("image %s is in use by another keeper; not starting a second container for '%s'", img->path,
+			user);
+	return -EBUSY;
 }
 
 /*
@@ -477,7 +635,18 @@ int nook_image_mount(const struct nook_image *img, int userns_fd, char *ret_loop
 	fsfd = (int) syscall(SYS_fsopen, "ext4", FSOPEN_CLOEXEC);
 	if (fsfd < 0)
 		return -errno;
+	/* errors=remount-ro: after a metadata error (an I/O error of the
+	 * loop device, corruption) ext4 stops writing and every later write
+	 * fails with EROFS, visibly, instead of going on (mkfs's default,
+	 * errors=continue) and losing or corrupting more. The next start
+	 * then runs e2fsck (the error is recorded in the superblock). */
+	/* noinit_itable: ext4's background zeroing of inode tables reaches
+	 * the loop device as WRITE_ZEROES, which it turns into holes punched
+	 * into the image file: the image would be sparse again after its
+	 * first mount. The tables stay uninitialized and flagged so (safe). */
 	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "source", loop, 0) < 0 ||
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "errors", "remount-ro", 0) < 0 ||
+	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "noinit_itable", NULL, 0) < 0 ||
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		int r = -errno;
 
@@ -489,6 +658,18 @@ int nook_image_mount(const struct nook_image *img, int userns_fd, char *ret_loop
 	mnt = (int) syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	if (mnt < 0)
 		return -errno;
+	/* The same for the zeroing ext4 does when it splits an unwritten
+	 * extent: write the blocks instead, keeping the image allocated. */
+	{
+		char knob[96];
+		_cleanup_close_ int fd = -EBADF;
+
+		snprintf(knob, sizeof(knob), "/sys/fs/ext4/%s/extent_max_zeroout_kb", loop + 5);
+		fd = open(knob, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0", 1) != 1)
+			log_warn("cannot set %s to 0: %s; the image may get holes while it runs", knob,
+				 strerror(errno));
+	}
 	/* On-disk ids are container ids: map them through the container's
 	 * user namespace (now, or by the caller once the namespace exists). */
 	if (userns_fd >= 0 && syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {

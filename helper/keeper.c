@@ -56,6 +56,9 @@ struct keeper {
 	int *sessions;
 	size_t n_sessions;
 	uint64_t started_usec;
+	struct nook_keeper_rec rec;
+	struct stat sock_st; /* the socket file we bound: stop() removes only that one */
+	int ident_fd; /* the image's flock: who we are, whatever becomes of the run dir */
 };
 
 static uint64_t now_usec(void)
@@ -133,17 +136,37 @@ static int write_state(const struct keeper *k)
 	return 0;
 }
 
-/*
- * Tears the container down. LOCKED: the user lock is held already (by our
- * linger timer, or by the `nookctl stop` that asked). Otherwise (init died,
- * a signal) it is taken only for the cgroup's removal, after everything that
- * a waiting login could wait for is done: the socket is gone first, so new
- * logins go the slow way, and a successor that started meanwhile owns the
- * cgroup, which must then stay.
- */
-static void stop(struct keeper *k, const char *why, bool locked)
+/* Removes what this keeper put in the run directory, and only that: a
+ * socket or record that is not ours (an admin's, a successor's) stays. */
+static void remove_runtime_files(struct keeper *k)
 {
-	int lock = -EBADF;
+	struct nook_keeper_rec rec;
+	struct stat st;
+
+	if (fstatat(k->rundir, "keeper.sock", &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == k->sock_st.st_dev &&
+	    st.st_ino == k->sock_st.st_ino)
+		(void) unlinkat(k->rundir, "keeper.sock", 0);
+	(void) unlinkat(k->rundir, "state", 0);
+	(void) unlinkat(k->rundir, "network", 0);
+	/* The record last: until it goes, status says "stopping" and a login
+	 * waits for us instead of starting a second container. */
+	if (nook_keeper_find(k->rundir, &rec, NULL) > 0 && rec.pid == getpid())
+		(void) unlinkat(k->rundir, "keeper", 0);
+}
+
+/*
+ * Tears the container down. Runs with the user lock held (by our linger
+ * timer, or by the `nookctl stop` that asked), or without it when init died
+ * or we were signalled; either way no successor can start meanwhile: a login
+ * that finds our record alive waits until we are gone.
+ *
+ * Order: stop answering first (connections are refused, the socket file
+ * stays), say "stopping" in the record, tear down, and remove the socket and
+ * the record last, so that "not running" is only ever said when the init,
+ * the cgroup and the loop device are gone.
+ */
+static void stop(struct keeper *k, const char *why)
+{
 	int r;
 
 	log_info("stopping the container of '%s' (%s)", k->u->name, why);
@@ -151,9 +174,8 @@ static void stop(struct keeper *k, const char *why, bool locked)
 		(void) close(k->listen_fd);
 		k->listen_fd = -EBADF;
 	}
-	(void) unlinkat(k->rundir, "keeper.sock", 0);
-	(void) unlinkat(k->rundir, "state", 0);
-	(void) unlinkat(k->rundir, "network", 0);
+	k->rec.stopping = true;
+	(void) nook_keeper_record(k->rundir, &k->rec);
 
 	(void) nook_pidfd_send_signal(k->c.init_pidfd, SIGKILL);
 	(void) nook_wait_readable(k->c.init_pidfd, -1);
@@ -172,19 +194,68 @@ static void stop(struct keeper *k, const char *why, bool locked)
 			"again until it is released (losetup -j %s)",
 			k->img.path, RELEASE_TIMEOUT_MS / 1000, k->img.path);
 	r = nook_cgroup_return(&k->cg, &k->origin);
-	if (!locked)
-		lock = nook_lock_user(k->rundir);
-	if (faccessat(k->rundir, "keeper.sock", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-		log_info("a new container of '%s' started meanwhile; its cgroup stays", k->u->name);
-		r = 0;
-	} else if (r >= 0) {
+	if (r >= 0)
 		r = nook_cgroup_destroy(&k->cg);
-	}
 	if (r < 0)
 		log_warn("cannot remove the cgroup of '%s': %s", k->u->name, strerror(-r));
-	if (lock >= 0)
-		(void) close(lock);
 	nook_image_close(&k->img);
+	/* The image is free for a successor now; the record (stopping) still
+	 * makes a login wait until we are gone. */
+	if (k->ident_fd >= 0) {
+		(void) close(k->ident_fd);
+		k->ident_fd = -EBADF;
+	}
+	remove_runtime_files(k);
+}
+
+static int listen_on(struct keeper *k);
+static int write_state(const struct keeper *k);
+static void write_net_state(const struct keeper *k);
+
+/*
+ * SIGUSR1, from a login or nookctl that found us alive (our record, or the
+ * image's lock) but could not connect: the run directory or our socket was
+ * removed. Recreate what is missing and answer again; the container and its
+ * sessions never noticed.
+ */
+static void serve_again(struct keeper *k)
+{
+	struct stat st;
+
+	if (k->rec.stopping)
+		return;
+	if (fstat(k->rundir, &st) == 0 && st.st_nlink == 0) {
+		int dir = nook_rundir_open(k->u->name, true);
+
+		if (dir < 0) {
+			log_err("cannot recreate " NOOK_RUN_DIR "/%s: %s", k->u->name, strerror(-dir));
+			return;
+		}
+		(void) close(k->rundir);
+		k->rundir = dir;
+		log_warn(NOOK_RUN_DIR "/%s was removed while its container ran; recreated it", k->u->name);
+	}
+	if (fstatat(k->rundir, "keeper.sock", &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != k->sock_st.st_dev ||
+	    st.st_ino != k->sock_st.st_ino) {
+		int fd = listen_on(k);
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+		if (fd < 0 || epoll_ctl(k->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			log_err("cannot listen on " NOOK_RUN_DIR "/%s/keeper.sock again: %s", k->u->name,
+				strerror(fd < 0 ? -fd : errno));
+			if (fd >= 0)
+				(void) close(fd);
+			return;
+		}
+		(void) epoll_ctl(k->epfd, EPOLL_CTL_DEL, k->listen_fd, NULL);
+		(void) close(k->listen_fd);
+		k->listen_fd = fd;
+		log_warn(NOOK_RUN_DIR "/%s/keeper.sock was removed while its container ran; listening again",
+			 k->u->name);
+	}
+	(void) nook_keeper_record(k->rundir, &k->rec);
+	(void) write_state(k);
+	write_net_state(k);
 }
 
 static void session_add(struct keeper *k, int pidfd)
@@ -269,7 +340,7 @@ static int handle_client(struct keeper *k, int conn)
 		return 0;
 	}
 	if (strcmp(req, "stop") == 0) {
-		stop(k, "nookctl stop", true);
+		stop(k, "nookctl stop");
 		(void) nook_send_fds(conn, "stopped", 7, NULL, 0);
 		return 1;
 	}
@@ -286,7 +357,8 @@ static int listen_on(struct keeper *k)
 		return -errno;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), NOOK_RUN_DIR "/%s/keeper.sock", k->u->name);
 	(void) unlinkat(k->rundir, "keeper.sock", 0);
-	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 64) < 0) {
+	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 64) < 0 ||
+	    fstatat(k->rundir, "keeper.sock", &k->sock_st, AT_SYMLINK_NOFOLLOW) < 0) {
 		int r = -errno;
 
 		(void) close(fd);
@@ -327,6 +399,12 @@ static int setup(struct keeper *k)
 		r = nook_cgroup_origin(&k->cg, "/proc/self/cgroup", &k->origin);
 	if (r >= 0)
 		r = nook_image_open(k->u, true, &k->img);
+	if (r >= 0) {
+		/* Never two keepers for one image, even when the run directory
+		 * that would have told us about the other one is gone. */
+		k->ident_fd = nook_image_lock(&k->img, k->u->name);
+		r = k->ident_fd < 0 ? k->ident_fd : 0;
+	}
 	if (r >= 0)
 		r = nook_cgroup_create(&k->cg, &k->u->set);
 	if (r < 0) {
@@ -375,7 +453,7 @@ static int epoll_add(int epfd, int fd)
 
 __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int rundir, int status_fd)
 {
-	struct keeper k = { .u = u, .rundir = rundir, .listen_fd = -EBADF,
+	struct keeper k = { .u = u, .rundir = rundir, .listen_fd = -EBADF, .ident_fd = -EBADF,
 			    .net = { .netns_fd = -EBADF, .userns_fd = -EBADF, .pasta_pidfd = -EBADF,
 				     .pasta_ready_fd = -EBADF } };
 	sigset_t mask;
@@ -398,11 +476,22 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	r = setup(&k);
+	/* The record first: from now on a login finds this keeper alive
+	 * (pid and start time) whether or not it answers on its socket. */
+	k.rec.pid = getpid();
+	if (nook_proc_starttime(k.rec.pid, &k.rec.start) < 0 ||
+	    (size_t) snprintf(k.rec.image, sizeof(k.rec.image), "%s/%s.img", u->set.image_dir, u->name) >=
+		    sizeof(k.rec.image) ||
+	    nook_keeper_record(rundir, &k.rec) < 0)
+		r = -EIO;
+	else
+		r = setup(&k);
 	if (r < 0) {
+		remove_runtime_files(&k);
 		(void) nook_write_all(status_fd, "fail", 4);
 		_exit(1);
 	}
@@ -433,7 +522,7 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	if (k.epfd < 0 || k.timer_fd < 0 || k.sig_fd < 0 || epoll_add(k.epfd, k.listen_fd) < 0 ||
 	    epoll_add(k.epfd, k.c.init_pidfd) < 0 || epoll_add(k.epfd, k.timer_fd) < 0 ||
 	    epoll_add(k.epfd, k.sig_fd) < 0 || (k.net.pasta_pidfd >= 0 && epoll_add(k.epfd, k.net.pasta_pidfd) < 0)) {
-		stop(&k, "keeper setup failed", false);
+		stop(&k, "keeper setup failed");
 		_exit(1);
 	}
 	/* Until the first session registers (the caller holds the lock until
@@ -455,7 +544,7 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 				if (conn >= 0 && handle_client(&k, conn) == 1)
 					_exit(0);
 			} else if (fd == k.c.init_pidfd) {
-				stop(&k, "init exited", false);
+				stop(&k, "init exited");
 				_exit(0);
 			} else if (fd == k.net.pasta_pidfd) {
 				(void) epoll_ctl(k.epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -464,7 +553,15 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 					(void) epoll_add(k.epfd, k.net.pasta_pidfd);
 				write_net_state(&k);
 			} else if (fd == k.sig_fd) {
-				stop(&k, "keeper signalled", false);
+				struct signalfd_siginfo si;
+
+				if (read(k.sig_fd, &si, sizeof(si)) != (ssize_t) sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGUSR1) {
+					serve_again(&k);
+					continue;
+				}
+				stop(&k, "keeper signalled");
 				_exit(0);
 			} else if (fd == k.timer_fd) {
 				uint64_t ticks;
@@ -480,14 +577,14 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 					arm_timer(&k, LOCK_RETRY_MS);
 					continue;
 				}
-				stop(&k, "no sessions left", true);
+				stop(&k, "no sessions left");
 				_exit(0);
 			} else {
 				(void) session_gone(&k, fd);
 			}
 		}
 	}
-	stop(&k, "keeper failed", false);
+	stop(&k, "keeper failed");
 	_exit(1);
 }
 

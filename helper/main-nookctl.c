@@ -10,7 +10,8 @@
  * Exit codes: 0 success; exec passes CMD's status through (128+N for a
  * signal), 125 when the container could not be entered, 126 when CMD cannot
  * be executed, 127 when it is not found; status exits 3 when USER has no
- * running container; 1 other errors; 2 usage errors.
+ * running container and 4 while its container is stopping; 1 other errors;
+ * 2 usage errors.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +33,7 @@
 
 #define EXIT_USAGE 2
 #define EXIT_NOT_RUNNING 3
+#define EXIT_STOPPING 4
 #define EXIT_NOOK 125
 #define EXIT_CANNOT_EXEC 126
 #define EXIT_NOT_FOUND 127
@@ -237,6 +239,26 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 	return wait_exit_code(pid);
 }
 
+/*
+ * For status and stop: USER with its settings, or, when the configuration
+ * (or the user) cannot be loaded, only its name. A running container is
+ * described by its keeper and its runtime state, so root can still see and
+ * stop it while the configuration is being fixed.
+ */
+static int load_or_name(const char *conf, const char *user, struct nook_user *u)
+{
+	if (nook_user_load(conf, user, u) >= 0)
+		return 0;
+	if (!nook_valid_user_name(user))
+		return -EINVAL;
+	memset(u, 0, sizeof(*u));
+	snprintf(u->name, sizeof(u->name), "%s", user);
+	log_warn("working from the runtime state in " NOOK_RUN_DIR "/%s alone (the error above "
+		 "concerns the next start only)",
+		 user);
+	return 0;
+}
+
 static int query(const char *user, struct nook_session_info *info)
 {
 	_cleanup_close_ int rundir = nook_rundir_open(user, false);
@@ -262,8 +284,19 @@ static int cmd_list(void)
 		struct nook_session_info info;
 		char up[32];
 
-		if (!nook_valid_user_name(e->d_name) || query(e->d_name, &info) < 0)
+		if (!nook_valid_user_name(e->d_name))
 			continue;
+		if (query(e->d_name, &info) < 0) {
+			_cleanup_close_ int dir = nook_rundir_open(e->d_name, false);
+			struct nook_keeper_rec rec;
+
+			/* A keeper that does not answer: stopping, or its socket
+			 * was removed (nookctl status USER brings it back). */
+			if (dir >= 0 && nook_keeper_find(dir, &rec, NULL) > 0)
+				printf("%-20s %8s %8s %9s %s\n", e->d_name, "-", "-", "-",
+				       rec.stopping ? "stopping" : "not answering");
+			continue;
+		}
 		fmt_uptime(info.started_usec, up, sizeof(up));
 		printf("%-20s %8d %8u %9s %s\n", e->d_name, info.init_pid, info.sessions, up,
 		       *info.loop ? info.loop : "-");
@@ -274,6 +307,7 @@ static int cmd_list(void)
 static int cmd_status(const char *conf, const char *user)
 {
 	struct nook_session_info info;
+	struct nook_keeper_rec rec;
 	struct nook_cgroup cg;
 	struct nook_cg_stats st = { 0 };
 	_cleanup_(nook_user_freep) struct nook_user u = { 0 };
@@ -281,10 +315,20 @@ static int cmd_status(const char *conf, const char *user)
 	char up[32], a[32], b[32];
 	int r;
 
-	if (nook_user_load(conf, user, &u) < 0)
+	if (load_or_name(conf, user, &u) < 0)
 		return 1;
-	r = query(user, &info);
+	/* No answer is not "not running" while a keeper lives: it says so
+	 * only once the container is gone. */
+	r = nook_status(&u, &info, &rec);
 	if (r < 0) {
+		log_err("cannot get the status of '%s': %s", user, strerror(-r));
+		return 1;
+	}
+	if (r == NOOK_STOPPING) {
+		printf("%s: stopping (keeper %d)\n", user, rec.pid);
+		return EXIT_STOPPING;
+	}
+	if (r == NOOK_NOT_RUNNING) {
 		printf("%s: not running\n", user);
 		return EXIT_NOT_RUNNING;
 	}
@@ -305,10 +349,16 @@ static int cmd_status(const char *conf, const char *user)
 		printf("  cgroup:     %s/%s\n", cg.base[0], cg.user[0]);
 	}
 	{
-		char path[1024];
+		char path[1024] = "";
+		_cleanup_close_ int dir = nook_rundir_open(user, false);
+		struct nook_keeper_rec kr;
 
-		snprintf(path, sizeof(path), "%s/%s.img", u.set.image_dir, user);
-		if (lstat(path, &sb) == 0) {
+		/* The image the keeper uses; the configured one otherwise. */
+		if (dir >= 0 && nook_keeper_find(dir, &kr, NULL) > 0)
+			snprintf(path, sizeof(path), "%s", kr.image);
+		else if (u.set.image_dir)
+			snprintf(path, sizeof(path), "%s/%s.img", u.set.image_dir, user);
+		if (*path && lstat(path, &sb) == 0) {
 			fmt_bytes((uint64_t) sb.st_blocks * 512, a, sizeof(a));
 			fmt_bytes((uint64_t) sb.st_size, b, sizeof(b));
 			printf("  image:      %s, %s used of %s (on %s)\n", path, a, b,
@@ -333,7 +383,7 @@ static int cmd_stop(const char *conf, const char *user)
 	_cleanup_(nook_user_freep) struct nook_user u = { 0 };
 	int r;
 
-	if (nook_user_load(conf, user, &u) < 0)
+	if (load_or_name(conf, user, &u) < 0)
 		return 1;
 	r = nook_stop(&u);
 	if (r < 0) {

@@ -112,6 +112,10 @@ struct nook_image {
 int nook_image_open(const struct nook_user *u, bool create, struct nook_image *ret);
 void nook_image_close(struct nook_image *img);
 int nook_image_fsck(const struct nook_image *img);
+/* The keeper's identity: an exclusive flock on a file description of its
+ * own of the image, held for the keeper's whole life. Returns the locked fd,
+ * or -EBUSY (and logs the holder) when another process holds it. */
+int nook_image_lock(const struct nook_image *img, const char *user);
 int nook_image_loop_busy(const struct nook_image *img, char *ret_dev, size_t size);
 int nook_image_wait_released(const struct nook_image *img, unsigned timeout_ms);
 /* Attaches the image to a loop device and mounts it (detached, nosuid,nodev,
@@ -177,8 +181,26 @@ int nook_net_lo_up(void);
 
 /* ---- state.c: /run/nook/<user>/ ---- */
 int nook_rundir_open(const char *user, bool create); /* returns dir fd */
-int nook_lock_user(int rundir_fd);                    /* returns locked fd */
+/* Returns the locked fd; -EBUSY (the holder logged) after TIMEOUT_MS. */
+int nook_lock_user(int rundir_fd, const char *user, unsigned timeout_ms);
 int nook_trylock_user(int rundir_fd);
+/* The keeper's record, /run/nook/<user>/keeper: who it is (pid and start
+ * time, so a reused pid is never taken for it), whether it is stopping, and
+ * its image, so that status and stop need no configuration. */
+struct nook_keeper_rec {
+	pid_t pid;
+	unsigned long long start; /* /proc/PID/stat field 22 */
+	bool stopping;
+	char image[512];
+};
+int nook_proc_starttime(pid_t pid, unsigned long long *ret);
+int nook_keeper_record(int rundir_fd, const struct nook_keeper_rec *rec);
+/* 1 if the record names a live keeper (RET and a pidfd of it filled in when
+ * asked), 0 if there is none. */
+int nook_keeper_find(int rundir_fd, struct nook_keeper_rec *ret, int *ret_pidfd);
+/* The pid that holds a flock on the file DEV:INO (from /proc/locks): 1 when
+ * found, 0 when nobody holds one. */
+int nook_flock_holder(dev_t dev, ino_t ino, pid_t *ret);
 
 /* ---- netlink.c: rtnetlink requests (libmnl) ---- */
 struct mnl_socket;
@@ -300,6 +322,11 @@ int nook_keeper_spawn(const struct nook_user *u, int rundir_fd);
 int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_session_info *ret);
 /* Stops U's container if any and removes leftovers. Returns 1 if something ran. */
 int nook_stop(const struct nook_user *u);
+/* Is U's container running? From the keeper (its socket, else its record or
+ * the image's lock: a keeper that lost its socket is asked to serve again).
+ * U needs only a name when there is no usable configuration. */
+enum { NOOK_NOT_RUNNING, NOOK_RUNNING, NOOK_STOPPING };
+int nook_status(const struct nook_user *u, struct nook_session_info *ret_info, struct nook_keeper_rec *ret_rec);
 
 /* ---- relay.c: nookctl exec's terminal, relayed (never handed over) ---- */
 struct nook_relay {

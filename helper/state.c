@@ -8,9 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -63,25 +66,223 @@ int nook_rundir_open(const char *user, bool create)
 	return TAKE_FD(dir);
 }
 
-static int lock_user(int rundir_fd, int op)
+static int open_lock(int rundir_fd)
 {
-	_cleanup_close_ int fd = openat(rundir_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = openat(rundir_fd, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Says who holds the lock FD names, and what that process is. */
+static void log_holder(int fd, const char *user, unsigned timeout_ms)
+{
+	struct stat st;
+	pid_t pid = 0;
+	char path[64], cmd[256] = "";
+	int n = -1;
+
+	if (fstat(fd, &st) == 0 && nook_flock_holder(st.st_dev, st.st_ino, &pid) > 0) {
+		_cleanup_close_ int c = -EBADF;
+
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+		c = open(path, O_RDONLY | O_CLOEXEC);
+		if (c >= 0)
+			n = nook_read_all(c, cmd, sizeof(cmd));
+		for (int i = 0; i < n; i++)
+			if (cmd[i] == '\0')
+				cmd[i] = ' ';
+		log_err("the lock of '%s' (" NOOK_RUN_DIR "/%s/lock) has been held for over %u s by pid %d (%s); "
+			"giving up. If that process is stuck, end it: kill %d",
+			user, user, timeout_ms / 1000, pid, n > 0 ? cmd : "exited; a process it started holds the lock", pid);
+		return;
+	}
+	log_err("the lock of '%s' (" NOOK_RUN_DIR "/%s/lock) has been held for over %u s; giving up", user, user,
+		timeout_ms / 1000);
+}
+
+int nook_lock_user(int rundir_fd, const char *user, unsigned timeout_ms)
+{
+	_cleanup_close_ int fd = open_lock(rundir_fd);
+	struct timespec t0, now;
 
 	if (fd < 0)
-		return -errno;
-	while (flock(fd, op) < 0) {
+		return fd;
+	/* Polled, not a blocking flock(): a stuck holder must not hold every
+	 * later login of the user forever, and flock() cannot time out. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long delay_us = 200;; delay_us = delay_us < 50000 ? delay_us * 2 : delay_us) {
+		struct timespec ts = { 0, delay_us * 1000 };
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return TAKE_FD(fd);
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= (long) timeout_ms)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	log_holder(fd, user, timeout_ms);
+	return -EBUSY;
+}
+
+int nook_trylock_user(int rundir_fd)
+{
+	_cleanup_close_ int fd = open_lock(rundir_fd);
+
+	if (fd < 0)
+		return fd;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EINTR)
 			return -errno;
 	}
 	return TAKE_FD(fd);
 }
 
-int nook_lock_user(int rundir_fd)
+/* ---- the keeper's record ---- */
+
+int nook_proc_starttime(pid_t pid, unsigned long long *ret)
 {
-	return lock_user(rundir_fd, LOCK_EX);
+	char path[64], buf[1024];
+	_cleanup_close_ int fd = -EBADF;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = nook_read_all(fd, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	return nook_stat_start_time(buf, ret); /* network.c, unit-tested */
 }
 
-int nook_trylock_user(int rundir_fd)
+int nook_keeper_record(int rundir_fd, const struct nook_keeper_rec *rec)
 {
-	return lock_user(rundir_fd, LOCK_EX | LOCK_NB);
+	char line[700], tmp[] = "keeper.new";
+	_cleanup_close_ int fd = -EBADF;
+	int len, r;
+
+	len = snprintf(line, sizeof(line), "pid=%d start=%llu state=%s image=%s\n", rec->pid, rec->start,
+		       rec->stopping ? "stopping" : "running", rec->image);
+	if (len < 0 || (size_t) len >= sizeof(line))
+		return -ENOBUFS;
+	fd = openat(rundir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	r = nook_write_all(fd, line, (size_t) len);
+	if (r < 0)
+		return r;
+	/* rename: a reader sees the old record or the new one, never half. */
+	if (renameat(rundir_fd, tmp, rundir_fd, "keeper") < 0)
+		return -errno;
+	return 0;
+}
+
+/* "KEY=NUMBER " at *P; moves P past it. */
+static int parse_num(const char **p, const char *key, unsigned long long *ret)
+{
+	size_t klen = strlen(key);
+	char *e;
+
+	if (strncmp(*p, key, klen) != 0)
+		return -EPROTO;
+	errno = 0;
+	*ret = strtoull(*p + klen, &e, 10);
+	if (errno || e == *p + klen || *e != ' ')
+		return -EPROTO;
+	*p = e + 1;
+	return 0;
+}
+
+static int record_parse(const char *line, struct nook_keeper_rec *ret)
+{
+	struct nook_keeper_rec rec = { 0 };
+	unsigned long long pid;
+	const char *p = line;
+
+	if (parse_num(&p, "pid=", &pid) < 0 || pid <= 1 || pid > INT32_MAX || parse_num(&p, "start=", &rec.start) < 0)
+		return -EPROTO;
+	if (strncmp(p, "state=running ", 14) == 0) {
+		p += 14;
+	} else if (strncmp(p, "state=stopping ", 15) == 0) {
+		rec.stopping = true;
+		p += 15;
+	} else {
+		return -EPROTO;
+	}
+	if (strncmp(p, "image=", 6) != 0)
+		return -EPROTO;
+	p += 6;
+	snprintf(rec.image, sizeof(rec.image), "%.*s", (int) strcspn(p, "\n"), p);
+	rec.pid = (pid_t) pid;
+	*ret = rec;
+	return 0;
+}
+
+int nook_keeper_find(int rundir_fd, struct nook_keeper_rec *ret, int *ret_pidfd)
+{
+	struct nook_keeper_rec rec;
+	char line[700];
+	unsigned long long start = 0;
+	_cleanup_close_ int pidfd = -EBADF;
+	int r;
+
+	r = nook_read_file_at(rundir_fd, "keeper", line, sizeof(line));
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (record_parse(line, &rec) < 0)
+		return 0; /* not a record a keeper wrote: no keeper */
+	/* The pidfd first, then the start time: if the time still matches,
+	 * the pidfd is the recorded keeper and not a process that reused its
+	 * pid. */
+	pidfd = nook_pidfd_open(rec.pid);
+	if (pidfd < 0)
+		return pidfd == -ESRCH ? 0 : pidfd;
+	r = nook_proc_starttime(rec.pid, &start);
+	if (r == -ENOENT || (r >= 0 && start != rec.start))
+		return 0;
+	if (r < 0)
+		return r;
+	if (ret)
+		*ret = rec;
+	if (ret_pidfd)
+		*ret_pidfd = TAKE_FD(pidfd);
+	return 1;
+}
+
+int nook_flock_holder(dev_t dev, ino_t ino, pid_t *ret)
+{
+	_cleanup_close_ int fd = open("/proc/locks", O_RDONLY | O_CLOEXEC);
+	char want[64], buf[65536], *line, *save = NULL;
+	int n;
+
+	if (fd < 0)
+		return -errno;
+	n = nook_read_all(fd, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	/* "N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INO 0 EOF", major and minor
+	 * in hex; a waiter's line has "->" after the number: skipped. */
+	snprintf(want, sizeof(want), " %02x:%02x:%llu ", major(dev), minor(dev), (unsigned long long) ino);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *p = strstr(line, want), *q, *e;
+		long pid;
+
+		if (!p || strstr(line, "->") || !strstr(line, " FLOCK "))
+			continue;
+		/* The pid is the word before the device. */
+		*p = '\0';
+		q = strrchr(line, ' ');
+		if (!q)
+			continue;
+		pid = strtol(q + 1, &e, 10);
+		if (*e || pid <= 0)
+			continue;
+		*ret = (pid_t) pid;
+		return 1;
+	}
+	return 0;
 }

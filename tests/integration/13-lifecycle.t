@@ -110,6 +110,45 @@ nothing_left "$alice" "after init's SIGKILL"
 out=$(nt_exec "$alice" "$conf" echo again 2>&1)
 is "$out" "again" "the next exec after init's SIGKILL works"
 
+# ---- a stop in progress is "stopping", never "not running" too early
+# Our own read-only loop device on the image holds the keeper's stop in its
+# wait for the image (up to 10 s): a stop that lasts, deterministically.
+nt_spawn "$NT_TMP/s4.out" "$alice" "$conf" sleep 30
+s4=$NT_SPAWNED
+nt_until 10 nt_running "$alice"
+read -r init keeper < <(nt_pids "$alice")
+holder=$(losetup -r -f --show "$img")
+[ -n "$holder" ]
+ok $? "a loop device of the test's own holds the image ($holder)"
+kill -KILL "$init"
+# shellcheck disable=SC2317 # called through nt_until
+stopping() { [ "$(nt_ctl status "$alice" --config "$conf" 2>&1)" = "$alice: stopping (keeper $keeper)" ]; }
+nt_until 5 stopping
+ok $? "while the keeper cleans up, nookctl status says 'stopping (keeper $keeper)'"
+nt_ctl status "$alice" --config "$conf" >/dev/null 2>&1
+is "$?" 4 "... and exits 4"
+[ -n "$(nt_cg_left "$alice")" ]
+ok $? "... and the cgroup is indeed still there"
+nt_spawn "$NT_TMP/s5.out" "$alice" "$conf" sh -c 'echo fresh; readlink /proc/self/ns/pid'
+s5=$NT_SPAWNED
+# shellcheck disable=SC2317 # called through nt_until
+holds_lock() { grep -q " $(nt_child "$s5") [0-9a-f:]*:$(stat -c %i "/run/nook/$alice/lock") " /proc/locks; }
+nt_until 5 holds_lock
+ok $? "an exec during the stop takes the user's lock and waits (for the stopping keeper)"
+stopping
+ok $? "... while the keeper is still stopping"
+losetup -d "$holder"
+nt_wait "$s5"
+is "$?:$(head -n1 "$NT_TMP/s5.out")" "0:fresh" "once the stop is done, that exec gets a fresh container"
+nt_wait "$s4"
+nt_until 10 nt_not_running "$alice"
+ok $? "the container of that exec went with it (linger 0)"
+# At once: "not running" must mean gone, without waiting for anything else.
+is "$(nt_cg_left "$alice")" "" "as soon as status says 'not running', the cgroup is gone"
+is "$(nt_loops "$img")" "" "... and no loop device holds the image"
+gone "$keeper"
+ok $? "... and the old keeper has exited"
+
 # ---- two simultaneous first execs of one user: one container, both run
 nt_user; carol=$NT_USER
 nt_spawn "$NT_TMP/c1.out" "$carol" "$conf" sh -c 'readlink /proc/self/ns/pid; sleep 1'
@@ -133,14 +172,36 @@ for i in $(seq 10); do
 	nt_user
 	users+=("$NT_USER")
 done
+# Each holds its container until all ten have printed: a namespace's inode
+# number is reused once it is freed, so only ten alive at once are distinct
+# for certain. Each reads a FIFO of the test's until the test closes it.
 pids=()
+ws=()
 for i in "${!users[@]}"; do
-	nt_spawn "$NT_TMP/many.$i" "${users[$i]}" "$conf" sh -c 'readlink /proc/self/ns/pid; id -un'
-	pids+=("$NT_SPAWNED")
+	mkfifo "$NT_TMP/go.$i"
+	exec {w}<>"$NT_TMP/go.$i"
+	ws+=("$w")
+	# The child keeps no write end of any FIFO, or no read would end.
+	(
+		for x in "${ws[@]}"; do exec {x}>&-; done
+		exec timeout -k 5 "$NT_TIMEOUT" "$NOOKCTL" exec "${users[$i]}" --config "$conf" -- \
+			sh -c 'readlink /proc/self/ns/pid; id -un; read -r _ || true'
+	) <"$NT_TMP/go.$i" >"$NT_TMP/many.$i" 2>&1 &
+	NT_PIDS+=("$!")
+	pids+=("$!")
+done
+# shellcheck disable=SC2317 # called through nt_until
+all_printed() { [ "$(cat "$NT_TMP"/many.* 2>/dev/null | grep -c '^pid:')" -ge 10 ]; }
+nt_until 60 all_printed
+ok $? "all 10 print their pid namespace while all 10 run"
+for w in "${ws[@]}"; do
+	exec {w}>&-
 done
 failed=0
 for i in "${!users[@]}"; do
-	nt_wait "${pids[$i]}" || { failed=$((failed + 1)); diag "${users[$i]}: $(cat "$NT_TMP/many.$i")"; }
+	nt_wait "${pids[$i]}"
+	rc=$?
+	[ "$rc" = 0 ] || { failed=$((failed + 1)); diag "${users[$i]} (exit $rc): $(cat "$NT_TMP/many.$i")"; }
 done
 is "$failed" 0 "10 simultaneous first execs of 10 users all succeed"
 names=0

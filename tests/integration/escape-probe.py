@@ -149,30 +149,38 @@ def _status(pid):
 
 def setuid(*progs):
     """Runs each setuid program (NAME:PATH:ARG,ARG...) with stdin a pipe that
-    stays open, and reads its effective uid from /proc once exec is done
-    (its Name is the program's); prints NAME=EUID, or "absent"."""
+    stays open, and reads its effective uid from /proc once exec is done;
+    prints NAME=EUID, or "absent".
+
+    "Done" is not "its Name is the program's": execve sets the name before
+    it installs the new credentials, so a read in between (seen under load)
+    gives the caller's euid for a program that does get euid 0. Exec is
+    certainly done once euid is 0, or once the program has written
+    something or exited (all of these prompt or print): then it is read."""
     for spec in progs:
         name, path, args = spec.split(":", 2)
         if not os.path.exists(path):
             out(name, "absent")
             continue
         argv = [path] + [a for a in args.split(",") if a]
-        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, start_new_session=True)
         comm = os.path.basename(path)[:15]
         euid = "unknown"
-        deadline = time.time() + 5
+        deadline = time.time() + 10
         while time.time() < deadline:
+            # Readable: output or EOF, both only after exec completed.
+            settled = bool(select.select([p.stdout], [], [], 0.01)[0])
             st = _status(p.pid)
-            if st and st[0] == comm and st[1]:
+            if st and st[0] == comm and st[1] and (settled or st[1][1] == "0"):
                 euid = st[1][1]
                 break
-            time.sleep(0.01)
         try:
             os.killpg(p.pid, signal.SIGKILL)
         except OSError:
             pass
         p.stdin.close()
+        p.stdout.close()
         p.wait()
         out(name, euid)
 

@@ -47,6 +47,7 @@ NT_USER=
 NT_PIDS=()
 NT_PATHS=()
 NT_DIRS=()
+NT_MOUNTS=()
 declare -A NT_CG_DIRS=()
 
 # ---------------------------------------------------------------- TAP
@@ -307,6 +308,16 @@ nt_config()
 	chmod 0644 "$file"
 }
 
+# nt_mount_loop FILE DIR: mounts the file system in FILE (under NT_TMP) on
+# DIR (under NT_TMP) through a loop device; unmounted at cleanup, after the
+# containers are stopped.
+nt_mount_loop()
+{
+	[[ $1 == "$NT_TMP"/* && $2 == "$NT_TMP"/* ]] || bail "nt_mount_loop: $1 or $2 is not under $NT_TMP"
+	mount -o loop "$1" "$2" || bail "cannot mount $1 on $2"
+	NT_MOUNTS=("$2" "${NT_MOUNTS[@]}")
+}
+
 # ---------------------------------------------------------------- nook
 
 # nookctl with a time limit: a hang fails the test instead of blocking CI.
@@ -390,10 +401,10 @@ nt_not_running()
 	[ "$rc" -eq 3 ]
 }
 
-# nt_settled USER: no container, no cgroup, image on no loop device. A
-# container that has stopped answering status may still be cleaning up
-# (the keeper closes its socket first): poll this before looking for
-# leftovers of a stop nobody waited for.
+# nt_settled USER: no container, no cgroup, image on no loop device. The
+# keeper says "not running" (status exit 3) only once its cleanup is done
+# ("stopping", exit 4, until then), so nt_not_running alone implies the
+# rest; this also checks it, for tests about leftovers.
 nt_settled()
 {
 	nt_not_running "$1" && [ -z "$(nt_cg_left "$1")" ] && [ -z "$(nt_loops "$NT_TMP/images/$1.img")" ]
@@ -527,7 +538,13 @@ nt_cleanup()
 		fi
 	done
 
-	# 3. Our cgroup tree (and any process a broken stop left in it); under
+	# 3. Our own mounts (their loop devices autoclear).
+	for p in "${NT_MOUNTS[@]}"; do
+		umount "$p" 2>/dev/null || umount -l "$p" 2>/dev/null || diag "cleanup: cannot unmount $p"
+	done
+	NT_MOUNTS=()
+
+	# 3b. Our cgroup tree (and any process a broken stop left in it); under
 	# systemd our slice, which systemd stops with every scope in it.
 	if [ "$NT_SYSTEMD" = 1 ]; then
 		timeout -k 5 60 systemctl stop "$NT_SLICE" 2>/dev/null ||

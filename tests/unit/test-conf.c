@@ -177,6 +177,7 @@ static void test_defaults(void)
 	ok(!s.binds && s.n_binds == 0, "no binds by default");
 	is_str(s.image_dir, "/var/lib/nook/images", "image_dir default");
 	ok(s.image_size == (UINT64_C(10) << 30), "image_size defaults to 10G");
+	ok(!s.image_space_warn, "image_space defaults to refuse");
 	is_str(s.hostname, "alice", "hostname defaults to %%u");
 	ok(s.linger_ms == 0, "linger defaults to 0");
 	ok(s.memory_max == NOOK_LIMIT_AUTO && s.cpu_max == NOOK_CPU_AUTO && s.pids_max == NOOK_LIMIT_AUTO &&
@@ -225,6 +226,7 @@ static void test_every_key(void)
 		"bind = /scratch:/mnt/scratch:rw /x:/y\n"
 		"image_dir = /srv/images\n"
 		"image_size = 512M\n"
+		"image_space = warn\n"
 		"hostname = box-%u.lab\n"
 		"linger = 10m\n"
 		"memory_max = 4G\n"
@@ -264,6 +266,7 @@ static void test_every_key(void)
 	}
 	is_str(s.image_dir, "/srv/images", "image_dir");
 	ok(s.image_size == (UINT64_C(512) << 20), "image_size");
+	ok(s.image_space_warn, "image_space = warn");
 	is_str(s.hostname, "box-nobody.lab", "hostname %%u expanded");
 	ok(s.linger_ms == 600000, "linger 10m");
 	ok(s.memory_max == (UINT64_C(4) << 30), "memory_max");
