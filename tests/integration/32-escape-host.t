@@ -113,7 +113,7 @@ done
 mark=nt-cgprobe-$NT_ID
 nt_ssh_bg "$NT_TMP/cg.out" "$alice" "for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs \
 	/sys/fs/cgroup/../cgroup.procs /proc/1/root/sys/fs/cgroup/cgroup.procs; do echo \$\$ >\"\$f\"; done 2>/dev/null
-	echo ready; exec -a $mark sleep 30"
+	echo ready; exec -a $mark sleep $((30 * NT_WAIT_SCALE))"
 cgbg=$NT_SSH_BG
 # find_mark: the host pid of the marked sleep (builtins only: it is polled).
 find_mark()
@@ -143,7 +143,7 @@ nt_ssh_stop "$cgbg"
 
 # ---------------------------------------------------------------- another user's terminal
 
-nt_ssh_bg "$NT_TMP/bob.out" "$bob" -tt 'tty; exec sleep 30'
+nt_ssh_bg "$NT_TMP/bob.out" "$bob" -tt "tty; exec sleep $((30 * NT_WAIT_SCALE))"
 bobbg=$NT_SSH_BG
 bob_tty()
 {
@@ -292,7 +292,7 @@ rc=$?
 ok $? "ssh forwarding: the user's ssh -W to the host's 127.0.0.1:$NT_SSHD_PORT fails (exit $rc: $out)"
 n0=$(accepted)
 lport=$(nt_free_port)
-nt_ssh_bg "$NT_TMP/Lroot.out" root -o ExitOnForwardFailure=yes -L "$lport:$sock" 'sleep 20'
+nt_ssh_bg "$NT_TMP/Lroot.out" root -o ExitOnForwardFailure=yes -L "$lport:$sock" "sleep $((20 * NT_WAIT_SCALE))"
 Lbg=$NT_SSH_BG
 nt_until 10 nt_port_listening "$lport"
 timeout -k 5 10 "$NT_PY" "$probe" tcp_connect 127.0.0.1 "$lport" >/dev/null 2>&1
@@ -301,11 +301,13 @@ ok $? "control: a host session's ssh -L to $sock reaches it ($n0 -> $(accepted) 
 nt_ssh_stop "$Lbg"
 n0=$(accepted)
 lport=$(nt_free_port)
-nt_ssh_bg "$NT_TMP/Lalice.out" "$alice" -o ExitOnForwardFailure=yes -L "$lport:$sock" 'sleep 20'
+nt_ssh_bg "$NT_TMP/Lalice.out" "$alice" -o ExitOnForwardFailure=yes -L "$lport:$sock" "sleep $((20 * NT_WAIT_SCALE))"
 Lbg=$NT_SSH_BG
 nt_until 10 nt_port_listening "$lport"
 out=$(timeout -k 5 10 "$NT_PY" "$probe" tcp_connect 127.0.0.1 "$lport" 2>&1)
-sleep 0.5
+# A connection the forward would make has had time to arrive (a bound for
+# a negative check, scaled like every wait).
+sleep "$(awk -v s="$NT_WAIT_SCALE" 'BEGIN { print 0.5 * s }')"
 is "$(field tcp_read "$out"):$(accepted)" "0:$n0" "ssh forwarding: the user's ssh -L to the host's $sock gets nothing (the listener saw no connection)"
 nt_ssh_stop "$Lbg"
 is "$(grep -c '^accepted=' "$NT_TMP/listen-${abs##*/}.out")" 1 "Unix sockets: $abs saw only the host's own connection"

@@ -55,7 +55,7 @@ read -r init0 _ < <(nt_pids "$alice")
 # ---------------------------------------------------------------- fork bomb
 
 pids_max0=$(cg_sum pids pids.events max)
-nt_ssh_bg "$NT_TMP/fork.out" "$alice" 'python3 ~/escape-probe.py forks 1000 8'
+nt_ssh_bg "$NT_TMP/fork.out" "$alice" "python3 ~/escape-probe.py forks 1000 $((8 * NT_WAIT_SCALE))"
 fork=$NT_SSH_BG
 nt_until 30 grep -q '^forked=' "$NT_TMP/fork.out"
 # While the forks are held: the host, and another user logging in (which

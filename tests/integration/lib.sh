@@ -29,6 +29,10 @@ NOOKCTL=$NOOK_BUILD/nookctl
 # Seconds any single nookctl call may take before the test fails instead of
 # hanging CI.
 NT_TIMEOUT=${NT_TIMEOUT:-60}
+# How much slower than this VM the machine is (an emulated guest: 5): every
+# nt_until deadline, and every hold time a test gives a probe, is multiplied
+# by it. Bounds only: no test asserts how fast anything is.
+NT_WAIT_SCALE=${NT_WAIT_SCALE:-1}
 
 NT_TMP=
 NT_ID=
@@ -377,7 +381,7 @@ nt_until()
 {
 	# A deadline in seconds, not a count: a slow predicate must not
 	# stretch the wait.
-	local deadline=$((SECONDS + $1))
+	local deadline=$((SECONDS + $1 * NT_WAIT_SCALE))
 
 	shift
 	while ((SECONDS <= deadline)); do
