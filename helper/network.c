@@ -336,23 +336,6 @@ int nook_stat_start_time(const char *stat, unsigned long long *ret)
 	return 0;
 }
 
-static int proc_start_time(pid_t pid, unsigned long long *ret)
-{
-	char path[64], buf[1024];
-	_cleanup_close_ int fd = -EBADF;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	return nook_stat_start_time(buf, ret);
-}
-
 struct lease {
 	char user[NOOK_USER_MAX + 1];
 	pid_t pid;
@@ -397,7 +380,7 @@ static bool lease_alive(const struct lease *l)
 {
 	unsigned long long start = 0;
 
-	return l->pid > 0 && proc_start_time(l->pid, &start) >= 0 && start == l->start;
+	return l->pid > 0 && nook_proc_starttime(l->pid, &start) >= 0 && start == l->start;
 }
 
 static int lease_write(int fd, const struct nook_user *u, const struct nook_net *n)
@@ -406,7 +389,7 @@ static int lease_write(int fd, const struct nook_user *u, const struct nook_net 
 	unsigned long long start = 0;
 	int len, r;
 
-	r = proc_start_time(getpid(), &start);
+	r = nook_proc_starttime(getpid(), &start);
 	if (r < 0)
 		return r;
 	inet_ntop(AF_INET, &n->addr4, a4, sizeof(a4));

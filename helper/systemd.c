@@ -209,12 +209,23 @@ static int watch_jobs(sd_bus *bus, struct job_wait *w, sd_bus_slot **ret_slot)
 	return r < 0 && r != -EEXIST ? r : 0;
 }
 
+/* The job path of a Start/StopUnit reply, copied. */
+static int reply_job(sd_bus_message *reply, char **ret_job)
+{
+	const char *job;
+	int r = sd_bus_message_read(reply, "o", &job);
+
+	if (r < 0)
+		return r;
+	*ret_job = strdup(job);
+	return *ret_job ? 0 : -ENOMEM;
+}
+
 static int start_scope(sd_bus *bus, const char *unit, const char *slice, const char *user, sd_bus_error *err,
 		       char **ret_job)
 {
 	_cleanup_msg_ sd_bus_message *m = NULL, *reply = NULL;
 	char desc[128];
-	const char *job;
 	int r;
 
 	snprintf(desc, sizeof(desc), "nook container of %s", user);
@@ -238,28 +249,19 @@ static int start_scope(sd_bus *bus, const char *unit, const char *slice, const c
 	r = sd_bus_call(bus, m, JOB_TIMEOUT_USEC, err, &reply);
 	if (r < 0)
 		return r;
-	r = sd_bus_message_read(reply, "o", &job);
-	if (r < 0)
-		return r;
-	*ret_job = strdup(job);
-	return *ret_job ? 0 : -ENOMEM;
+	return reply_job(reply, ret_job);
 }
 
 static int stop_unit(sd_bus *bus, const char *unit, sd_bus_error *err, char **ret_job)
 {
 	_cleanup_msg_ sd_bus_message *reply = NULL;
-	const char *job;
 	int r;
 
 	r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
 			       "org.freedesktop.systemd1.Manager", "StopUnit", err, &reply, "ss", unit, "replace");
 	if (r < 0)
 		return r;
-	r = sd_bus_message_read(reply, "o", &job);
-	if (r < 0)
-		return r;
-	*ret_job = strdup(job);
-	return *ret_job ? 0 : -ENOMEM;
+	return reply_job(reply, ret_job);
 }
 
 static int stop_and_wait(sd_bus *bus, const char *unit)
