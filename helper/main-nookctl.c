@@ -30,6 +30,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "nook.h"
+#include "relay.h"
 
 #define EXIT_USAGE 2
 #define EXIT_NOT_RUNNING 3

@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <termios.h>
 
 #include "conf.h"
 #include "session.h"
@@ -327,27 +326,6 @@ int nook_stop(const struct nook_user *u);
  * U needs only a name when there is no usable configuration. */
 enum { NOOK_NOT_RUNNING, NOOK_RUNNING, NOOK_STOPPING };
 int nook_status(const struct nook_user *u, struct nook_session_info *ret_info, struct nook_keeper_rec *ret_rec);
-
-/* ---- relay.c: nookctl exec's terminal, relayed (never handed over) ---- */
-struct nook_relay {
-	bool active;       /* something to relay (some of fds 0-2 is a terminal) */
-	bool pty;          /* stdin and stdout are terminals: a new pty */
-	int master;        /* pty mode: our end */
-	int cmd[3];        /* what the command gets as 0, 1, 2 (pty mode: cmd[0] for all) */
-	int ours[3];       /* pipe mode: our ends */
-	struct termios saved; /* root's terminal before raw mode */
-};
-/* Before the fork: a pty for UID, or pipes for the fds that are terminals. */
-int nook_relay_setup(uid_t uid, struct nook_relay *ret);
-/* In the child, before it enters the container: the command's ends on
- * fds 0-2, nothing else of the relay kept. */
-int nook_relay_child(struct nook_relay *r);
-/* In the command's process: the pty becomes its controlling terminal. */
-int nook_relay_ctty(const struct nook_relay *r);
-/* In nookctl: relays until CHILD ends (SIG_FD: a signalfd for SIGCHLD,
- * SIGWINCH, SIGTERM, SIGHUP), closes everything, returns CHILD's exit code. */
-int nook_relay_run(struct nook_relay *r, pid_t child, int sig_fd);
-void nook_relay_close(struct nook_relay *r);
 
 /* ---- join.c: becoming the user inside ---- */
 /* In the forked child: applies the restricted profile and drops to U

@@ -19,6 +19,7 @@
  * would carry on after an error (sshd ignores setcred failures for key
  * logins), the process is ended with _exit(1).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -41,6 +43,7 @@
 
 #include "cleanup.h"
 #include "conf.h"
+#include "relay.h"
 #include "restrict.h"
 #include "session.h"
 #include "util.h"
@@ -375,6 +378,143 @@ static void prepare_tty(pam_handle_t *pamh, const struct state *s, uid_t uid)
 		pam_syslog(pamh, LOG_WARNING, "cannot hand %s to the container: %m", path);
 }
 
+/*
+ * After the relay's fds are on 0-2: any other descriptor the caller holds
+ * on its terminal (TTYS, N of them) now points at the session's pty, or at
+ * /dev/null when there is none, so the same fd numbers stay valid and none
+ * reaches the container.
+ */
+static int replace_terminal_fds(const dev_t *ttys, size_t n, bool pty)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		struct stat st;
+		int fd = atoi(de->d_name), keep;
+		bool caller = false;
+
+		if (fd <= 2 || fd == dirfd(d) || fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			caller |= st.st_rdev == ttys[i];
+		if (!caller)
+			continue;
+		keep = fcntl(fd, F_GETFD) & FD_CLOEXEC ? O_CLOEXEC : 0;
+		if (pty) {
+			if (dup3(STDIN_FILENO, fd, keep) < 0)
+				return -errno;
+		} else {
+			_cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+			if (null < 0 || dup3(null, fd, keep) < 0)
+				return -errno;
+		}
+	}
+	return 0;
+}
+
+/*
+ * su (and any enter=session caller but login) on a terminal: the caller's
+ * terminal never goes into the container. A process the user leaves behind
+ * (setsid, keep fd 0) would otherwise read what the caller, often root,
+ * types at their own prompt after su has returned (issue 10). Users will
+ * not type `su --pty`, so the module does what it does, by itself:
+ *
+ * the process PAM called forks. The parent keeps the caller's pid and
+ * terminal, stays on the host and relays (relay.c) until the child ends,
+ * then exits with the child's status: to the caller's shell it is still
+ * "su", which ends as su ends. The child, which is not a process group
+ * leader and so may call setsid, takes a new pty (the user's) as its
+ * controlling terminal on fds 0-2, returns to su and enters the container.
+ * Job control, ^C and the window size work inside as on su --pty.
+ *
+ * Returns 0 in the child (or when no fd is a terminal); never returns in
+ * the parent; < 0 when nothing was forked (the session must not start).
+ */
+static int relay_caller_terminal(pam_handle_t *pamh, uid_t uid)
+{
+	struct nook_relay relay;
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	dev_t caller_tty[3];
+	size_t n_tty = 0;
+	sigset_t mask, old;
+	pid_t pid;
+	int r;
+
+	for (int fd = 0; fd < 3; fd++) {
+		struct stat st;
+
+		if (isatty(fd) && fstat(fd, &st) == 0)
+			caller_tty[n_tty++] = st.st_rdev;
+	}
+	r = nook_relay_setup(uid, &relay);
+	if (r < 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot give the session a terminal of its own: %s", strerror(-r));
+		return r;
+	}
+	if (!relay.active)
+		return 0;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGWINCH);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	/* Blocked before the fork, so the child's end is never missed. */
+	if (sigprocmask(SIG_BLOCK, &mask, &old) < 0) {
+		r = -errno;
+		nook_relay_close(&relay);
+		return r;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		pam_syslog(pamh, LOG_ERR, "fork: %m");
+		(void) sigprocmask(SIG_SETMASK, &old, NULL);
+		nook_relay_close(&relay);
+		return r;
+	}
+	if (pid > 0) {
+		int sig_fd;
+
+		/* The caller may ignore SIGCHLD (then children are reaped
+		 * behind waitid's back). */
+		(void) sigaction(SIGCHLD, &dfl, NULL);
+		sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+		if (sig_fd < 0) {
+			/* Cannot relay: end the child rather than leave it
+			 * without a terminal; the caller sees su fail. */
+			(void) kill(pid, SIGKILL);
+			nook_relay_close(&relay);
+			_exit(125);
+		}
+		/* Never back into the caller: it lives on in the child. */
+		_exit(nook_relay_run(&relay, pid, sig_fd));
+	}
+	(void) sigprocmask(SIG_SETMASK, &old, NULL);
+	r = nook_relay_child(&relay);
+	if (r >= 0)
+		r = nook_relay_ctty(&relay);
+	if (r >= 0)
+		r = replace_terminal_fds(caller_tty, n_tty, relay.pty);
+	if (r >= 0 && relay.pty) {
+		const char *name = ttyname(STDIN_FILENO);
+
+		/* Later modules (and close_session) see the session's terminal. */
+		if (name && strncmp(name, "/dev/", 5) == 0)
+			(void) pam_set_item(pamh, PAM_TTY, name + 5);
+	}
+	if (r < 0) {
+		pam_syslog(pamh, LOG_CRIT, "cannot move the session to its own terminal: %s; ending it",
+			   strerror(-r));
+		/* Fail closed: half-moved fds must not reach the caller's code. */
+		_exit(1);
+	}
+	return 0;
+}
+
 /* Joins the container and applies the restricted profile. Once it has
  * started, failing half-way leaves the process neither here nor there:
  * only ending it is safe. */
@@ -456,11 +596,18 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (o.enter == ENTER_SESSION) {
 		const char *service = NULL;
 
-		/* Only login(1) chowns the terminal it runs on. su must not hand
-		 * its caller's terminal to the target user. */
+		/* login(1) owns the terminal it runs on: it chowns it to the
+		 * user, reopens it by name in the session, and revokes every
+		 * leftover holder with vhangup() at the next login on it. Any
+		 * other caller's terminal stays with the caller (relayed). */
 		(void) pam_get_item(pamh, PAM_SERVICE, (const void **) &service);
 		if (service && strcmp(service, "login") == 0)
 			prepare_tty(pamh, s, w.uid);
+		else if (relay_caller_terminal(pamh, w.uid) < 0) {
+			(void) pam_error(pamh, "nook: your session could not be started; please contact the "
+					       "administrator");
+			return PAM_SESSION_ERR;
+		}
 		enter(pamh, s, w.name);
 	}
 	return PAM_SUCCESS;

@@ -22,20 +22,9 @@ nt_config "$conf" "users=$alice" hostname=box-%u
 host_name=$(hostname)
 identity='0 0 4294967295'
 
-# pam_file FILE FIRST-AUTH-LINE MODULE-ARG...: a login or su stack with
-# pam_nook, in the order INSTALL documents.
-pam_file()
-{
-	local file=$1 first=$2 mod
-
-	shift 2
-	mod="$NOOK_BUILD/pam_nook.so $*"
-	printf '%s\n' "$first" "auth     optional $mod" "account  required $mod" "account  required pam_unix.so" \
-		"session  required pam_unix.so" "session  required $mod" >"$file"
-}
-pam_file "$NT_TMP/login.pam" "auth     required pam_unix.so" "conf=$conf" "helper=$NOOK_BUILD/nook-helper"
-pam_file "$NT_TMP/su.pam" "auth     sufficient pam_rootok.so" "conf=$conf" "helper=$NOOK_BUILD/nook-helper"
-pam_file "$NT_TMP/su-broken.pam" "auth     sufficient pam_rootok.so" "conf=$conf" "helper=$NT_TMP/nt-no-such-helper"
+nt_pam_file "$NT_TMP/login.pam" "auth     required pam_unix.so" "conf=$conf" "helper=$NOOK_BUILD/nook-helper"
+nt_pam_file "$NT_TMP/su.pam" "auth     sufficient pam_rootok.so" "conf=$conf" "helper=$NOOK_BUILD/nook-helper"
+nt_pam_file "$NT_TMP/su-broken.pam" "auth     sufficient pam_rootok.so" "conf=$conf" "helper=$NT_TMP/nt-no-such-helper"
 
 # The lines the commands below print: "KEY=value", the key split by quotes
 # so that the terminal's echo of the typed line never matches.

@@ -89,6 +89,47 @@ out=$(drive run -- sh -c "exec ${ex[*]} sh -c 'readlink /proc/self/fd/0 /proc/se
 like "$out" 'out:/dev/null' "no terminal on stdin: stdin is passed as it is (/dev/null)"
 like "$out" 'out:pipe:' "no terminal on stdin: stdout, a terminal, reaches the command as a pipe"
 
+# ---------------------------------------------------------------- su's caller's terminal
+# su (pam_nook, enter=session) relays its caller's terminal the same way:
+# the process root called stays on the host and relays, the user gets a pty
+# of their own. Root's shell sees su as before (exit status, ^C).
+
+nt_pam_file "$NT_TMP/su.pam" "auth     sufficient pam_rootok.so" "conf=$conf" "helper=$NOOK_BUILD/nook-helper"
+# su_tty CMD: `su - alice -c CMD` with our PAM file, for drive's ARGV.
+su_tty=(unshare -m sh -c 'mount --bind "$1" /etc/pam.d/su && mount --bind "$1" /etc/pam.d/su-l &&
+	exec su - "$2" -c "$3"' sh "$NT_TMP/su.pam" "$alice")
+
+out=$(drive after 5 -- "${su_tty[@]}" 'python3 ~/escape-probe.py keep_fd0 ~/su-leak 30')
+is "$(field exit "$out")" 0 "su: on a terminal, su returns"
+is "$(field detached "$(sed -n 's/^out://p' <<<"$out")")" yes "su: the leftover inside detached"
+is "$(field queued "$out")" "$(field typed "$out")" "su: what root typed afterwards stays unread on root's terminal" ||
+	diag "$out"
+alive=$(nt_exec "$alice" "$conf" sh -c 'kill -0 "$(cat ~/su-leak.pid)" && echo alive')
+is "$alive" alive "su: ... while the leftover still runs inside, holding its fd 0"
+is "$(nt_exec "$alice" "$conf" sh -c 'cat ~/su-leak 2>/dev/null; echo end')" end "su: ... and it read nothing"
+
+out=$(drive interact ready 'hello\n' -- "${su_tty[@]}" 'echo ready; read -r x; echo "got=$x"; stty size; tty; echo "P""ID1=$(cat /proc/1/comm)"; exit 7')
+is "$(field exit "$out")" 7 "su: the exit status comes back to root's shell"
+like "$out" 'out:got=hello' "su: input reaches the command"
+like "$out" 'out:33 101' "su: with the caller's window size"
+like "$out" 'out:/dev/pts/[0-9]+' "su: on a pty of its own"
+like "$out" 'out:PID1=nook-init' "su: inside the container" || diag "$out"
+
+out=$(drive interact ready '\x03' -- "${su_tty[@]}" 'echo ready; exec sleep 30')
+is "$(field exit "$out")" 130 "su: ^C interrupts the command (status 130)"
+
+# An interactive `su - alice` (with -c, su itself starts a new session
+# without a terminal, relay or not).
+out=$(drive interact '\$ ' "sh -c 'echo st\"\"arted; exec sleep 30'\\n" started '\x1a' Stopped 'exit 3\n' 'stopped jobs' 'exit 3\n' -- \
+	unshare -m sh -c 'mount --bind "$1" /etc/pam.d/su && mount --bind "$1" /etc/pam.d/su-l &&
+		exec su - -s /bin/bash "$2"' sh "$NT_TMP/su.pam" "$alice")
+unlike "$out" 'missed=' "su: ^Z stops a job of an interactive shell inside (job control)" || diag "$out"
+is "$(field exit "$out")" 3 "su: ... which then goes on and exits"
+
+out=$(drive run -- sh -c 'exec "$@" </dev/null' sh "${su_tty[@]}" 'readlink /proc/self/fd/0 /proc/self/fd/1')
+like "$out" 'out:/dev/null' "su, no terminal on stdin: stdin is passed as it is (/dev/null)"
+like "$out" 'out:pipe:' "su, no terminal on stdin: stdout, a terminal, reaches the command as a pipe"
+
 # ---------------------------------------------------------------- TIOCSETD
 
 host=$(timeout -k 5 30 runuser -u "$alice" -- python3 "$probe" tiocsetd </dev/null 2>&1)

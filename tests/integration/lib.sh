@@ -262,6 +262,19 @@ nt_mkdir()
 	NT_DIRS=("$1" "${NT_DIRS[@]}")
 }
 
+# nt_pam_file FILE FIRST-AUTH-LINE MODULE-ARG...: a login or su PAM stack
+# with pam_nook, in the order INSTALL documents (for login and su tests, which
+# bind it over /etc/pam.d/<service> in a private mount namespace).
+nt_pam_file()
+{
+	local file=$1 first=$2 mod
+
+	shift 2
+	mod="$NOOK_BUILD/pam_nook.so $*"
+	printf '%s\n' "$first" "auth     optional $mod" "account  required $mod" "account  required pam_unix.so" \
+		"session  required pam_unix.so" "session  required $mod" >"$file"
+}
+
 # nt_config FILE [KEY=VALUE | RAW-LINE]...: writes a root-owned 0644 config.
 # KEY=VALUE replaces the default of KEY (KEY= drops it) or adds KEY; hide=
 # and bind= add a line each time; any other argument (a line without '=' after

@@ -1,23 +1,24 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * `nookctl exec` on a terminal: the command never gets root's terminal.
+ * A terminal relayed, never handed over: `nookctl exec` on root's terminal,
+ * and su (pam_nook with enter=session) on its caller's.
  *
- * Handing root's own tty fds into a user's container lets a process the
- * user planted (setsid, keep fd 0) outlive the command and read what root
- * types at the host prompt afterwards: read(), TCSETS and fake prompts need
- * no TIOCSTI (issue 10). So, as `machinectl shell`, `docker exec -t` and
- * `su --pty` do:
+ * Handing the caller's own tty fds into a user's container lets a process
+ * the user planted (setsid, keep fd 0) outlive the command and read what
+ * the caller types at the host prompt afterwards: read(), TCSETS and fake
+ * prompts need no TIOCSTI (issue 10). So, as `machinectl shell`, `docker
+ * exec -t` and `su --pty` do:
  *   - stdin and stdout are terminals: the command gets a new pty (its
- *     controlling terminal, owned by the user); nookctl puts root's terminal
- *     in raw mode and copies bytes both ways, and the window size on
- *     SIGWINCH. ^C, ^Z and friends are bytes that the new pty's line
+ *     controlling terminal, owned by the user); the relay puts the caller's
+ *     terminal in raw mode and copies bytes both ways, and the window size
+ *     on SIGWINCH. ^C, ^Z and friends are bytes that the new pty's line
  *     discipline turns into signals inside, so job control works there;
  *   - otherwise each of fds 0-2 that is a terminal is replaced by a pipe
- *     that nookctl relays; fds that are no terminal are passed as they are.
- * When the command's process (the joiner) exits, nookctl stops reading
- * root's terminal, drains what is already there, and closes its ends: the
- * pty is hung up, the pipes are broken, and whatever stayed behind inside
- * holds nothing that reaches root.
+ *     that the relay copies; fds that are no terminal are passed as they are.
+ * When the command's process (the joiner) exits, the relay stops reading
+ * the caller's terminal, drains what is already there, and closes its ends:
+ * the pty is hung up, the pipes are broken, and whatever stayed behind
+ * inside holds nothing that reaches the caller.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +35,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "nook.h"
+#include "relay.h"
+#include "util.h"
 
 #define RELAY_BUF 4096
 
