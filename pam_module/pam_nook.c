@@ -393,23 +393,25 @@ static int replace_terminal_fds(const dev_t *ttys, size_t n, bool pty)
 		return -errno;
 	while ((de = readdir(d))) {
 		struct stat st;
-		int fd = atoi(de->d_name), keep;
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+		int keep;
 		bool caller = false;
 
-		if (fd <= 2 || fd == dirfd(d) || fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode))
+		if (*end || end == de->d_name || fd <= 2 || fd == dirfd(d) || fstat((int) fd, &st) < 0 || !S_ISCHR(st.st_mode))
 			continue;
 		for (size_t i = 0; i < n; i++)
 			caller |= st.st_rdev == ttys[i];
 		if (!caller)
 			continue;
-		keep = fcntl(fd, F_GETFD) & FD_CLOEXEC ? O_CLOEXEC : 0;
+		keep = fcntl((int) fd, F_GETFD) & FD_CLOEXEC ? O_CLOEXEC : 0;
 		if (pty) {
-			if (dup3(STDIN_FILENO, fd, keep) < 0)
+			if (dup3(STDIN_FILENO, (int) fd, keep) < 0)
 				return -errno;
 		} else {
 			_cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-			if (null < 0 || dup3(null, fd, keep) < 0)
+			if (null < 0 || dup3(null, (int) fd, keep) < 0)
 				return -errno;
 		}
 	}
