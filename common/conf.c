@@ -37,15 +37,8 @@
 #define PIDS_LIMIT 4194304   /* PID_MAX_LIMIT: the kernel refuses a larger pids.max */
 #define IMAGE_SIZE_MIN (UINT64_C(64) << 20) /* below this ext4 + overlay work dirs barely fit */
 #define LOOKUP_BUF_MAX 1048576
+#define KEYS_MAX 64          /* at least ELEMENTSOF(keys): sizes the per-key arrays of resolution */
 
-#define DEFAULT_ROOTFS "/"
-#define DEFAULT_IMAGE_DIR "/var/lib/nook/images"
-#define DEFAULT_IMAGE_SIZE (UINT64_C(10) << 30)
-#define DEFAULT_HOSTNAME "%u"
-#define DEFAULT_CGROUP_ROOT "nook"
-#define DEFAULT_SYSTEMD_SLICE "nook.slice"
-#define DEFAULT_EXEMPT "root"
-#define DEFAULT_BRIDGE "nook0"
 #define DEFAULT_BRIDGE_SUBNET "10.213.0.0/16"
 /* The bridge's own address is the first of the subnet, containers get the
  * rest: at least a /30 (two usable addresses). IPv6 container addresses
@@ -58,37 +51,6 @@ enum section_type {
 	SEC_DEFAULT,
 	SEC_GROUP,
 	SEC_USER,
-};
-
-enum key_id {
-	K_ENABLE,
-	K_USERS,
-	K_EXEMPT,
-	K_ROOTFS,
-	K_HIDE,
-	K_BIND,
-	K_IMAGE_DIR,
-	K_IMAGE_SIZE,
-	K_IMAGE_SPACE,
-	K_HOSTNAME,
-	K_LINGER,
-	K_LOCK_TIMEOUT,
-	K_MEMORY_MAX,
-	K_CPU_MAX,
-	K_PIDS_MAX,
-	K_CGROUP_ROOT,
-	K_CGROUP_MANAGER,
-	K_SYSTEMD_SLICE,
-	K_NETWORK,
-	K_BRIDGE,
-	K_BRIDGE_SUBNET,
-	K_BRIDGE_SUBNET6,
-	K_ISOLATE,
-	K_HOST_ACCESS,
-	K_DNS,
-	K_PROFILE,
-	K_TMPFS_SIZE,
-	K_COUNT_,
 };
 
 enum who_kind {
@@ -105,9 +67,11 @@ struct who {
 	gid_t gid;
 };
 
+struct key_def;
+
 /* One `key = value` (or one word of a list key such as hide or bind). */
 struct entry {
-	enum key_id key;
+	const struct key_def *key;
 	unsigned line;
 	uint64_t num;    /* bool, size, duration, count or enum */
 	char *str;       /* path, hostname template, cgroup path; bind source */
@@ -142,16 +106,54 @@ struct parser {
 	char *err;
 };
 
-typedef int (*parse_fn)(struct parser *p, const char *key, const char *value, struct entry *e);
+typedef int (*parse_fn)(struct parser *p, const struct key_def *k, const char *v, struct entry *e);
 
+/* Where a key's winning value goes in struct nook_settings, and how. */
+enum value_kind {
+	V_NONE,     /* not a setting (users, exempt: read by nook_conf_selected) */
+	V_BOOL,     /* bool, from num */
+	V_U32,      /* uint32_t, from num */
+	V_U64,      /* uint64_t, from num */
+	V_ENUM,     /* an enum (int-sized), from num */
+	V_STR,      /* char *, a copy of str */
+	V_HOSTNAME, /* char *, str with %u expanded for the user */
+	V_CIDR4,    /* struct nook_cidr, str parsed; a NULL default leaves it unset */
+	V_CIDR6,
+	V_ADDRS,    /* char **, NULL-terminated, from the blank-separated str */
+	V_PATHS,    /* list: char **, NULL-terminated, one str per entry */
+	V_BINDS,    /* list: struct nook_bind *, its count at count_offset */
+};
+
+enum key_flag {
+	KEY_GLOBAL = 1 << 0,      /* only in [default]: who is selected is global policy */
+	KEY_LIST = 1 << 1,        /* repeatable: occurrences append instead of override */
+	KEY_SPLIT = 1 << 2,       /* the value holds several blank-separated items */
+	KEY_MAY_BE_EMPTY = 1 << 3,
+};
+
+/* The words of an enum-valued key, and what to say about any other. */
+struct enum_word {
+	const char *name;
+	int value;
+};
+struct enum_def {
+	const struct enum_word *words;
+	size_t n_words;
+	const char *invalid; /* follows "KEY = 'VALUE' " */
+};
+
+/* One configuration key: adding a key is one row of keys[] below, plus its
+ * field in struct nook_settings and its documentation in nook.conf(5). */
 struct key_def {
 	const char *name;
-	parse_fn parse;
-	enum key_id id;
-	bool default_only; /* who is selected is global policy, not per user */
-	bool list;         /* repeatable: occurrences append instead of override */
-	bool split;        /* the value holds several whitespace-separated items */
-	bool may_be_empty;
+	parse_fn parse;               /* validates VALUE into an entry, with file:line errors */
+	const struct enum_def *words; /* parse_enum's words */
+	size_t offset;                /* of the field in struct nook_settings */
+	size_t count_offset;          /* V_BINDS: of the size_t count */
+	uint64_t def_num;             /* default of a numeric kind */
+	const char *def_str;          /* default of a string kind, as if written in the file */
+	enum value_kind kind;
+	unsigned flags;               /* enum key_flag */
 };
 
 /* ---- messages ---------------------------------------------------------- */
@@ -518,13 +520,13 @@ static int lookup_failed(struct parser *p, int r, const char *what, const char *
 
 /* ---- per-key value parsers --------------------------------------------- */
 
-static int parse_enable(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_boolean(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
 	bool val;
 
 	if (nook_parse_bool(v, &val) < 0)
-		return fail(p, -EINVAL, "%s = '%s' is not a boolean; use yes or no", key, show(v, b));
+		return fail(p, -EINVAL, "%s = '%s' is not a boolean; use yes or no", k->name, show(v, b));
 	e->num = val;
 	return 0;
 }
@@ -591,14 +593,14 @@ static int parse_who_items(struct parser *p, const char *key, char *v, struct en
 /* The copies below are freed by hand, not with _cleanup_free_:
  * clang-analyzer 14 (make lint) does not model the cleanup attribute and
  * would report a leak on every early return. */
-static int parse_who(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_who(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char *copy = strdup(v);
 	int r;
 
 	if (!copy)
 		return -ENOMEM;
-	r = parse_who_items(p, key, copy, e);
+	r = parse_who_items(p, k->name, copy, e);
 	free(copy);
 	return r;
 }
@@ -623,9 +625,9 @@ static int check_abs_path(struct parser *p, const char *key, const char *what, c
 	return 0;
 }
 
-static int parse_path(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_path(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
-	int r = check_abs_path(p, key, "path", v);
+	int r = check_abs_path(p, k->name, "path", v);
 
 	if (r < 0)
 		return r;
@@ -633,11 +635,11 @@ static int parse_path(struct parser *p, const char *key, const char *v, struct e
 	return e->str ? 0 : -ENOMEM;
 }
 
-static int parse_hide(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_hide(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	if (strcmp(v, "/") == 0)
-		return fail(p, -EINVAL, "%s: '/' would hide the whole lower layer; name a path below it", key);
-	return parse_path(p, key, v, e);
+		return fail(p, -EINVAL, "%s: '/' would hide the whole lower layer; name a path below it", k->name);
+	return parse_path(p, k, v, e);
 }
 
 /* SRC:DST[:ro|rw]; SRC is modified. */
@@ -675,51 +677,51 @@ static int parse_bind_fields(struct parser *p, const char *key, const char *v, c
 	return e->str && e->dst ? 0 : -ENOMEM;
 }
 
-static int parse_bind(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_bind(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char *copy = strdup(v);
 	int r;
 
 	if (!copy)
 		return -ENOMEM;
-	r = parse_bind_fields(p, key, v, copy, e);
+	r = parse_bind_fields(p, k->name, v, copy, e);
 	free(copy);
 	return r;
 }
 
-static int parse_image_size(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_image_size(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
 	int r = nook_parse_size(v, &e->num);
 
 	if (r == -ERANGE)
-		return fail(p, r, "%s = '%s' is too large; use a size such as 10G", key, show(v, b));
+		return fail(p, r, "%s = '%s' is too large; use a size such as 10G", k->name, show(v, b));
 	if (r < 0)
 		return fail(p, r, "%s = '%s' is not a size; use a number with an optional K, M, G or T suffix, e.g. 10G",
-			    key, show(v, b));
+			    k->name, show(v, b));
 	if (e->num == 0)
-		return fail(p, -EINVAL, "%s = '%s': an image needs a fixed size; use e.g. 10G", key,
+		return fail(p, -EINVAL, "%s = '%s': an image needs a fixed size; use e.g. 10G", k->name,
 			    show(v, b));
 	if (e->num < IMAGE_SIZE_MIN)
-		return fail(p, -EINVAL, "%s = '%s' is below the minimum of 64M; use at least 64M", key,
+		return fail(p, -EINVAL, "%s = '%s' is below the minimum of 64M; use at least 64M", k->name,
 			    show(v, b));
 	return 0;
 }
 
-static int parse_memory_max(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_memory_max(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
 	int r = nook_parse_size(v, &e->num);
 
 	if (r == -ERANGE)
-		return fail(p, r, "%s = '%s' is too large; use a size such as 4G, or max", key, show(v, b));
+		return fail(p, r, "%s = '%s' is too large; use a size such as 4G, or max", k->name, show(v, b));
 	if (r < 0)
 		return fail(p, r, "%s = '%s' is not a size; use a number with an optional K, M, G or T suffix, or max",
-			    key, show(v, b));
+			    k->name, show(v, b));
 	/* 0 is how the struct spells "no limit"; a literal 0 would mean an
 	 * instant OOM, which is surely not what was meant. */
 	if (e->num == 0 && strcasecmp(v, "max") != 0)
-		return fail(p, -EINVAL, "%s = 0 would allow no memory at all; use max for no limit", key);
+		return fail(p, -EINVAL, "%s = 0 would allow no memory at all; use max for no limit", k->name);
 	return 0;
 }
 
@@ -748,72 +750,58 @@ static int parse_limit(struct parser *p, const char *key, const char *v, uint64_
 	return 0;
 }
 
-static int parse_cpu_max(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_cpu_max(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
-	return parse_limit(p, key, v, CPU_MAX_PERCENT, "%", &e->num);
+	return parse_limit(p, k->name, v, CPU_MAX_PERCENT, "%", &e->num);
 }
 
-static int parse_pids_max(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_pids_max(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
-	return parse_limit(p, key, v, PIDS_LIMIT, NULL, &e->num);
+	return parse_limit(p, k->name, v, PIDS_LIMIT, NULL, &e->num);
 }
 
-static int parse_tmpfs_size(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_tmpfs_size(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
 	int r = nook_parse_size(v, &e->num);
 
 	if (r < 0)
 		return fail(p, r, "%s = '%s' is not a size; use a number with an optional K, M, G or T suffix, or max",
-			    key, show(v, b));
+			    k->name, show(v, b));
 	if (e->num == 0 && strcasecmp(v, "max") != 0)
-		return fail(p, -EINVAL, "%s = 0 would leave no room in /tmp; use max for the kernel's default", key);
+		return fail(p, -EINVAL, "%s = 0 would leave no room in /tmp; use max for the kernel's default", k->name);
 	return 0;
 }
 
-/* What to do with an image that image_dir's free space cannot back fully. */
-static int parse_image_space(struct parser *p, const char *key, const char *v, struct entry *e)
-{
-	char b[SHOW_MAX + 4];
-
-	if (strcmp(v, "refuse") == 0)
-		e->num = 0;
-	else if (strcmp(v, "warn") == 0)
-		e->num = 1;
-	else
-		return fail(p, -EINVAL, "%s = '%s' is not refuse or warn", key, show(v, b));
-	return 0;
-}
-
-static int parse_linger(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_linger(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
 	int r = nook_parse_duration_ms(v, &e->num);
 
 	if (r == -ERANGE)
-		return fail(p, r, "%s = '%s' is too large; use e.g. 10m", key, show(v, b));
+		return fail(p, r, "%s = '%s' is too large; use e.g. 10m", k->name, show(v, b));
 	if (r < 0)
 		return fail(p, r, "%s = '%s' is not a duration; use 0 or a number with ms, s, m, h or d, e.g. 30s",
-			    key, show(v, b));
+			    k->name, show(v, b));
 	return 0;
 }
 
-static int parse_lock_timeout(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_lock_timeout(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
-	int r = parse_linger(p, key, v, e);
+	int r = parse_linger(p, k, v, e);
 
 	if (r < 0)
 		return r;
 	if (e->num == 0)
-		return fail(p, -EINVAL, "%s = '%s': a login must be able to wait a little; use e.g. 90s", key,
+		return fail(p, -EINVAL, "%s = '%s': a login must be able to wait a little; use e.g. 90s", k->name,
 			    show(v, b));
 	return 0;
 }
 
 /* Checks the template now, so that a typo is reported with its line; the
  * expansion (and its length) can only be checked per user, at resolve time. */
-static int parse_hostname(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_hostname(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
 	size_t literal = 0;
@@ -826,15 +814,15 @@ static int parse_hostname(struct parser *p, const char *key, const char *v, stru
 				continue;
 			}
 			return fail(p, -EINVAL, "%s = '%s': unknown escape '%%%.1s'; use %%u for the user name or %%%% for '%%'",
-				    key, show(v, b), c[1] ? c + 1 : "");
+				    k->name, show(v, b), c[1] ? c + 1 : "");
 		}
 		if (!hostname_char(*c))
 			return fail(p, -EINVAL, "%s = '%s': a hostname may only contain letters, digits, '-' and '.'",
-				    key, show(v, b));
+				    k->name, show(v, b));
 		literal++;
 	}
 	if (literal > HOSTNAME_LEN_MAX)
-		return fail(p, -EINVAL, "%s = '%s' is longer than %d characters; shorten it", key,
+		return fail(p, -EINVAL, "%s = '%s' is longer than %d characters; shorten it", k->name,
 			    show(v, b), HOSTNAME_LEN_MAX);
 	e->str = strdup(v);
 	return e->str ? 0 : -ENOMEM;
@@ -848,7 +836,7 @@ static bool cgroup_char(char c)
 
 /* The helper joins this to a cgroup mount point (or to its own cgroup for
  * "./"), so it must not be able to name anything outside that subtree. */
-static int parse_cgroup_root(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_cgroup_root(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
 	const char *s = v;
@@ -857,80 +845,39 @@ static int parse_cgroup_root(struct parser *p, const char *key, const char *v, s
 		s += 2;
 	if (*s == '/')
 		return fail(p, -EINVAL, "%s = '%s' must be relative; drop the leading '/' (or write ./NAME for a cgroup below the creating process's)",
-			    key, show(v, b));
+			    k->name, show(v, b));
 	if (!*s)
-		return fail(p, -EINVAL, "%s = '%s' names no cgroup; use e.g. nook or ./nook", key, show(v, b));
+		return fail(p, -EINVAL, "%s = '%s' names no cgroup; use e.g. nook or ./nook", k->name, show(v, b));
 	while (*s) {
 		size_t n = 0;
 
 		while (s[n] && s[n] != '/') {
 			if (!cgroup_char(s[n]))
 				return fail(p, -EINVAL, "%s = '%s': a cgroup name may only contain letters, digits, '_', '.' and '-'",
-					    key, show(v, b));
+					    k->name, show(v, b));
 			n++;
 		}
 		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
 			return fail(p, -EINVAL, "%s = '%s' has an empty, '.' or '..' component; write a plain path such as nook/users",
-				    key, show(v, b));
+				    k->name, show(v, b));
 		if (n > NAME_MAX)
 			return fail(p, -ENAMETOOLONG, "%s: a component of '%s' is longer than %d bytes; shorten it",
-				    key, show(v, b), NAME_MAX);
+				    k->name, show(v, b), NAME_MAX);
 		s += n;
 		if (*s == '/' && !s[1])
-			return fail(p, -EINVAL, "%s = '%s' ends with '/'; remove it", key, show(v, b));
+			return fail(p, -EINVAL, "%s = '%s' ends with '/'; remove it", k->name, show(v, b));
 		if (*s == '/')
 			s++;
 	}
 	if (strlen(v) >= PATH_MAX)
-		return fail(p, -ENAMETOOLONG, "%s = '%s' is too long; shorten it", key, show(v, b));
+		return fail(p, -ENAMETOOLONG, "%s = '%s' is too long; shorten it", k->name, show(v, b));
 	e->str = strdup(v);
 	return e->str ? 0 : -ENOMEM;
 }
 
-static int parse_network(struct parser *p, const char *key, const char *v, struct entry *e)
-{
-	static const struct {
-		const char *name;
-		enum nook_network mode;
-	} modes[] = {
-		{ "none", NOOK_NET_NONE },
-		{ "pasta", NOOK_NET_PASTA },
-		{ "bridge", NOOK_NET_BRIDGE },
-	};
-	char b[SHOW_MAX + 4];
-
-	for (size_t i = 0; i < ELEMENTSOF(modes); i++)
-		if (strcmp(v, modes[i].name) == 0) {
-			e->num = modes[i].mode;
-			return 0;
-		}
-	return fail(p, -EINVAL, "%s = '%s' is not a network mode; use none, pasta or bridge", key, show(v, b));
-}
-
-static int parse_cgroup_manager(struct parser *p, const char *key, const char *v, struct entry *e)
-{
-	static const struct {
-		const char *name;
-		enum nook_cgroup_manager m;
-	} managers[] = {
-		{ "auto", NOOK_CG_AUTO },
-		{ "systemd", NOOK_CG_SYSTEMD },
-		{ "cgroupfs", NOOK_CG_CGROUPFS },
-	};
-	char b[SHOW_MAX + 4];
-
-	for (size_t i = 0; i < ELEMENTSOF(managers); i++)
-		if (strcmp(v, managers[i].name) == 0) {
-			e->num = managers[i].m;
-			return 0;
-		}
-	return fail(p, -EINVAL, "%s = '%s' is not a cgroup manager; use auto, systemd or cgroupfs", key,
-		    show(v, b));
-}
-
 /* A slice unit name systemd takes: NAME.slice, where each '-' in NAME
  * nests (nook-lab.slice lives in nook.slice). */
-static int parse_slice(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_slice(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
 	size_t n = strlen(v);
@@ -938,11 +885,11 @@ static int parse_slice(struct parser *p, const char *key, const char *v, struct 
 	if (n <= 6 || n > 200 || strcmp(v + n - 6, ".slice") != 0 || v[0] == '-' || v[n - 7] == '-' ||
 	    strstr(v, "--"))
 		return fail(p, -EINVAL, "%s = '%s' is not a slice name; write e.g. nook.slice or nook-lab.slice",
-			    key, show(v, b));
+			    k->name, show(v, b));
 	for (size_t i = 0; i < n - 6; i++)
 		if (!cgroup_char(v[i]) || v[i] == '.')
 			return fail(p, -EINVAL, "%s = '%s': a slice name may only contain letters, digits, '_' and '-' before .slice",
-				    key, show(v, b));
+				    k->name, show(v, b));
 	e->str = strdup(v);
 	return e->str ? 0 : -ENOMEM;
 }
@@ -950,21 +897,21 @@ static int parse_slice(struct parser *p, const char *key, const char *v, struct 
 /* A network interface name the kernel takes (at most 15 bytes, no '/',
  * ':' or blanks), kept to a plain alphabet; "nk-" is the prefix of the
  * containers' veths and cannot name a bridge. */
-static int parse_ifname(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_ifname(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
 	size_t n = strlen(v);
 
 	if (n > NOOK_IFNAME_MAX)
-		return fail(p, -EINVAL, "%s = '%s' is longer than %d characters; shorten it", key, show(v, b),
+		return fail(p, -EINVAL, "%s = '%s' is longer than %d characters; shorten it", k->name, show(v, b),
 			    NOOK_IFNAME_MAX);
 	for (size_t i = 0; i < n; i++)
 		if (!cgroup_char(v[i]))
 			return fail(p, -EINVAL, "%s = '%s': an interface name may only contain letters, digits, '_', '.' and '-'",
-				    key, show(v, b));
+				    k->name, show(v, b));
 	if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0 || strncmp(v, "nk-", 3) == 0)
 		return fail(p, -EINVAL, "%s = '%s' is reserved (nk-* are the containers' own interfaces); choose another name",
-			    key, show(v, b));
+			    k->name, show(v, b));
 	e->str = strdup(v);
 	return e->str ? 0 : -ENOMEM;
 }
@@ -978,8 +925,9 @@ static bool cidr_usable(const struct nook_cidr *c)
 	return c->addr[0] != 0xff && !(c->prefix >= 8 && c->addr[0] == 0);
 }
 
-static int parse_subnet(struct parser *p, const char *key, const char *v, struct entry *e, int family)
+static int parse_subnet(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
+	const int family = k->kind == V_CIDR6 ? AF_INET6 : AF_INET;
 	const unsigned lo = SUBNET_PREFIX_MIN;
 	const unsigned hi = family == AF_INET ? SUBNET4_PREFIX_MAX : SUBNET6_PREFIX_MAX;
 	const char *example = family == AF_INET ? DEFAULT_BRIDGE_SUBNET : "fd00:213::/64";
@@ -988,13 +936,13 @@ static int parse_subnet(struct parser *p, const char *key, const char *v, struct
 	int r = nook_parse_cidr(v, family, &c);
 
 	if (r < 0)
-		return fail(p, r, "%s = '%s' is not an %s prefix; write ADDRESS/LENGTH, e.g. %s", key, show(v, b),
+		return fail(p, r, "%s = '%s' is not an %s prefix; write ADDRESS/LENGTH, e.g. %s", k->name, show(v, b),
 			    family == AF_INET ? "IPv4" : "IPv6", example);
 	if (c.prefix < lo || c.prefix > hi)
-		return fail(p, -ERANGE, "%s = '%s': the length must be from /%u to /%u", key, show(v, b), lo, hi);
+		return fail(p, -ERANGE, "%s = '%s': the length must be from /%u to /%u", k->name, show(v, b), lo, hi);
 	if (!cidr_usable(&c))
 		return fail(p, -EINVAL, "%s = '%s' is a loopback, multicast or reserved range; use a private one such as %s",
-			    key, show(v, b), example);
+			    k->name, show(v, b), example);
 	if (nook_cidr_host_bits(&c)) {
 		for (unsigned i = 0; i < 16; i++) {
 			unsigned first = i * 8;
@@ -1005,21 +953,11 @@ static int parse_subnet(struct parser *p, const char *key, const char *v, struct
 				c.addr[i] &= (uint8_t) (0xffu << (8 - (c.prefix - first)));
 		}
 		(void) inet_ntop(family, c.addr, text, sizeof(text));
-		return fail(p, -EINVAL, "%s = '%s' has host bits set; write the network, %s/%u", key, show(v, b),
+		return fail(p, -EINVAL, "%s = '%s' has host bits set; write the network, %s/%u", k->name, show(v, b),
 			    text, c.prefix);
 	}
 	e->str = strdup(v);
 	return e->str ? 0 : -ENOMEM;
-}
-
-static int parse_subnet4(struct parser *p, const char *key, const char *v, struct entry *e)
-{
-	return parse_subnet(p, key, v, e, AF_INET);
-}
-
-static int parse_subnet6(struct parser *p, const char *key, const char *v, struct entry *e)
-{
-	return parse_subnet(p, key, v, e, AF_INET6);
 }
 
 /* Up to NOOK_DNS_MAX numeric addresses, separated by blanks or commas,
@@ -1050,58 +988,117 @@ static int parse_dns_items(struct parser *p, const char *key, char *v, struct en
 	return e->str ? 0 : -ENOMEM;
 }
 
-static int parse_dns(struct parser *p, const char *key, const char *v, struct entry *e)
+static int parse_dns(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char *copy = strdup(v);
 	int r;
 
 	if (!copy)
 		return -ENOMEM;
-	r = parse_dns_items(p, key, copy, e);
+	r = parse_dns_items(p, k->name, copy, e);
 	free(copy);
 	return r;
 }
 
-static int parse_profile(struct parser *p, const char *key, const char *v, struct entry *e)
+/* One parser for every enum-valued key, driven by the key's word table. */
+static int parse_enum(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	char b[SHOW_MAX + 4];
 
-	if (strcmp(v, "restricted") != 0)
-		return fail(p, -EINVAL, "%s = '%s' is not supported; the only value is restricted", key,
-			    show(v, b));
-	e->num = NOOK_PROFILE_RESTRICTED;
-	return 0;
+	for (size_t i = 0; i < k->words->n_words; i++)
+		if (strcmp(v, k->words->words[i].name) == 0) {
+			e->num = (uint64_t) k->words->words[i].value;
+			return 0;
+		}
+	return fail(p, -EINVAL, "%s = '%s' %s", k->name, show(v, b), k->words->invalid);
 }
 
-static const struct key_def keys[] = {
-	{ "enable", parse_enable, K_ENABLE, false, false, false, false },
-	{ "users", parse_who, K_USERS, true, false, false, true },
-	{ "exempt", parse_who, K_EXEMPT, true, false, false, true },
-	{ "rootfs", parse_path, K_ROOTFS, false, false, false, false },
-	{ "hide", parse_hide, K_HIDE, false, true, true, false },
-	{ "bind", parse_bind, K_BIND, false, true, true, false },
-	{ "image_dir", parse_path, K_IMAGE_DIR, false, false, false, false },
-	{ "image_size", parse_image_size, K_IMAGE_SIZE, false, false, false, false },
-	{ "image_space", parse_image_space, K_IMAGE_SPACE, false, false, false, false },
-	{ "hostname", parse_hostname, K_HOSTNAME, false, false, false, false },
-	{ "linger", parse_linger, K_LINGER, false, false, false, false },
-	{ "lock_timeout", parse_lock_timeout, K_LOCK_TIMEOUT, false, false, false, false },
-	{ "memory_max", parse_memory_max, K_MEMORY_MAX, false, false, false, false },
-	{ "cpu_max", parse_cpu_max, K_CPU_MAX, false, false, false, false },
-	{ "pids_max", parse_pids_max, K_PIDS_MAX, false, false, false, false },
-	{ "cgroup_root", parse_cgroup_root, K_CGROUP_ROOT, false, false, false, false },
-	{ "cgroup_manager", parse_cgroup_manager, K_CGROUP_MANAGER, false, false, false, false },
-	{ "systemd_slice", parse_slice, K_SYSTEMD_SLICE, false, false, false, false },
-	{ "network", parse_network, K_NETWORK, false, false, false, false },
-	{ "bridge", parse_ifname, K_BRIDGE, false, false, false, false },
-	{ "bridge_subnet", parse_subnet4, K_BRIDGE_SUBNET, false, false, false, false },
-	{ "bridge_subnet6", parse_subnet6, K_BRIDGE_SUBNET6, false, false, false, false },
-	{ "isolate", parse_enable, K_ISOLATE, false, false, false, false },
-	{ "host_access", parse_enable, K_HOST_ACCESS, false, false, false, false },
-	{ "dns", parse_dns, K_DNS, false, false, false, false },
-	{ "profile", parse_profile, K_PROFILE, false, false, false, false },
-	{ "tmpfs_size", parse_tmpfs_size, K_TMPFS_SIZE, false, false, false, false },
+#define ENUM_DEF(w, msg) { .words = (w), .n_words = ELEMENTSOF(w), .invalid = (msg) }
+
+/* What to do with an image that image_dir's free space cannot back fully. */
+static const struct enum_word image_space_words[] = {
+	{ "refuse", 0 },
+	{ "warn", 1 },
 };
+static const struct enum_def image_space_enum =
+	ENUM_DEF(image_space_words, "is not refuse or warn");
+
+static const struct enum_word cgroup_manager_words[] = {
+	{ "auto", NOOK_CG_AUTO },
+	{ "systemd", NOOK_CG_SYSTEMD },
+	{ "cgroupfs", NOOK_CG_CGROUPFS },
+};
+static const struct enum_def cgroup_manager_enum =
+	ENUM_DEF(cgroup_manager_words, "is not a cgroup manager; use auto, systemd or cgroupfs");
+
+static const struct enum_word network_words[] = {
+	{ "none", NOOK_NET_NONE },
+	{ "pasta", NOOK_NET_PASTA },
+	{ "bridge", NOOK_NET_BRIDGE },
+};
+static const struct enum_def network_enum =
+	ENUM_DEF(network_words, "is not a network mode; use none, pasta or bridge");
+
+static const struct enum_word profile_words[] = {
+	{ "restricted", NOOK_PROFILE_RESTRICTED },
+};
+static const struct enum_def profile_enum =
+	ENUM_DEF(profile_words, "is not supported; the only value is restricted");
+
+/* V_ENUM stores through an int. */
+_Static_assert(sizeof(enum nook_cgroup_manager) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum nook_network) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum nook_profile) == sizeof(int), "enum size");
+
+#define AT(field) .offset = offsetof(struct nook_settings, field)
+
+/* The keys, in the order nook.conf(5) documents them. A numeric default of
+ * NOOK_LIMIT_AUTO / NOOK_CPU_AUTO is derived from the host's size later
+ * (nook_settings_auto_limits): no configuration is unbounded by omission;
+ * "max" is the explicit way to say so. */
+static const struct key_def keys[] = {
+	{ .name = "enable", .parse = parse_boolean, .kind = V_BOOL, AT(enable), .def_num = true },
+	{ .name = "users", .parse = parse_who, .kind = V_NONE, .flags = KEY_GLOBAL | KEY_MAY_BE_EMPTY },
+	{ .name = "exempt", .parse = parse_who, .kind = V_NONE, .def_str = "root",
+	  .flags = KEY_GLOBAL | KEY_MAY_BE_EMPTY },
+	{ .name = "rootfs", .parse = parse_path, .kind = V_STR, AT(rootfs), .def_str = "/" },
+	{ .name = "hide", .parse = parse_hide, .kind = V_PATHS, AT(hide), .flags = KEY_LIST | KEY_SPLIT },
+	{ .name = "bind", .parse = parse_bind, .kind = V_BINDS, AT(binds),
+	  .count_offset = offsetof(struct nook_settings, n_binds), .flags = KEY_LIST | KEY_SPLIT },
+	{ .name = "image_dir", .parse = parse_path, .kind = V_STR, AT(image_dir),
+	  .def_str = "/var/lib/nook/images" },
+	{ .name = "image_size", .parse = parse_image_size, .kind = V_U64, AT(image_size),
+	  .def_num = UINT64_C(10) << 30 },
+	{ .name = "image_space", .parse = parse_enum, .words = &image_space_enum, .kind = V_BOOL,
+	  AT(image_space_warn), .def_num = false },
+	{ .name = "hostname", .parse = parse_hostname, .kind = V_HOSTNAME, AT(hostname), .def_str = "%u" },
+	{ .name = "linger", .parse = parse_linger, .kind = V_U64, AT(linger_ms), .def_num = 0 },
+	{ .name = "lock_timeout", .parse = parse_lock_timeout, .kind = V_U64, AT(lock_timeout_ms),
+	  .def_num = NOOK_LOCK_TIMEOUT_MS },
+	{ .name = "memory_max", .parse = parse_memory_max, .kind = V_U64, AT(memory_max),
+	  .def_num = NOOK_LIMIT_AUTO },
+	{ .name = "cpu_max", .parse = parse_cpu_max, .kind = V_U32, AT(cpu_max), .def_num = NOOK_CPU_AUTO },
+	{ .name = "pids_max", .parse = parse_pids_max, .kind = V_U64, AT(pids_max), .def_num = NOOK_LIMIT_AUTO },
+	{ .name = "cgroup_root", .parse = parse_cgroup_root, .kind = V_STR, AT(cgroup_root), .def_str = "nook" },
+	{ .name = "cgroup_manager", .parse = parse_enum, .words = &cgroup_manager_enum, .kind = V_ENUM,
+	  AT(cgroup_manager), .def_num = NOOK_CG_AUTO },
+	{ .name = "systemd_slice", .parse = parse_slice, .kind = V_STR, AT(systemd_slice),
+	  .def_str = "nook.slice" },
+	{ .name = "network", .parse = parse_enum, .words = &network_enum, .kind = V_ENUM, AT(network),
+	  .def_num = NOOK_NET_NONE },
+	{ .name = "bridge", .parse = parse_ifname, .kind = V_STR, AT(bridge), .def_str = "nook0" },
+	{ .name = "bridge_subnet", .parse = parse_subnet, .kind = V_CIDR4, AT(bridge_subnet),
+	  .def_str = DEFAULT_BRIDGE_SUBNET },
+	{ .name = "bridge_subnet6", .parse = parse_subnet, .kind = V_CIDR6, AT(bridge_subnet6) },
+	{ .name = "isolate", .parse = parse_boolean, .kind = V_BOOL, AT(isolate), .def_num = true },
+	{ .name = "host_access", .parse = parse_boolean, .kind = V_BOOL, AT(host_access), .def_num = false },
+	{ .name = "dns", .parse = parse_dns, .kind = V_ADDRS, AT(dns), .def_str = "" },
+	{ .name = "profile", .parse = parse_enum, .words = &profile_enum, .kind = V_ENUM, AT(profile),
+	  .def_num = NOOK_PROFILE_RESTRICTED },
+	{ .name = "tmpfs_size", .parse = parse_tmpfs_size, .kind = V_U64, AT(tmpfs_size),
+	  .def_num = NOOK_LIMIT_AUTO },
+};
+_Static_assert(ELEMENTSOF(keys) <= KEYS_MAX, "raise KEYS_MAX");
 
 static const struct key_def *key_lookup(const char *name)
 {
@@ -1111,20 +1108,9 @@ static const struct key_def *key_lookup(const char *name)
 	return NULL;
 }
 
-static const char *key_name(enum key_id id)
+static size_t key_index(const struct key_def *k)
 {
-	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-		if (keys[i].id == id)
-			return keys[i].name;
-	return "?";
-}
-
-static bool key_is_list(enum key_id id)
-{
-	for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-		if (keys[i].id == id)
-			return keys[i].list;
-	return false;
+	return (size_t) (k - keys);
 }
 
 /* ---- the parsed form ---------------------------------------------------- */
@@ -1197,7 +1183,7 @@ static struct section *section_add(struct nook_conf *c, enum section_type type, 
 	return s;
 }
 
-static struct entry *entry_add(struct section *s, enum key_id key, unsigned line)
+static struct entry *entry_add(struct section *s, const struct key_def *key, unsigned line)
 {
 	struct entry *e;
 
@@ -1311,20 +1297,20 @@ static int parse_assignment(struct parser *p, char *line, struct section **cur)
 		if (!*cur)
 			return -ENOMEM;
 	}
-	if (k->default_only && (*cur)->type != SEC_DEFAULT)
+	if ((k->flags & KEY_GLOBAL) && (*cur)->type != SEC_DEFAULT)
 		return fail(p, -EINVAL, "'%s' is only valid in [default] (it decides who gets a container); move it there",
 			    k->name);
-	if (!*value && !k->may_be_empty)
+	if (!*value && !(k->flags & KEY_MAY_BE_EMPTY))
 		return fail(p, -EINVAL, "'%s' has an empty value; give one or remove the line", k->name);
 
-	if (!k->split) {
-		struct entry *e = entry_add(*cur, k->id, p->line);
-		return e ? k->parse(p, k->name, value, e) : -ENOMEM;
+	if (!(k->flags & KEY_SPLIT)) {
+		struct entry *e = entry_add(*cur, k, p->line);
+		return e ? k->parse(p, k, value, e) : -ENOMEM;
 	}
 	for (char *save = NULL, *w = strtok_r(value, " \t\r\v\f", &save); w;
 	     w = strtok_r(NULL, " \t\r\v\f", &save)) {
-		struct entry *e = entry_add(*cur, k->id, p->line);
-		int r = e ? k->parse(p, k->name, w, e) : -ENOMEM;
+		struct entry *e = entry_add(*cur, k, p->line);
+		int r = e ? k->parse(p, k, w, e) : -ENOMEM;
 		if (r < 0)
 			return r;
 	}
@@ -1334,7 +1320,7 @@ static int parse_assignment(struct parser *p, char *line, struct section **cur)
 struct dup_item {
 	enum section_type type;
 	const char *name;
-	enum key_id key;
+	size_t key; /* index in keys[] */
 	unsigned line;
 };
 
@@ -1375,8 +1361,8 @@ static int check_duplicates(struct parser *p, size_t first_section)
 	for (size_t i = first_section; i < c->n_sections; i++) {
 		const struct section *s = &c->sections[i];
 		for (size_t j = 0; j < s->n_entries; j++)
-			if (!key_is_list(s->entries[j].key))
-				items[n++] = (struct dup_item) { s->type, s->name, s->entries[j].key,
+			if (!(s->entries[j].key->flags & KEY_LIST))
+				items[n++] = (struct dup_item) { s->type, s->name, key_index(s->entries[j].key),
 								 s->entries[j].line };
 	}
 	qsort(items, n, sizeof(*items), dup_cmp);
@@ -1400,7 +1386,7 @@ static int check_duplicates(struct parser *p, size_t first_section)
 				first = items[i].line;
 		p->line = found->line;
 		return fail(p, -EINVAL, "duplicate key '%s' in [%s%s%s] (first set at line %u); remove one of them",
-			    key_name(found->key), section_type_name(found->type), found->name ? ":" : "",
+			    keys[found->key].name, section_type_name(found->type), found->name ? ":" : "",
 			    found->name ? found->name : "", first);
 	}
 }
@@ -1696,10 +1682,10 @@ static bool section_applies(const struct section *s, const struct ident *id)
 	return false;
 }
 
-/* The entries that apply to one user, after precedence. */
+/* The entries that apply to one user, after precedence, by key index. */
 struct resolved {
-	const struct entry *win[K_COUNT_]; /* last scalar of each key; NULL = default */
-	size_t n_hide, n_bind;
+	const struct entry *win[KEYS_MAX]; /* last scalar of each key; NULL = default */
+	size_t n[KEYS_MAX];                /* how many entries each list key has */
 };
 
 /* Calls FN on every entry that applies to ID, in increasing precedence:
@@ -1723,13 +1709,12 @@ static void for_each_entry(const struct nook_conf *c, const struct ident *id,
 static void pick_winner(const struct entry *e, void *arg)
 {
 	struct resolved *r = arg;
+	size_t i = key_index(e->key);
 
-	if (e->key == K_HIDE)
-		r->n_hide++;
-	else if (e->key == K_BIND)
-		r->n_bind++;
+	if (e->key->flags & KEY_LIST)
+		r->n[i]++;
 	else
-		r->win[e->key] = e;
+		r->win[i] = e;
 }
 
 static bool who_matches(const struct entry *e, const char *fallback, const struct ident *id)
@@ -1758,43 +1743,21 @@ int nook_conf_selected(const struct nook_conf *conf, const char *user, gid_t gid
 		       const gid_t *groups, size_t n_groups)
 {
 	const struct ident id = { user, gid, groups, n_groups };
+	const struct key_def *users = key_lookup("users"), *exempt = key_lookup("exempt");
+	const struct key_def *enable = key_lookup("enable");
 	struct resolved r = { 0 };
+	const struct entry *e;
 
-	if (!conf || !user || (!groups && n_groups))
+	if (!conf || !user || (!groups && n_groups) || !users || !exempt || !enable)
 		return -EINVAL;
 	for_each_entry(conf, &id, pick_winner, &r);
-	/* users and exempt only exist in [default], so they are global. */
-	if (who_matches(r.win[K_EXEMPT], DEFAULT_EXEMPT, &id))
+	/* users and exempt only exist in [default] (KEY_GLOBAL), so they are global. */
+	if (who_matches(r.win[key_index(exempt)], exempt->def_str, &id))
 		return 0;
-	if (!who_matches(r.win[K_USERS], NULL, &id))
+	if (!who_matches(r.win[key_index(users)], users->def_str, &id))
 		return 0;
-	return r.win[K_ENABLE] ? r.win[K_ENABLE]->num != 0 : 1;
-}
-
-struct list_fill {
-	struct nook_settings *s;
-	size_t n_hide;
-	int r;
-};
-
-static void fill_lists(const struct entry *e, void *arg)
-{
-	struct list_fill *f = arg;
-
-	if (f->r < 0)
-		return;
-	if (e->key == K_HIDE) {
-		f->s->hide[f->n_hide] = strdup(e->str);
-		if (!f->s->hide[f->n_hide++])
-			f->r = -ENOMEM;
-	} else if (e->key == K_BIND) {
-		struct nook_bind *b = &f->s->binds[f->s->n_binds++];
-		b->src = strdup(e->str);
-		b->dst = strdup(e->dst);
-		b->ro = e->ro;
-		if (!b->src || !b->dst)
-			f->r = -ENOMEM;
-	}
+	e = r.win[key_index(enable)];
+	return (e ? e->num : enable->def_num) != 0;
 }
 
 /* Expands %u and %%; the result must be a hostname sethostname() takes and
@@ -1857,68 +1820,111 @@ static int split_dns(const char *text, char ***ret)
 	return 0;
 }
 
-static int dup_str(const struct entry *e, const char *def, char **ret)
+/* The field of K in S. */
+static void *field_of(struct nook_settings *s, const struct key_def *k)
 {
-	*ret = strdup(e ? e->str : def);
-	return *ret ? 0 : -ENOMEM;
+	return (char *) s + k->offset;
 }
 
-/* Fills S (zeroed by the caller) from the winning entries; on failure S
- * may be half filled, and the caller frees it. */
+/* Stores K's winning entry E (NULL: its default) in S; a list key gets an
+ * array for its COUNT entries, which fill_lists then fills. */
+static int store(struct nook_settings *s, const struct key_def *k, const struct entry *e, size_t count,
+		 const char *user)
+{
+	void *field = field_of(s, k);
+	uint64_t num = e ? e->num : k->def_num;
+	const char *str = e ? e->str : k->def_str;
+
+	switch (k->kind) {
+	case V_NONE:
+		return 0;
+	case V_BOOL:
+		*(bool *) field = num != 0;
+		return 0;
+	case V_U32:
+		*(uint32_t *) field = (uint32_t) num;
+		return 0;
+	case V_U64:
+		*(uint64_t *) field = num;
+		return 0;
+	case V_ENUM:
+		*(int *) field = (int) num;
+		return 0;
+	case V_STR:
+		if (!str)
+			return 0;
+		*(char **) field = strdup(str);
+		return *(char **) field ? 0 : -ENOMEM;
+	case V_HOSTNAME:
+		return expand_hostname(str ? str : "", user, field);
+	case V_CIDR4:
+	case V_CIDR6:
+		/* Validated at parse time; parsed again here into binary form.
+		 * No default leaves it unset (family 0). */
+		if (str && nook_parse_cidr(str, k->kind == V_CIDR6 ? AF_INET6 : AF_INET, field) < 0)
+			return -EINVAL;
+		return 0;
+	case V_ADDRS:
+		return split_dns(str ? str : "", field);
+	case V_PATHS:
+		*(char ***) field = calloc(count + 1, sizeof(char *));
+		return *(char ***) field ? 0 : -ENOMEM;
+	case V_BINDS:
+		if (!count)
+			return 0;
+		*(struct nook_bind **) field = calloc(count, sizeof(struct nook_bind));
+		return *(struct nook_bind **) field ? 0 : -ENOMEM;
+	}
+	return -EINVAL;
+}
+
+struct list_fill {
+	struct nook_settings *s;
+	size_t n[KEYS_MAX];
+	int r;
+};
+
+static void fill_lists(const struct entry *e, void *arg)
+{
+	struct list_fill *f = arg;
+	const struct key_def *k = e->key;
+	void *field = field_of(f->s, k);
+
+	if (f->r < 0)
+		return;
+	if (k->kind == V_PATHS) {
+		char **list = *(char ***) field;
+		size_t *n = &f->n[key_index(k)];
+
+		list[*n] = strdup(e->str);
+		if (!list[(*n)++])
+			f->r = -ENOMEM;
+	} else if (k->kind == V_BINDS) {
+		/* The count grows as they are filled, so that a failure frees
+		 * exactly the filled ones. */
+		size_t *n = (size_t *) ((char *) f->s + k->count_offset);
+		struct nook_bind *b = &(*(struct nook_bind **) field)[(*n)++];
+
+		b->src = strdup(e->str);
+		b->dst = strdup(e->dst);
+		b->ro = e->ro;
+		if (!b->src || !b->dst)
+			f->r = -ENOMEM;
+	}
+}
+
+/* Fills S (zeroed by the caller) from the winning entries and the keys'
+ * defaults; on failure S may be half filled, and the caller frees it. */
 static int settings_fill(const struct nook_conf *c, const struct ident *id, struct nook_settings *s)
 {
 	struct resolved r = { 0 };
 	struct list_fill fill = { .s = s };
-	const struct entry *const *w = r.win;
-	int q;
 
 	for_each_entry(c, id, pick_winner, &r);
-
-	s->enable = w[K_ENABLE] ? w[K_ENABLE]->num != 0 : true;
-	s->image_size = w[K_IMAGE_SIZE] ? w[K_IMAGE_SIZE]->num : DEFAULT_IMAGE_SIZE;
-	s->image_space_warn = w[K_IMAGE_SPACE] ? w[K_IMAGE_SPACE]->num != 0 : false;
-	s->linger_ms = w[K_LINGER] ? w[K_LINGER]->num : 0;
-	s->lock_timeout_ms = w[K_LOCK_TIMEOUT] ? w[K_LOCK_TIMEOUT]->num : NOOK_LOCK_TIMEOUT_MS;
-	/* Unset limits are derived from the host's size later
-	 * (nook_settings_auto_limits): no configuration is unbounded by
-	 * omission; "max" is the explicit way to say so. */
-	s->memory_max = w[K_MEMORY_MAX] ? w[K_MEMORY_MAX]->num : NOOK_LIMIT_AUTO;
-	s->cpu_max = w[K_CPU_MAX] ? (uint32_t) w[K_CPU_MAX]->num : NOOK_CPU_AUTO;
-	s->pids_max = w[K_PIDS_MAX] ? w[K_PIDS_MAX]->num : NOOK_LIMIT_AUTO;
-	s->tmpfs_size = w[K_TMPFS_SIZE] ? w[K_TMPFS_SIZE]->num : NOOK_LIMIT_AUTO;
-	s->cgroup_manager = w[K_CGROUP_MANAGER] ? (enum nook_cgroup_manager) w[K_CGROUP_MANAGER]->num
-						 : NOOK_CG_AUTO;
-	s->network = w[K_NETWORK] ? (enum nook_network) w[K_NETWORK]->num : NOOK_NET_NONE;
-	s->isolate = w[K_ISOLATE] ? w[K_ISOLATE]->num != 0 : true;
-	s->host_access = w[K_HOST_ACCESS] ? w[K_HOST_ACCESS]->num != 0 : false;
-	/* Validated at parse time; parsed again here into binary form. */
-	if (nook_parse_cidr(w[K_BRIDGE_SUBNET] ? w[K_BRIDGE_SUBNET]->str : DEFAULT_BRIDGE_SUBNET, AF_INET,
-			    &s->bridge_subnet) < 0)
-		return -EINVAL;
-	if (w[K_BRIDGE_SUBNET6] && nook_parse_cidr(w[K_BRIDGE_SUBNET6]->str, AF_INET6, &s->bridge_subnet6) < 0)
-		return -EINVAL;
-	q = split_dns(w[K_DNS] ? w[K_DNS]->str : "", &s->dns);
-	if (q < 0)
-		return q;
-	s->profile = w[K_PROFILE] ? (enum nook_profile) w[K_PROFILE]->num : NOOK_PROFILE_RESTRICTED;
-
-	q = expand_hostname(w[K_HOSTNAME] ? w[K_HOSTNAME]->str : DEFAULT_HOSTNAME, id->user, &s->hostname);
-	if (q < 0)
-		return q;
-	if (dup_str(w[K_ROOTFS], DEFAULT_ROOTFS, &s->rootfs) < 0 ||
-	    dup_str(w[K_IMAGE_DIR], DEFAULT_IMAGE_DIR, &s->image_dir) < 0 ||
-	    dup_str(w[K_CGROUP_ROOT], DEFAULT_CGROUP_ROOT, &s->cgroup_root) < 0 ||
-	    dup_str(w[K_SYSTEMD_SLICE], DEFAULT_SYSTEMD_SLICE, &s->systemd_slice) < 0 ||
-	    dup_str(w[K_BRIDGE], DEFAULT_BRIDGE, &s->bridge) < 0)
-		return -ENOMEM;
-
-	s->hide = calloc(r.n_hide + 1, sizeof(*s->hide));
-	if (!s->hide)
-		return -ENOMEM;
-	if (r.n_bind) {
-		s->binds = calloc(r.n_bind, sizeof(*s->binds));
-		if (!s->binds)
-			return -ENOMEM;
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		int q = store(s, &keys[i], r.win[i], r.n[i], id->user);
+		if (q < 0)
+			return q;
 	}
 	for_each_entry(c, id, fill_lists, &fill);
 	return fill.r;
@@ -1946,25 +1952,34 @@ void nook_settings_free(struct nook_settings *s)
 {
 	if (!s)
 		return;
-	free(s->rootfs);
-	if (s->hide)
-		for (char **h = s->hide; *h; h++)
-			free(*h);
-	free(s->hide);
-	for (size_t i = 0; i < s->n_binds; i++) {
-		free(s->binds[i].src);
-		free(s->binds[i].dst);
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		const struct key_def *k = &keys[i];
+		void *field = field_of(s, k);
+
+		switch (k->kind) {
+		case V_STR:
+		case V_HOSTNAME:
+			free(*(char **) field);
+			break;
+		case V_ADDRS:
+		case V_PATHS:
+			nook_strvfreep(field);
+			break;
+		case V_BINDS: {
+			struct nook_bind *b = *(struct nook_bind **) field;
+			size_t n = *(size_t *) ((char *) s + k->count_offset);
+
+			for (size_t j = 0; j < n; j++) {
+				free(b[j].src);
+				free(b[j].dst);
+			}
+			free(b);
+			break;
+		}
+		default:
+			break;
+		}
 	}
-	free(s->binds);
-	free(s->image_dir);
-	free(s->hostname);
-	free(s->cgroup_root);
-	free(s->systemd_slice);
-	free(s->bridge);
-	if (s->dns)
-		for (char **d = s->dns; *d; d++)
-			free(*d);
-	free(s->dns);
 	*s = (struct nook_settings) { 0 };
 }
 
