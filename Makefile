@@ -32,7 +32,8 @@ LDFLAGS ?=
 LIBS_HELPER := -lcap -lsubid -lbsd -lext2fs -lcom_err -lmnl -lsystemd
 LIBS_PAM := -lpam -lcap
 
-COMMON_SRC := common/conf.c common/restrict.c common/util.c common/session.c common/relay.c
+CONF_SRC := $(wildcard common/conf-*.c)
+COMMON_SRC := $(CONF_SRC) common/restrict.c common/util.c common/session.c common/relay.c
 COMMON_PIC := $(COMMON_SRC:%.c=$(B)/pic/%.o)
 COMMON_PIE := $(COMMON_SRC:%.c=$(B)/pie/%.o) $(B)/pie/common/log.o
 
@@ -150,7 +151,7 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@mkdir -p $(B)/fuzz/corpus
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon \
-		tests/fuzz/fuzz-conf.c common/conf.c -o $(B)/fuzz/fuzz-conf
+		tests/fuzz/fuzz-conf.c $(CONF_SRC) -o $(B)/fuzz/fuzz-conf
 	$(B)/fuzz/fuzz-conf -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		$(B)/fuzz/corpus tests/fuzz/corpus-conf
 

@@ -7,7 +7,7 @@
  * the rollback of a failed second file.
  *
  * clang -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon \
- *       tests/fuzz/fuzz-conf.c common/conf.c -o /tmp/fuzz-conf
+ *       tests/fuzz/fuzz-conf.c common/conf-*.c -o /tmp/fuzz-conf
  * /tmp/fuzz-conf -max_total_time=30 tests/fuzz/corpus-conf
  */
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests for common/conf.c (TAP). The loader tests need root, to create
+ * Unit tests for common/conf-*.c (TAP). The loader tests need root, to create
  * files owned by someone else; without root they are skipped.
  */
 #include <arpa/inet.h>
