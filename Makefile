@@ -32,7 +32,8 @@ LDFLAGS ?=
 LIBS_HELPER := -lcap -lsubid -lbsd -lext2fs -lcom_err -lmnl -lsystemd
 LIBS_PAM := -lpam -lcap
 
-COMMON_SRC := common/conf.c common/restrict.c common/util.c common/session.c
+COMMON_SRC := common/conf.c common/restrict.c common/util.c common/cgroup-path.c common/client.c \
+	common/enter.c common/rundir.c
 COMMON_PIC := $(COMMON_SRC:%.c=$(B)/pic/%.o)
 COMMON_PIE := $(COMMON_SRC:%.c=$(B)/pie/%.o) $(B)/pie/common/log.o
 

@@ -13,7 +13,10 @@
 #include <termios.h>
 
 #include "conf.h"
-#include "session.h"
+#include "cgroup-path.h"
+#include "client.h"
+#include "enter.h"
+#include "rundir.h"
 #include "util.h"
 
 #define NOOK_MAX_GROUPS 256
