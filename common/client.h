@@ -5,19 +5,8 @@
  */
 #pragma once
 
-#include <stdbool.h>
-#include <stdint.h>
-#include <sys/types.h>
+#include "protocol.h"
 
-struct nook_session_info {
-	pid_t init_pid;
-	pid_t keeper_pid;
-	int init_pidfd; /* -1 unless the request returns one */
-	uint64_t started_usec; /* CLOCK_REALTIME */
-	unsigned sessions;
-	char loop[32];
-	char cgroup[2048];
-};
 /* Connects to /run/nook/<user>/keeper.sock through the run directory fd. */
 int nook_ctl_connect(int rundir_fd);
 /* Registers SESSION_PIDFD as a session; returns init's pidfd in ret. */

@@ -187,15 +187,8 @@ int nook_rundir_open(const char *user, bool create); /* returns dir fd */
 /* Returns the locked fd; -EBUSY (the holder logged) after TIMEOUT_MS. */
 int nook_lock_user(int rundir_fd, const char *user, unsigned timeout_ms);
 int nook_trylock_user(int rundir_fd);
-/* The keeper's record, /run/nook/<user>/keeper: who it is (pid and start
- * time, so a reused pid is never taken for it), whether it is stopping, and
- * its image, so that status and stop need no configuration. */
-struct nook_keeper_rec {
-	pid_t pid;
-	unsigned long long start; /* /proc/PID/stat field 22 */
-	bool stopping;
-	char image[512];
-};
+/* The keeper's record, /run/nook/<user>/keeper (struct nook_keeper_rec:
+ * protocol.h). */
 int nook_proc_starttime(pid_t pid, unsigned long long *ret);
 int nook_keeper_record(int rundir_fd, const struct nook_keeper_rec *rec);
 /* 1 if the record names a live keeper (RET and a pidfd of it filled in when
