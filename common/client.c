@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,122 +37,83 @@ int nook_ctl_connect(int rundir_fd)
 	return TAKE_FD(fd);
 }
 
-/* Parses "ok init=N keeper=N started=N sessions=N loop=DEV cgroup=REST". */
-static int parse_info(const char *line, struct nook_session_info *ret)
+/*
+ * Sends REQ (with SEND_FD, if >= 0) and reads the reply into RET; with
+ * RET_FD, the fd the reply brings (-EBADF if none). A reply that does not
+ * parse is -EPROTO.
+ */
+static int request(int sock, enum nook_req req, int send_fd, struct nook_reply *ret, int *ret_fd)
 {
-	static const char *const keys[] = { "init=", "keeper=", "started=", "sessions=", "loop=", "cgroup=" };
-	struct nook_session_info in = { .init_pidfd = -EBADF };
-	const char *p;
-	unsigned long long num[4];
-
-	if (strncmp(line, "ok ", 3) != 0)
-		return -EPROTO;
-	p = line + 3;
-	for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
-		size_t klen = strlen(keys[k]);
-		const char *end;
-
-		if (strncmp(p, keys[k], klen) != 0)
-			return -EPROTO;
-		p += klen;
-		if (k < 4) {
-			char *e;
-
-			errno = 0;
-			num[k] = strtoull(p, &e, 10);
-			if (errno || e == p || *e != ' ')
-				return -EPROTO;
-			p = e + 1;
-		} else if (k == 4) {
-			end = strchr(p, ' ');
-			if (!end || (size_t) (end - p) >= sizeof(in.loop))
-				return -EPROTO;
-			if (!(end - p == 1 && *p == '-'))
-				memcpy(in.loop, p, (size_t) (end - p));
-			p = end + 1;
-		} else if ((size_t) snprintf(in.cgroup, sizeof(in.cgroup), "%s", p) >= sizeof(in.cgroup)) {
-			return -EPROTO;
-		}
-	}
-	if (num[0] == 0 || num[0] > INT32_MAX || num[1] == 0 || num[1] > INT32_MAX || num[3] > UINT32_MAX)
-		return -EPROTO;
-	in.init_pid = (pid_t) num[0];
-	in.keeper_pid = (pid_t) num[1];
-	in.started_usec = num[2];
-	in.sessions = (unsigned) num[3];
-	*ret = in;
-	return 0;
-}
-
-static int request(int sock, const char *req, int send_fd, char *reply, size_t size, int *ret_fd)
-{
+	const char *name = nook_req_name(req);
+	char reply[NOOK_PROTO_MAX];
 	size_t nfd = ret_fd ? 1 : 0;
 	int fd = -EBADF, r;
 	ssize_t n;
 
-	r = nook_send_fds(sock, req, strlen(req), send_fd >= 0 ? &send_fd : NULL, send_fd >= 0);
+	r = nook_send_fds(sock, name, strlen(name), send_fd >= 0 ? &send_fd : NULL, send_fd >= 0);
 	if (r < 0)
 		return r;
 	r = nook_wait_readable(sock, REPLY_TIMEOUT_MS);
 	if (r <= 0)
 		return r < 0 ? r : -ETIMEDOUT;
-	n = nook_recv_fds(sock, reply, size - 1, ret_fd ? &fd : NULL, ret_fd ? &nfd : NULL);
+	n = nook_recv_fds(sock, reply, sizeof(reply), ret_fd ? &fd : NULL, ret_fd ? &nfd : NULL);
 	if (n < 0)
 		return (int) n;
 	if (n == 0)
 		return -ECONNRESET; /* the keeper went away (it was stopping) */
-	reply[n] = '\0';
+	r = nook_reply_parse(reply, (size_t) n, ret);
+	if (r < 0) {
+		if (nfd && fd >= 0)
+			(void) close(fd);
+		return r;
+	}
 	if (ret_fd)
 		*ret_fd = nfd ? fd : -EBADF;
 	return 0;
 }
 
-/* A request whose answer carries init's pidfd (register, attach). */
-static int request_init_pidfd(int sock, const char *req, int send_fd, struct nook_session_info *ret)
+/* A request answered with INFO; with WANT_FD, init's pidfd must come along
+ * (register, attach). Any other answer (an error: the keeper is stopping)
+ * is -EPROTO. */
+static int request_info(int sock, enum nook_req req, int send_fd, bool want_fd, struct nook_session_info *ret)
 {
-	char reply[4096];
+	struct nook_reply reply;
 	int fd = -EBADF, r;
 
-	r = request(sock, req, send_fd, reply, sizeof(reply), &fd);
+	r = request(sock, req, send_fd, &reply, want_fd ? &fd : NULL);
 	if (r < 0)
 		return r;
-	r = parse_info(reply, ret);
-	if (r < 0 || fd < 0) {
+	if (reply.kind != NOOK_REPLY_OK || (want_fd && fd < 0)) {
 		if (fd >= 0)
 			(void) close(fd);
-		return r < 0 ? r : -EPROTO;
+		return -EPROTO;
 	}
-	ret->init_pidfd = fd;
+	reply.info.init_pidfd = want_fd ? fd : -EBADF;
+	*ret = reply.info;
 	return 0;
 }
 
 int nook_ctl_register(int sock, int session_pidfd, struct nook_session_info *ret)
 {
-	return request_init_pidfd(sock, "register", session_pidfd, ret);
+	return request_info(sock, NOOK_REQ_REGISTER, session_pidfd, true, ret);
 }
 
 int nook_ctl_attach(int sock, struct nook_session_info *ret)
 {
-	return request_init_pidfd(sock, "attach", -EBADF, ret);
+	return request_info(sock, NOOK_REQ_ATTACH, -EBADF, true, ret);
 }
 
 int nook_ctl_status(int sock, struct nook_session_info *ret)
 {
-	char reply[4096];
-	int r = request(sock, "status", -EBADF, reply, sizeof(reply), NULL);
-
-	if (r < 0)
-		return r;
-	return parse_info(reply, ret);
+	return request_info(sock, NOOK_REQ_STATUS, -EBADF, false, ret);
 }
 
 int nook_ctl_stop(int sock)
 {
-	char reply[64];
-	int r = request(sock, "stop", -EBADF, reply, sizeof(reply), NULL);
+	struct nook_reply reply;
+	int r = request(sock, NOOK_REQ_STOP, -EBADF, &reply, NULL);
 
 	if (r < 0)
 		return r;
-	return strcmp(reply, "stopped") == 0 ? 0 : -EPROTO;
+	return reply.kind == NOOK_REPLY_STOPPED ? 0 : -EPROTO;
 }
-
