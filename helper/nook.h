@@ -345,7 +345,7 @@ int nook_relay_ctty(const struct nook_relay *r);
 int nook_relay_run(struct nook_relay *r, pid_t child, int sig_fd);
 void nook_relay_close(struct nook_relay *r);
 
-/* ---- join.c: becoming the user inside ---- */
+/* ---- become-user.c: becoming the user inside (after nook_join, enter.h) ---- */
 /* In the forked child: applies the restricted profile and drops to U
  * (groups, gid, uid), verifying that no capability is left. */
 int nook_become_user(const struct nook_user *u);
