@@ -28,10 +28,11 @@ int nook_become_userns_root(bool clear_groups)
 	 *    uid change is what can take capabilities away. */
 	if (setresgid(0, 0, 0) < 0)
 		return -errno;
-	/* 3. The uids last. The caller's host uid is not mapped here; without
-	 *    this, a later drop to the user would not clear the capabilities
-	 *    (the kernel clears them only when a uid leaves 0), and sshd
-	 *    aborts in permanently_set_uid. */
+	/* 3. The uids last. The caller's host uid is not mapped here, so it
+	 *    is not this namespace's root: a later drop to the user would
+	 *    keep every capability (the kernel clears them only when the uids
+	 *    leave the namespace's root), and sshd aborts in
+	 *    permanently_set_uid ("was able to restore old [e]uid"). */
 	if (setresuid(0, 0, 0) < 0)
 		return -errno;
 	/* 4. Read back, as bubblewrap does: every id, not only the ones a
