@@ -33,7 +33,8 @@ LIBS_HELPER := -lcap -lsubid -lbsd -lext2fs -lcom_err -lmnl -lsystemd
 LIBS_PAM := -lpam -lcap
 
 CONF_SRC := $(wildcard common/conf-*.c)
-COMMON_SRC := $(CONF_SRC) common/restrict.c common/util.c common/session.c common/relay.c
+COMMON_SRC := $(CONF_SRC) common/restrict.c common/util.c common/cgroup-path.c common/client.c \
+	common/enter.c common/protocol.c common/rundir.c common/relay.c
 COMMON_PIC := $(COMMON_SRC:%.c=$(B)/pic/%.o)
 COMMON_PIE := $(COMMON_SRC:%.c=$(B)/pie/%.o) $(B)/pie/common/log.o
 
@@ -145,15 +146,19 @@ demo-clean:
 bench: all
 	scripts/bench
 
-# libFuzzer on the config parser, bounded (FUZZ_SECONDS), with the seed
-# corpus in tests/fuzz; new inputs go to a scratch dir, not the repo.
+# libFuzzer on the config parser and on the keeper's protocol, each bounded
+# (FUZZ_SECONDS), with the seed corpora in tests/fuzz; new inputs go to
+# scratch dirs, not the repo.
 FUZZ_SECONDS ?= 60
+FUZZ_CC := clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon
 fuzz:
-	@mkdir -p $(B)/fuzz/corpus
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon \
-		tests/fuzz/fuzz-conf.c $(CONF_SRC) -o $(B)/fuzz/fuzz-conf
+	@mkdir -p $(B)/fuzz/corpus-conf $(B)/fuzz/corpus-protocol
+	$(FUZZ_CC) tests/fuzz/fuzz-conf.c $(CONF_SRC) -o $(B)/fuzz/fuzz-conf
+	$(FUZZ_CC) tests/fuzz/fuzz-protocol.c common/protocol.c -o $(B)/fuzz/fuzz-protocol
 	$(B)/fuzz/fuzz-conf -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-		$(B)/fuzz/corpus tests/fuzz/corpus-conf
+		$(B)/fuzz/corpus-conf tests/fuzz/corpus-conf
+	$(B)/fuzz/fuzz-protocol -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		$(B)/fuzz/corpus-protocol tests/fuzz/corpus-protocol
 
 clean:
 	rm -rf $(B)

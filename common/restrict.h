@@ -5,7 +5,9 @@
  * bounding/ambient/inheritable capability sets, and a seccomp allowlist.
  *
  * Library code: returns -errno and does not log. The seccomp rules live as
- * data in restrict.c (one table), so a later profile can differ.
+ * data in seccomp-policy.c (one table per profile, so a later profile can
+ * differ), compiled to BPF at build time by seccomp-gen.c; restrict.c
+ * loads the result.
  */
 #pragma once
 

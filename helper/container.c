@@ -25,7 +25,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/mount.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -45,9 +44,6 @@
 #include "log.h"
 #include "nook.h"
 
-#define NS_FLAGS                                                                                   \
-	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | \
-	 CLONE_NEWCGROUP)
 #define READY_TIMEOUT_MS 30000
 
 struct trees {
@@ -89,11 +85,10 @@ __attribute__((noreturn)) static void child(const struct nook_user *u, struct tr
 	setproctitle("-nook-init %s", u->name); /* what `ps` shows as pid 1 */
 	if (recv(sock, &go, 1, 0) != 1)
 		_exit(1);
-	/* The maps are written: become root of the new user namespace. The
-	 * ids are read back, not assumed. */
-	if (setresgid(0, 0, 0) < 0 || setgroups(0, NULL) < 0 || setresuid(0, 0, 0) < 0 ||
-	    getuid() != 0 || geteuid() != 0 || getgid() != 0) {
-		snprintf(msg, sizeof(msg), "error: becoming container root: %s", strerror(errno));
+	/* The maps are written: become root of the new user namespace. */
+	r = nook_become_userns_root(true);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "error: becoming container root: %s", strerror(-r));
 		goto report;
 	}
 	/* The keeper's securebits as they were before it switched ids for
@@ -253,7 +248,7 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 		goto out;
 	}
 
-	ca.flags = NS_FLAGS | CLONE_PIDFD;
+	ca.flags = NOOK_NS_FLAGS | CLONE_PIDFD;
 	ca.pidfd = (uint64_t) (uintptr_t) &pidfd;
 	ca.exit_signal = SIGCHLD;
 	pid = -1;

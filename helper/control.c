@@ -55,17 +55,17 @@ static int image_identity(const struct nook_user *u, struct nook_image *ret)
 /* The image a dead keeper recorded (for a stop without configuration). */
 static int record_image(int rundir, struct nook_image *ret)
 {
-	char line[700], *p;
+	struct nook_keeper_rec rec;
+	char line[700];
 	struct stat st;
+	int n = nook_read_file_at(rundir, "keeper", line, sizeof(line));
 
-	if (nook_read_file_at(rundir, "keeper", line, sizeof(line)) <= 0 || !(p = strstr(line, " image=")))
+	if (n <= 0 || nook_keeper_rec_parse(line, (size_t) n, &rec) < 0)
 		return -ENOENT;
-	p += 7;
-	p[strcspn(p, "\n")] = '\0';
-	if (*p != '/' || stat(p, &st) < 0 || !S_ISREG(st.st_mode))
+	if (rec.image[0] != '/' || stat(rec.image, &st) < 0 || !S_ISREG(st.st_mode))
 		return -ENOENT;
 	*ret = (struct nook_image) { .dir_fd = -EBADF, .fd = -EBADF, .dev = st.st_dev, .ino = st.st_ino };
-	snprintf(ret->path, sizeof(ret->path), "%s", p);
+	snprintf(ret->path, sizeof(ret->path), "%s", rec.image);
 	return 0;
 }
 
@@ -79,13 +79,16 @@ static int recover(const struct nook_user *u, int rundir)
 {
 	struct nook_cgroup cg;
 	struct nook_image img;
-	char state[4096], *cgp;
+	struct nook_reply last;
+	char state[NOOK_PROTO_MAX + 1];
 	bool found = false;
 	int r;
 
-	/* The cgroup as the dead keeper recorded it, else as configured. */
-	if (nook_read_file_at(rundir, "state", state, sizeof(state)) > 0 &&
-	    (cgp = strstr(state, " cgroup=")) && nook_cgroup_deserialize(cgp + 8, &cg) >= 0)
+	/* The cgroup as the dead keeper recorded it (its last status reply),
+	 * else as configured. */
+	r = nook_read_file_at(rundir, "state", state, sizeof(state));
+	if (r > 0 && nook_reply_parse(state, (size_t) r, &last) >= 0 && last.kind == NOOK_REPLY_OK &&
+	    nook_cgroup_deserialize(last.info.cgroup, &cg) >= 0)
 		found = true;
 	else if (!u->set.cgroup_root || /* no configuration, no record: nothing to find */
 		 nook_cgroup_resolve("/sys/fs/cgroup", u->set.cgroup_root, u->name, "/proc/self/cgroup", &cg) < 0)

@@ -9,7 +9,8 @@
  *   - answers root-only requests on /run/nook/<user>/keeper.sock
  *     (SOCK_SEQPACKET, one request per connection): register (a session
  *     pidfd comes along), attach (init's pidfd, no new session), status,
- *     stop.
+ *     stop. The words and the replies are common/protocol.c's; which
+ *     request does what is the table above handle_client.
  * Stopping kills init (the kernel then kills the pid namespace), kills what
  * is left in the cgroup, waits until no loop device holds the image, and
  * removes the cgroup.
@@ -20,7 +21,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,17 +87,21 @@ static void disarm_timer(struct keeper *k)
 	(void) timerfd_settime(k->timer_fd, 0, &its, NULL);
 }
 
-static int info_line(const struct keeper *k, char *buf, size_t size)
+/* "ok INFO": the answer to register, attach and status, and the state file. */
+static int info_reply(const struct keeper *k, char *buf, size_t size)
 {
-	char cg[2048];
-	int r = nook_cgroup_serialize(&k->cg, cg, sizeof(cg));
+	struct nook_reply reply = { .kind = NOOK_REPLY_OK,
+				    .info = { .init_pid = k->c.init_pid,
+					      .keeper_pid = getpid(),
+					      .init_pidfd = -EBADF,
+					      .started_usec = k->started_usec,
+					      .sessions = (unsigned) k->n_sessions } };
+	int r = nook_cgroup_serialize(&k->cg, reply.info.cgroup, sizeof(reply.info.cgroup));
 
 	if (r < 0)
 		return r;
-	r = snprintf(buf, size, "ok init=%d keeper=%d started=%" PRIu64 " sessions=%zu loop=%s cgroup=%s",
-		     k->c.init_pid, getpid(), k->started_usec, k->n_sessions,
-		     *k->c.loop ? k->c.loop : "-", cg);
-	return (r < 0 || (size_t) r >= size) ? -ENOBUFS : r;
+	snprintf(reply.info.loop, sizeof(reply.info.loop), "%s", k->c.loop);
+	return nook_reply_format(&reply, buf, size);
 }
 
 /* /run/nook/<user>/network: what `nookctl status` shows of the network. */
@@ -118,9 +122,9 @@ static void write_net_state(const struct keeper *k)
 
 static int write_state(const struct keeper *k)
 {
-	char line[4096], tmp[] = "state.new";
+	char line[NOOK_PROTO_MAX + 1], tmp[] = "state.new";
 	_cleanup_close_ int fd = -EBADF;
-	int len = info_line(k, line, sizeof(line) - 1);
+	int len = info_reply(k, line, sizeof(line) - 1);
 
 	if (len < 0)
 		return len;
@@ -289,63 +293,116 @@ static bool session_gone(struct keeper *k, int fd)
 	return false;
 }
 
+static void reply_error(int conn, enum nook_reply_error error)
+{
+	struct nook_reply reply = { .kind = NOOK_REPLY_ERROR, .error = error };
+	char buf[64];
+	int n = nook_reply_format(&reply, buf, sizeof(buf));
+
+	if (n > 0)
+		(void) nook_send_fds(conn, buf, (size_t) n, NULL, 0);
+}
+
+/* "ok INFO", with init's pidfd when WITH_PIDFD. */
+static void reply_info(const struct keeper *k, int conn, bool with_pidfd)
+{
+	char buf[NOOK_PROTO_MAX];
+	int n = info_reply(k, buf, sizeof(buf));
+
+	if (n > 0)
+		(void) nook_send_fds(conn, buf, (size_t) n, with_pidfd ? &k->c.init_pidfd : NULL, with_pidfd);
+}
+
+/* Each handler answers on CONN; SESSION_FD is the pidfd that came along
+ * (register only; the table says who takes one). Returns 1 after the
+ * container stopped. */
+static int on_register(struct keeper *k, int conn, int session_fd)
+{
+	session_add(k, session_fd);
+	reply_info(k, conn, true);
+	return 0;
+}
+
+static int on_attach(struct keeper *k, int conn, int session_fd)
+{
+	(void) session_fd;
+	reply_info(k, conn, true);
+	return 0;
+}
+
+static int on_status(struct keeper *k, int conn, int session_fd)
+{
+	(void) session_fd;
+	reply_info(k, conn, false);
+	return 0;
+}
+
+static int on_stop(struct keeper *k, int conn, int session_fd)
+{
+	struct nook_reply reply = { .kind = NOOK_REPLY_STOPPED };
+	char buf[16];
+	int n;
+
+	(void) session_fd;
+	stop(k, "nookctl stop");
+	n = nook_reply_format(&reply, buf, sizeof(buf));
+	if (n > 0)
+		(void) nook_send_fds(conn, buf, (size_t) n, NULL, 0);
+	return 1;
+}
+
+static const struct {
+	int (*handle)(struct keeper *k, int conn, int session_fd);
+	/* Takes a session: refused once init has died, as the event that
+	 * stops the container may still be queued behind the request (the
+	 * caller then goes the slow way and waits for a fresh container). */
+	bool needs_live_init;
+	bool takes_pidfd; /* a session pidfd must come along */
+} handlers[_NOOK_REQ_MAX] = {
+	[NOOK_REQ_REGISTER] = { on_register, true, true },
+	[NOOK_REQ_ATTACH] = { on_attach, true, false },
+	[NOOK_REQ_STATUS] = { on_status, false, false },
+	[NOOK_REQ_STOP] = { on_stop, false, false },
+};
+
 /* One request per connection; only root may ask. Returns 1 after "stop". */
 static int handle_client(struct keeper *k, int conn)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	char req[64], reply[4096];
-	int fd = -EBADF;
+	char msg[64];
+	_cleanup_close_ int fd = -EBADF;
 	size_t nfd = 1;
 	ssize_t n;
+	int req;
 
 	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0)
 		return 0;
 	if (nook_wait_readable(conn, 2000) <= 0)
 		return 0;
-	n = nook_recv_fds(conn, req, sizeof(req) - 1, &fd, &nfd);
+	n = nook_recv_fds(conn, msg, sizeof(msg), &fd, &nfd);
 	if (n <= 0)
 		return 0;
-	req[n] = '\0';
-	/* A container whose init just died must not take new sessions: the
-	 * event that stops it may still be queued behind this request. The
-	 * caller then goes the slow way and waits for a fresh container. */
-	if ((strcmp(req, "register") == 0 || strcmp(req, "attach") == 0) &&
-	    nook_wait_readable(k->c.init_pidfd, 0) != 0) {
-		if (nfd == 1)
-			(void) close(fd);
-		(void) nook_send_fds(conn, "error stopping", 14, NULL, 0);
+	if (nfd != 1)
+		fd = -EBADF;
+	req = nook_req_parse(msg, (size_t) n);
+	if (req < 0) {
+		reply_error(conn, NOOK_ERROR_UNKNOWN_REQUEST);
 		return 0;
 	}
-	if (strcmp(req, "register") == 0) {
-		if (nfd != 1) {
-			(void) nook_send_fds(conn, "error no pidfd", 14, NULL, 0);
+	if (handlers[req].needs_live_init && nook_wait_readable(k->c.init_pidfd, 0) != 0) {
+		reply_error(conn, NOOK_ERROR_STOPPING);
+		return 0;
+	}
+	if (handlers[req].takes_pidfd) {
+		if (fd < 0) {
+			reply_error(conn, NOOK_ERROR_NO_PIDFD);
 			return 0;
 		}
-		session_add(k, fd);
-		if (info_line(k, reply, sizeof(reply)) > 0)
-			(void) nook_send_fds(conn, reply, strlen(reply), &k->c.init_pidfd, 1);
-		return 0;
+		return handlers[req].handle(k, conn, TAKE_FD(fd));
 	}
-	if (nfd == 1)
-		(void) close(fd);
-	if (strcmp(req, "attach") == 0) {
-		if (info_line(k, reply, sizeof(reply)) > 0)
-			(void) nook_send_fds(conn, reply, strlen(reply), &k->c.init_pidfd, 1);
-		return 0;
-	}
-	if (strcmp(req, "status") == 0) {
-		if (info_line(k, reply, sizeof(reply)) > 0)
-			(void) nook_send_fds(conn, reply, strlen(reply), NULL, 0);
-		return 0;
-	}
-	if (strcmp(req, "stop") == 0) {
-		stop(k, "nookctl stop");
-		(void) nook_send_fds(conn, "stopped", 7, NULL, 0);
-		return 1;
-	}
-	(void) nook_send_fds(conn, "error unknown request", 21, NULL, 0);
-	return 0;
+	/* A pidfd that came with any other request is closed unused. */
+	return handlers[req].handle(k, conn, -EBADF);
 }
 
 static int listen_on(struct keeper *k)

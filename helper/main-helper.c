@@ -263,6 +263,13 @@ int main(int argc, char **argv)
 	r = nook_ensure(&u, pidfd, &info);
 	if (r < 0)
 		return 1;
-	printf("init=%d keeper=%d cgroup=%s\n", info.init_pid, info.keeper_pid, info.cgroup);
+	{
+		/* For an admin running it by hand (pam_nook reads nothing). */
+		char line[NOOK_PROTO_MAX];
+
+		if (nook_info_format(&info, NOOK_INFO_INIT | NOOK_INFO_KEEPER | NOOK_INFO_CGROUP, line,
+				     sizeof(line)) > 0)
+			printf("%s\n", line);
+	}
 	return 0;
 }

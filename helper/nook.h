@@ -12,7 +12,10 @@
 #include <sys/types.h>
 
 #include "conf.h"
-#include "session.h"
+#include "cgroup-path.h"
+#include "client.h"
+#include "enter.h"
+#include "rundir.h"
 #include "util.h"
 
 #define NOOK_MAX_GROUPS 256
@@ -183,15 +186,8 @@ int nook_rundir_open(const char *user, bool create); /* returns dir fd */
 /* Returns the locked fd; -EBUSY (the holder logged) after TIMEOUT_MS. */
 int nook_lock_user(int rundir_fd, const char *user, unsigned timeout_ms);
 int nook_trylock_user(int rundir_fd);
-/* The keeper's record, /run/nook/<user>/keeper: who it is (pid and start
- * time, so a reused pid is never taken for it), whether it is stopping, and
- * its image, so that status and stop need no configuration. */
-struct nook_keeper_rec {
-	pid_t pid;
-	unsigned long long start; /* /proc/PID/stat field 22 */
-	bool stopping;
-	char image[512];
-};
+/* The keeper's record, /run/nook/<user>/keeper (struct nook_keeper_rec:
+ * protocol.h). */
 int nook_proc_starttime(pid_t pid, unsigned long long *ret);
 int nook_keeper_record(int rundir_fd, const struct nook_keeper_rec *rec);
 /* 1 if the record names a live keeper (RET and a pidfd of it filled in when
@@ -327,7 +323,7 @@ int nook_stop(const struct nook_user *u);
 enum { NOOK_NOT_RUNNING, NOOK_RUNNING, NOOK_STOPPING };
 int nook_status(const struct nook_user *u, struct nook_session_info *ret_info, struct nook_keeper_rec *ret_rec);
 
-/* ---- join.c: becoming the user inside ---- */
+/* ---- become-user.c: becoming the user inside (after nook_join, enter.h) ---- */
 /* In the forked child: applies the restricted profile and drops to U
  * (groups, gid, uid), verifying that no capability is left. */
 int nook_become_user(const struct nook_user *u);

@@ -29,7 +29,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -62,7 +61,7 @@ __attribute__((noreturn)) static void child(const struct nook_user *u, const str
 	char *const envp[] = { NULL };
 	sigset_t none;
 	size_t i = 0;
-	int null, ns, rd;
+	int null, ns, rd, r;
 
 	/* The keeper blocks the signals it reads through a signalfd and
 	 * ignores SIGPIPE: pasta gets the defaults (it refuses to start with
@@ -88,10 +87,10 @@ __attribute__((noreturn)) static void child(const struct nook_user *u, const str
 		log_err("pasta for '%s': %m", u->name);
 		_exit(127);
 	}
-	/* 2. Container root: read back, not assumed. */
-	if (setns(n->userns_fd, CLONE_NEWUSER) < 0 || setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 ||
-	    setresuid(0, 0, 0) < 0 || getuid() != 0 || geteuid() != 0 || getgid() != 0) {
-		log_err("pasta for '%s': cannot become container root: %m", u->name);
+	/* 2. Container root (ids read back, host root's groups dropped). */
+	r = setns(n->userns_fd, CLONE_NEWUSER) < 0 ? -errno : nook_become_userns_root(true);
+	if (r < 0) {
+		log_err("pasta for '%s': cannot become container root: %s", u->name, strerror(-r));
 		_exit(127);
 	}
 	/* After the credential change, which clears it. */

@@ -163,10 +163,10 @@ int nook_keeper_record(int rundir_fd, const struct nook_keeper_rec *rec)
 	_cleanup_close_ int fd = -EBADF;
 	int len, r;
 
-	len = snprintf(line, sizeof(line), "pid=%d start=%llu state=%s image=%s\n", rec->pid, rec->start,
-		       rec->stopping ? "stopping" : "running", rec->image);
-	if (len < 0 || (size_t) len >= sizeof(line))
-		return -ENOBUFS;
+	len = nook_keeper_rec_format(rec, line, sizeof(line) - 1);
+	if (len < 0)
+		return len;
+	line[len++] = '\n';
 	fd = openat(rundir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -176,47 +176,6 @@ int nook_keeper_record(int rundir_fd, const struct nook_keeper_rec *rec)
 	/* rename: a reader sees the old record or the new one, never half. */
 	if (renameat(rundir_fd, tmp, rundir_fd, "keeper") < 0)
 		return -errno;
-	return 0;
-}
-
-/* "KEY=NUMBER " at *P; moves P past it. */
-static int parse_num(const char **p, const char *key, unsigned long long *ret)
-{
-	size_t klen = strlen(key);
-	char *e;
-
-	if (strncmp(*p, key, klen) != 0)
-		return -EPROTO;
-	errno = 0;
-	*ret = strtoull(*p + klen, &e, 10);
-	if (errno || e == *p + klen || *e != ' ')
-		return -EPROTO;
-	*p = e + 1;
-	return 0;
-}
-
-static int record_parse(const char *line, struct nook_keeper_rec *ret)
-{
-	struct nook_keeper_rec rec = { 0 };
-	unsigned long long pid;
-	const char *p = line;
-
-	if (parse_num(&p, "pid=", &pid) < 0 || pid <= 1 || pid > INT32_MAX || parse_num(&p, "start=", &rec.start) < 0)
-		return -EPROTO;
-	if (strncmp(p, "state=running ", 14) == 0) {
-		p += 14;
-	} else if (strncmp(p, "state=stopping ", 15) == 0) {
-		rec.stopping = true;
-		p += 15;
-	} else {
-		return -EPROTO;
-	}
-	if (strncmp(p, "image=", 6) != 0)
-		return -EPROTO;
-	p += 6;
-	snprintf(rec.image, sizeof(rec.image), "%.*s", (int) strcspn(p, "\n"), p);
-	rec.pid = (pid_t) pid;
-	*ret = rec;
 	return 0;
 }
 
@@ -233,7 +192,7 @@ int nook_keeper_find(int rundir_fd, struct nook_keeper_rec *ret, int *ret_pidfd)
 		return 0;
 	if (r < 0)
 		return r;
-	if (record_parse(line, &rec) < 0)
+	if (nook_keeper_rec_parse(line, (size_t) r, &rec) < 0)
 		return 0; /* not a record a keeper wrote: no keeper */
 	/* The pidfd first, then the start time: if the time still matches,
 	 * the pidfd is the recorded keeper and not a process that reused its

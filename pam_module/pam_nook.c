@@ -42,10 +42,12 @@
 #include <security/pam_modutil.h>
 
 #include "cleanup.h"
+#include "client.h"
 #include "conf.h"
+#include "enter.h"
 #include "relay.h"
 #include "restrict.h"
-#include "session.h"
+#include "rundir.h"
 #include "util.h"
 
 #ifndef NOOK_LIBEXECDIR

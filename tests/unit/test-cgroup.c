@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * cgroup logic (helper/cgroup.c, common/session.c) against fake cgroup file
+ * cgroup logic (helper/cgroup.c, common/cgroup-path.c) against fake cgroup file
  * systems in a temp dir: the v2 layout and knobs (the development machine
  * is hybrid v1, so this is where v2 is proven), v1's, resolution of
  * cgroup_root (absolute and "./" relative to the caller's cgroup), and the

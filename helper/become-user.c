@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Entering a running container from outside (nookctl exec), the same way a
- * login does: cgroup first, then all seven namespaces in one setns() on
- * init's pidfd, then container root, the restricted profile, the user.
+ * Becoming the user inside: the last step of nookctl exec's way in. The
+ * steps before are a login's (common/enter.c: nook_join takes the cgroup,
+ * the seven namespaces and container root), then a fork into the pid
+ * namespace; here, the restricted profile, then the user's groups, gid and
+ * uid, read back together with the capabilities and no_new_privs.
  */
 #include <errno.h>
 #include <grp.h>
-#include <sched.h>
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
@@ -15,10 +16,6 @@
 #include "log.h"
 #include "nook.h"
 #include "restrict.h"
-
-#define NS_FLAGS                                                                                   \
-	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | \
-	 CLONE_NEWCGROUP)
 
 static bool caps_empty(void)
 {

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A user's cgroup as a value: validated, written down in one line and read
+ * back, opened without following links, and joined.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroup-path.h"
+#include "cleanup.h"
+#include "util.h"
+
+
+bool nook_valid_cg_path(const char *p)
+{
+	if (!*p || *p == '/')
+		return false;
+	for (const char *c = p; *c; c++) {
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      *c == '_' || *c == '-' || *c == '.' || *c == '/'))
+			return false;
+	}
+	return !strstr(p, "..") && !strstr(p, "//") && p[strlen(p) - 1] != '/';
+}
+
+/* Opens base[i]/user[i] (or one of its leaves) without following symlinks. */
+int nook_cgroup_open_dir(const struct nook_cgroup *cg, size_t i, const char *leaf)
+{
+	_cleanup_close_ int base = open(cg->base[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char rel[600];
+	int fd;
+
+	if (base < 0)
+		return -errno;
+	snprintf(rel, sizeof(rel), "%s%s%s", cg->user[i], leaf ? "/" : "", leaf ? leaf : "");
+	fd = openat(base, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int nook_cgroup_attach(const struct nook_cgroup *cg, const char *leaf, pid_t pid)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%d", pid);
+	for (size_t i = 0; i < cg->n; i++) {
+		_cleanup_close_ int fd = nook_cgroup_open_dir(cg, i, leaf);
+		int r;
+
+		if (fd < 0)
+			return fd;
+		r = nook_write_file_at(fd, "cgroup.procs", v, strlen(v));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* "v2|v1 ctrl base user;ctrl base user;..." on one line, for the keeper's
+ * replies and state file. */
+int nook_cgroup_serialize(const struct nook_cgroup *cg, char *buf, size_t size)
+{
+	size_t off = 0;
+	int w = snprintf(buf, size, "%s", cg->v2 ? "v2" : "v1");
+
+	if (w < 0 || (size_t) w >= size)
+		return -ENOBUFS;
+	off = (size_t) w;
+	for (size_t i = 0; i < cg->n; i++) {
+		w = snprintf(buf + off, size - off, " %s:%s:%s", *cg->ctrl[i] ? cg->ctrl[i] : "-",
+			     cg->base[i], cg->user[i]);
+		if (w < 0 || (size_t) w >= size - off)
+			return -ENOBUFS;
+		off += (size_t) w;
+	}
+	return (int) off;
+}
+
+int nook_cgroup_deserialize(const char *buf, struct nook_cgroup *ret)
+{
+	struct nook_cgroup cg = { 0 };
+	_cleanup_free_ char *copy = strdup(buf);
+	char *save = NULL, *tok;
+
+	if (!copy)
+		return -ENOMEM;
+	tok = strtok_r(copy, " \n", &save);
+	if (!tok || (strcmp(tok, "v1") != 0 && strcmp(tok, "v2") != 0))
+		return -EINVAL;
+	cg.v2 = strcmp(tok, "v2") == 0;
+	while ((tok = strtok_r(NULL, " \n", &save))) {
+		char *c1 = strchr(tok, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+		if (!c2 || cg.n >= NOOK_CG_MAX_CTRL)
+			return -EINVAL;
+		*c1 = *c2 = '\0';
+		snprintf(cg.ctrl[cg.n], sizeof(cg.ctrl[0]), "%s", strcmp(tok, "-") != 0 ? tok : "");
+		snprintf(cg.base[cg.n], sizeof(cg.base[0]), "%s", c1 + 1);
+		snprintf(cg.user[cg.n], sizeof(cg.user[0]), "%s", c2 + 1);
+		if (cg.base[cg.n][0] != '/' || !nook_valid_cg_path(cg.user[cg.n]))
+			return -EINVAL;
+		cg.n++;
+	}
+	if (cg.n == 0)
+		return -EINVAL;
+	*ret = cg;
+	return 0;
+}
