@@ -17,6 +17,7 @@
 
 #define CPU_MAX_PERCENT 102400 /* percent of one CPU: up to 1024 CPUs */
 #define PIDS_LIMIT 4194304   /* PID_MAX_LIMIT: the kernel refuses a larger pids.max */
+#define PTY_LIMIT 1048576    /* NR_UNIX98_PTY_MAX: the most a devpts max= may be */
 #define IMAGE_SIZE_MIN (UINT64_C(64) << 20) /* below this ext4 + overlay work dirs barely fit */
 #define DEFAULT_BRIDGE_SUBNET "10.213.0.0/16"
 /* The bridge's own address is the first of the subnet, containers get the
@@ -190,6 +191,11 @@ static int parse_cpu_max(struct parser *p, const struct key_def *k, const char *
 static int parse_pids_max(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	return parse_limit(p, k->name, v, PIDS_LIMIT, NULL, &e->num);
+}
+
+static int parse_pty_max(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
+{
+	return parse_limit(p, k->name, v, PTY_LIMIT, NULL, &e->num);
 }
 
 static int parse_tmpfs_size(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
@@ -523,6 +529,7 @@ const struct key_def conf_keys[] = {
 	  .def_num = NOOK_PROFILE_RESTRICTED },
 	{ .name = "tmpfs_size", .parse = parse_tmpfs_size, .kind = V_U64, AT(tmpfs_size),
 	  .def_num = NOOK_LIMIT_AUTO },
+	{ .name = "pty_max", .parse = parse_pty_max, .kind = V_U64, AT(pty_max), .def_num = 256 },
 };
 const size_t conf_n_keys = ELEMENTSOF(conf_keys);
 _Static_assert(ELEMENTSOF(conf_keys) <= KEYS_MAX, "raise KEYS_MAX");

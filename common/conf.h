@@ -78,6 +78,7 @@ struct nook_settings {
 	uint64_t memory_max; /* bytes, 0 = no limit, NOOK_LIMIT_AUTO until resolved */
 	uint32_t cpu_max;    /* percent of one CPU, 0 = no limit, NOOK_CPU_AUTO until resolved */
 	uint64_t pids_max;   /* 0 = no limit, NOOK_LIMIT_AUTO until resolved */
+	uint64_t pty_max;    /* ptys of the container's own devpts instance, 0 = the kernel's limit */
 	uint64_t tmpfs_size; /* bytes per tmpfs inside, 0 = the kernel's default, NOOK_LIMIT_AUTO until resolved */
 	char *cgroup_root;   /* default "nook"; see nook.conf(5) */
 	enum nook_cgroup_manager cgroup_manager; /* default auto */

@@ -21,6 +21,7 @@
  * inside holds nothing that reaches the caller.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
@@ -35,6 +36,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "pts.h"
 #include "relay.h"
 #include "util.h"
 
@@ -54,7 +56,7 @@ static void fd_close(int *fd)
 	*fd = -EBADF;
 }
 
-int nook_relay_setup(uid_t uid, struct nook_relay *ret)
+int nook_relay_setup(uid_t uid, int init_pidfd, struct nook_relay *ret)
 {
 	struct nook_relay r = { .master = -EBADF, .cmd = { -EBADF, -EBADF, -EBADF },
 				.ours = { -EBADF, -EBADF, -EBADF } };
@@ -69,7 +71,24 @@ int nook_relay_setup(uid_t uid, struct nook_relay *ret)
 		(void) ioctl(STDIN_FILENO, TIOCGWINSZ, &ws);
 		if (tcgetattr(STDIN_FILENO, &tio) < 0)
 			return -errno;
-		if (openpty(&r.master, &slave, NULL, &tio, &ws) < 0)
+		if (init_pidfd >= 0) {
+			int e;
+
+			/* From the container's devpts, so that it has its name
+			 * inside (pts.c). */
+			r.master = nook_pts_open_master(init_pidfd);
+			if (r.master < 0)
+				return r.master;
+			if (unlockpt(r.master) < 0 ||
+			    (slave = ioctl(r.master, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0 ||
+			    tcsetattr(slave, TCSANOW, &tio) < 0 || ioctl(slave, TIOCSWINSZ, &ws) < 0) {
+				e = -errno;
+				if (slave >= 0)
+					(void) close(slave);
+				fd_close(&r.master);
+				return e;
+			}
+		} else if (openpty(&r.master, &slave, NULL, &tio, &ws) < 0)
 			return -errno;
 		r.cmd[0] = slave;
 		if (fcntl(r.master, F_SETFD, FD_CLOEXEC) < 0 || fchown(slave, uid, (gid_t) -1) < 0 ||

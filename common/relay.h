@@ -17,8 +17,11 @@ struct nook_relay {
 	int ours[3];       /* pipe mode: our ends */
 	struct termios saved; /* the caller's terminal before raw mode */
 };
-/* Before the fork: a pty for UID, or pipes for the fds that are terminals. */
-int nook_relay_setup(uid_t uid, struct nook_relay *ret);
+/* Before the fork: a pty for UID (from the devpts instance of the container
+ * whose init INIT_PIDFD is, or the caller's own when it is < 0), or pipes for
+ * the fds that are terminals. -ENOTRECOVERABLE: the caller could not return
+ * to its own mount namespace and must end (pts.c). */
+int nook_relay_setup(uid_t uid, int init_pidfd, struct nook_relay *ret);
 /* In the child, before it enters the container: the command's ends on
  * fds 0-2, nothing else of the relay kept. */
 int nook_relay_child(struct nook_relay *r);

@@ -50,6 +50,7 @@ struct trees {
 	int lower;
 	int image;
 	int dev;
+	int pts;
 	struct nook_bind_fd *binds;
 	size_t n_binds;
 };
@@ -62,11 +63,13 @@ static void trees_close(struct trees *t)
 		(void) close(t->image);
 	if (t->dev >= 0)
 		(void) close(t->dev);
+	if (t->pts >= 0)
+		(void) close(t->pts);
 	for (size_t i = 0; i < t->n_binds; i++)
 		if (t->binds[i].fd >= 0)
 			(void) close(t->binds[i].fd);
 	free(t->binds);
-	t->lower = t->image = t->dev = -EBADF;
+	t->lower = t->image = t->dev = t->pts = -EBADF;
 	t->binds = NULL;
 	t->n_binds = 0;
 }
@@ -76,7 +79,7 @@ __attribute__((noreturn)) static void child(const struct nook_user *u, struct tr
 					     const struct nook_etc_files *etc, int securebits)
 {
 	struct nook_rootfs_args a = { .user = u, .etc = etc, .lower_fd = t->lower, .image_fd = t->image,
-				      .dev_fd = t->dev, .binds = t->binds, .n_binds = t->n_binds };
+				      .dev_fd = t->dev, .pts_fd = t->pts, .binds = t->binds, .n_binds = t->n_binds };
 	char msg[1024] = "ok";
 	char go;
 	int r;
@@ -168,6 +171,11 @@ static int prepare_trees(const struct nook_user *u, const struct nook_image *img
 		log_err("cannot prepare the container's /dev: %s", strerror(-t->dev));
 		return t->dev;
 	}
+	t->pts = nook_devpts_new(u->set.pty_max);
+	if (t->pts < 0) {
+		log_err("cannot make the container's devpts instance: %s", strerror(-t->pts));
+		return t->pts;
+	}
 	t->lower = nook_clone_tree(u->set.rootfs, false);
 	if (t->lower < 0) {
 		log_err("rootfs %s: %s", u->set.rootfs, strerror(-t->lower));
@@ -212,7 +220,7 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 			  const struct nook_cg_origin *origin, const struct nook_subid *sub, const struct nook_image *img,
 			  int stage_fd, const struct nook_etc_files *etc, struct nook_container *ret)
 {
-	struct trees t = { .lower = -EBADF, .image = -EBADF, .dev = -EBADF };
+	struct trees t = { .lower = -EBADF, .image = -EBADF, .dev = -EBADF, .pts = -EBADF };
 	_cleanup_close_ int userns = -EBADF, pidfd = -EBADF;
 	int sp[2] = { -EBADF, -EBADF };
 	struct clone_args ca = { 0 };

@@ -178,7 +178,12 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 	}
 
 	/* Root's terminal stays here (see relay.c). */
-	r = nook_relay_setup(u.uid, &relay);
+	r = nook_relay_setup(u.uid, info.init_pidfd, &relay);
+	if (r == -ENOTRECOVERABLE) {
+		/* In the container's mount tree as host root: go no further. */
+		log_err("cannot return from the container's mount namespace; giving up");
+		_exit(EXIT_NOOK);
+	}
 	if (r < 0) {
 		log_err("cannot set up a terminal for the command: %s", strerror(-r));
 		return EXIT_NOOK;

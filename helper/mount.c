@@ -291,12 +291,9 @@ static int mkdir_in(struct build *b, const char *path, mode_t mode)
  * share: no block devices, no mem/kmem/port. Nothing inside may write to
  * it: its root belongs to host root, which is nobody in the container.
  *
- * /dev/pts will be the host's devpts, not a new instance: with privilege
- * separation sshd's monitor allocates the pty on the host and its session
- * child then opens it by name inside the container. Host ptys are 0620
- * owner:tty, and tty (gid 5) is never mapped, so nobody inside can write
- * to another user's terminal. /dev/ptmx is a real node next to "pts", which
- * is where the kernel looks for the devpts instance to allocate from.
+ * /dev/ptmx is a real node next to "pts", which is where the kernel looks
+ * for the devpts instance to allocate from: the container's own
+ * (nook_devpts_new).
  */
 int nook_dev_tree(void)
 {
@@ -344,25 +341,44 @@ int nook_dev_tree(void)
 	return TAKE_FD(mnt);
 }
 
-/* Inside: the prepared /dev, the host's devpts, shm and mqueue. */
-static int build_dev(struct build *b, int dev_fd)
+/*
+ * Host side: the container's own devpts instance (issue 10). Ptys made
+ * inside count against its max= (pty_max) and, all instances but the
+ * host's together, against kernel.pty.max minus kernel.pty.reserve: the
+ * host's instance keeps its reserve however many are made. The host's ptys
+ * and their timestamps are not listed inside. Made by host root, so it
+ * belongs to the initial user namespace: sshd's monitor allocates the
+ * session's pty here (common/pts.c) and chowns it to user:tty as on the
+ * host; inside the tty group shows as nogroup, as all unmapped ids do.
+ * ptmxmode=0666: the instance's own ptmx, which su's relay and nookctl
+ * exec open from the host, and /dev/ptmx inside, both allocate here.
+ */
+int nook_devpts_new(uint64_t max)
+{
+	_cleanup_close_ int fs = (int) syscall(SYS_fsopen, "devpts", FSOPEN_CLOEXEC);
+	char n[32];
+	int mnt;
+
+	if (fs < 0)
+		return -errno;
+	snprintf(n, sizeof(n), "%" PRIu64, max);
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) < 0 ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0620", 0) < 0 ||
+	    (max && syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "max", n, 0) < 0) ||
+	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -errno;
+	mnt = (int) syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	return mnt < 0 ? -errno : mnt;
+}
+
+/* Inside: the prepared /dev, the container's devpts, shm and mqueue. */
+static int build_dev(struct build *b, int dev_fd, int pts_fd)
 {
 	int r;
 
 	r = attach(b, dev_fd, "/dev");
-	if (r < 0)
-		return r;
-	{
-		_cleanup_close_ int pts = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/pts",
-							OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-
-		if (pts < 0)
-			return fail(b, -errno, "cloning /dev/pts");
-		r = nook_tree_setattr(pts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, -1, false);
-		if (r < 0)
-			return fail(b, r, "/dev/pts nosuid,noexec");
-		r = attach(b, pts, "/dev/pts");
-	}
+	if (r >= 0)
+		r = attach(b, pts_fd, "/dev/pts");
 	if (r >= 0)
 		r = mount_user_tmpfs(b, "1777", "/dev/shm");
 	if (r >= 0)
@@ -700,7 +716,7 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	    (r = mount_new(&b, "sysfs", NULL,
 			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 			   "/sys")) < 0 ||
-	    (r = build_dev(&b, a->dev_fd)) < 0 ||
+	    (r = build_dev(&b, a->dev_fd, a->pts_fd)) < 0 ||
 	    (r = mount_user_tmpfs(&b, "1777", "/tmp")) < 0 || (r = mount_user_tmpfs(&b, "0755", "/run")) < 0 ||
 	    (r = make_runtime_dir(&b, u)) < 0)
 		return r;

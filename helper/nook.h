@@ -141,11 +141,14 @@ struct nook_rootfs_args {
 	int lower_fd; /* detached, idmapped, read-only tree of settings.rootfs */
 	int image_fd; /* detached, idmapped ext4 of the image */
 	int dev_fd;   /* detached tmpfs with the device nodes (nook_dev_tree) */
+	int pts_fd;   /* detached devpts instance of the container's own (nook_devpts_new) */
 	struct nook_bind_fd *binds;
 	size_t n_binds;
 };
 /* Host side: a detached tmpfs holding the container's /dev nodes. */
 int nook_dev_tree(void);
+/* Host side: a new devpts instance, at most MAX ptys (0: the kernel's limit). */
+int nook_devpts_new(uint64_t max);
 /* Host side: a detached clone of PATH (recursive if RECURSIVE). */
 int nook_clone_tree(const char *path, bool recursive);
 /* Host side: sets ATTRS (MOUNT_ATTR_*) on a detached tree, idmapped through

@@ -21,6 +21,9 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
+#include <linux/mount.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -45,6 +48,7 @@
 #include "client.h"
 #include "conf.h"
 #include "enter.h"
+#include "pts.h"
 #include "relay.h"
 #include "restrict.h"
 #include "rundir.h"
@@ -438,7 +442,7 @@ static int replace_terminal_fds(const dev_t *ttys, size_t n, bool pty)
  * Returns 0 in the child (or when no fd is a terminal); never returns in
  * the parent; < 0 when nothing was forked (the session must not start).
  */
-static int relay_caller_terminal(pam_handle_t *pamh, uid_t uid)
+static int relay_caller_terminal(pam_handle_t *pamh, uid_t uid, int init_pidfd)
 {
 	struct nook_relay relay;
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -454,7 +458,12 @@ static int relay_caller_terminal(pam_handle_t *pamh, uid_t uid)
 		if (isatty(fd) && fstat(fd, &st) == 0)
 			caller_tty[n_tty++] = st.st_rdev;
 	}
-	r = nook_relay_setup(uid, &relay);
+	r = nook_relay_setup(uid, init_pidfd, &relay);
+	if (r == -ENOTRECOVERABLE) {
+		pam_syslog(pamh, LOG_CRIT, "cannot return from the container's mount namespace; ending the session");
+		/* Fail closed: host root in the user's mount tree goes no further. */
+		_exit(1);
+	}
 	if (r < 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot give the session a terminal of its own: %s", strerror(-r));
 		return r;
@@ -519,13 +528,44 @@ static int relay_caller_terminal(pam_handle_t *pamh, uid_t uid)
 	return 0;
 }
 
+/*
+ * login on a host pty (PAM_TTY pts/N: telnet-like services, `script -c
+ * login`) reopens that terminal by name in the session, where /dev/pts is
+ * the container's own instance. That session gets a mount namespace of its
+ * own with a clone of the host's devpts there instead (enter()): it sees
+ * the host's pty list, as every session did before the container had an
+ * instance of its own. Console logins (tty1, ttyS0) are not under
+ * /dev/pts. Returns the clone, or -EBADF when none is needed or possible.
+ */
+static int login_host_pts(pam_handle_t *pamh)
+{
+	const char *tty = NULL;
+	int fd;
+
+	if (pam_get_item(pamh, PAM_TTY, (const void **) &tty) != PAM_SUCCESS || !tty ||
+	    (strncmp(tty, "pts/", 4) != 0 && strncmp(tty, "/dev/pts/", 9) != 0))
+		return -EBADF;
+	fd = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/pts", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd < 0) {
+		pam_syslog(pamh, LOG_WARNING, "cannot clone the host's /dev/pts for login on %s: %m", tty);
+		return -EBADF;
+	}
+	return fd;
+}
+
 /* Joins the container and applies the restricted profile. Once it has
  * started, failing half-way leaves the process neither here nor there:
  * only ending it is safe. */
-static void enter(pam_handle_t *pamh, struct state *s, const char *user)
+static void enter(pam_handle_t *pamh, struct state *s, const char *user, int host_pts)
 {
 	int r = nook_join(&s->info);
 
+	/* login on a host pty: this session's own mount namespace, with the
+	 * host's devpts where login reopens its terminal by name. */
+	if (r >= 0 && host_pts >= 0 &&
+	    (unshare(CLONE_NEWNS) < 0 ||
+	     syscall(SYS_move_mount, host_pts, "", AT_FDCWD, "/dev/pts", MOVE_MOUNT_F_EMPTY_PATH) < 0))
+		r = -errno;
 	if (r >= 0)
 		r = nook_restrict_apply(s->profile);
 	if (r < 0) {
@@ -597,22 +637,41 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		return PAM_SESSION_ERR;
 	}
 	s->opened = true;
-	if (o.enter == ENTER_SESSION) {
+	if (o.enter == ENTER_SETCRED) {
+		/* sshd's monitor allocates the session's pty: from the
+		 * container's devpts, so that it has its name inside (pts.c). */
+		r = nook_pts_private_view(s->info.init_pidfd);
+		if (r == -ENOTRECOVERABLE) {
+			pam_syslog(pamh, LOG_CRIT, "cannot return from the container's mount namespace; "
+						   "ending the session");
+			/* Fail closed: host root in the user's mount tree goes no further. */
+			_exit(1);
+		}
+		if (r < 0) {
+			pam_syslog(pamh, LOG_ERR, "cannot give sshd the ptys of the container of '%s': %s", w.name,
+				   strerror(-r));
+			(void) pam_error(pamh, "nook: your session could not be started; please contact the "
+					       "administrator");
+			return PAM_SESSION_ERR;
+		}
+	} else {
 		const char *service = NULL;
+		_cleanup_close_ int host_pts = -EBADF;
 
 		/* login(1) owns the terminal it runs on: it chowns it to the
 		 * user, reopens it by name in the session, and revokes every
 		 * leftover holder with vhangup() at the next login on it. Any
 		 * other caller's terminal stays with the caller (relayed). */
 		(void) pam_get_item(pamh, PAM_SERVICE, (const void **) &service);
-		if (service && strcmp(service, "login") == 0)
+		if (service && strcmp(service, "login") == 0) {
 			prepare_tty(pamh, s, w.uid);
-		else if (relay_caller_terminal(pamh, w.uid) < 0) {
+			host_pts = login_host_pts(pamh);
+		} else if (relay_caller_terminal(pamh, w.uid, s->info.init_pidfd) < 0) {
 			(void) pam_error(pamh, "nook: your session could not be started; please contact the "
 					       "administrator");
 			return PAM_SESSION_ERR;
 		}
-		enter(pamh, s, w.name);
+		enter(pamh, s, w.name, host_pts);
 	}
 	return PAM_SUCCESS;
 }
@@ -670,7 +729,7 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 			   user ? user : "?");
 		_exit(1);
 	}
-	enter(pamh, s, user ? user : "?");
+	enter(pamh, s, user ? user : "?", -EBADF);
 	if (o.debug)
 		pam_syslog(pamh, LOG_DEBUG, "'%s' entered the container (init %d)", user ? user : "?",
 			   s->info.init_pid);

@@ -28,10 +28,15 @@ out=$(nt_ssh "$alice" -tt 'echo "tty=$(tty)"; echo "host=$(hostname)"
 	echo "map=$(cat /proc/self/uid_map | tr -s " " | tr "\n" ";")"
 	for k in NoNewPrivs CapEff CapBnd Seccomp; do echo "$k=$(sed -n "s/^$k:[[:space:]]*//p" /proc/self/status)"; done
 	echo "ps1=$(ps -o args= -p 1)"
+	echo "ttydev=$(stat -c %d "$(tty)")"; echo "ptsdev=$(stat -c %d /dev/pts)"
 	ps ax -o pid=,args= | sed "s/^ */ps=/"' 2>&1 | tr -d '\r')
 rc=$?
 is "$rc" 0 "ssh -tt with a command works"
 like "$(field tty "$out")" '^/dev/pts/[0-9]+$' "ssh -tt: tty prints a /dev/pts path"
+like "$(field ptsdev "$out")" '^[0-9]+$' "ssh -tt: /dev/pts inside was looked at"
+is "$(field ttydev "$out")" "$(field ptsdev "$out")" \
+	"ssh -tt: the session's pty is in the container's /dev/pts (sshd allocated it from the container's devpts)"
+isnt "$(field ptsdev "$out")" "$(stat -c %d /dev/pts)" "ssh -tt: ... which is not the host's devpts instance"
 is "$(field host "$out")" "box-$alice" "ssh -tt: the hostname comes from the config"
 map=$(field map "$out")
 [ -n "$map" ] && ! [[ $map =~ ^\ ?0\ 0\ 4294967295\;$ ]]

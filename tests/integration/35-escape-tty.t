@@ -25,7 +25,7 @@ cd / || bail "cd /"
 
 nt_user; alice=$NT_USER
 conf=$NT_TMP/a.conf
-nt_config "$conf" linger=1m
+nt_config "$conf" linger=1m pty_max=16
 # shellcheck source-path=SCRIPTDIR source=escape.sh
 . "$NT_REPO/tests/integration/escape.sh"
 
@@ -129,6 +129,47 @@ is "$(field exit "$out")" 3 "su: ... which then goes on and exits"
 out=$(drive run -- sh -c 'exec "$@" </dev/null' sh "${su_tty[@]}" 'readlink /proc/self/fd/0 /proc/self/fd/1')
 like "$out" 'out:/dev/null' "su, no terminal on stdin: stdin is passed as it is (/dev/null)"
 like "$out" 'out:pipe:' "su, no terminal on stdin: stdout, a terminal, reaches the command as a pipe"
+
+# ---------------------------------------------------------------- the container's own devpts
+# /dev/pts inside is a devpts instance of the container's own (pty_max=16):
+# filling it ends at 16 with ENOSPC while host root and another container
+# still open ptys, and the host's ptys are not listed inside. A pty made
+# inside (script, tmux, screen) has its name there.
+
+hold=$((40 * NT_WAIT_SCALE))
+timeout -k 5 "$NT_TIMEOUT" "$NOOKCTL" exec "$alice" --config "$conf" -- python3 - pty_fill 100000 "$hold" \
+	<"$probe" >"$NT_TMP/pty.out" 2>&1 &
+fill=$!
+NT_PIDS+=("$fill")
+nt_until 30 grep -q '^pty=' "$NT_TMP/pty.out"
+read -r n err <<<"$(field pty "$(cat "$NT_TMP/pty.out")")"
+is "$err" ENOSPC "ptys: opening ptys inside ends with ENOSPC (the container's limit)"
+# (Ptys the earlier leftovers still hold count too.)
+[ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" -le 16 ]
+ok $? "ptys: ... after at most pty_max ($n of 16)"
+is "$(field pty "$(timeout -k 5 30 python3 "$probe" pty_fill 4 0 </dev/null 2>&1)")" "4 none" \
+	"ptys: meanwhile host root opens ptys"
+nt_user; bob=$NT_USER
+is "$(field pty "$(timeout -k 5 "$NT_TIMEOUT" "$NOOKCTL" exec "$bob" --config "$conf" -- python3 - pty_fill 4 0 <"$probe" 2>&1)")" \
+	"4 none" "ptys: meanwhile another user's container does"
+kill -TERM "$fill" 2>/dev/null
+nt_wait "$fill"
+
+# A host pty held open while alice looks.
+python3 -c 'import os, sys, time; m, s = os.openpty(); print(os.ttyname(s), flush=True); time.sleep(float(sys.argv[1]))' \
+	"$hold" >"$NT_TMP/hostpty" </dev/null &
+NT_PIDS+=("$!")
+nt_until 10 grep -q /dev/pts/ "$NT_TMP/hostpty"
+hostpty=$(cat "$NT_TMP/hostpty")
+[ -c "$hostpty" ]
+ok $? "control: host root holds a pty ($hostpty)"
+out=$(nt_exec "$alice" "$conf" sh -c 'echo "ls=$(ls /dev/pts | tr "\n" " ")"; echo "dev=$(stat -c %d /dev/pts)"
+	script -qec "tty; stat -c dev=%d \$(tty)" /dev/null')
+is "$(field ls "$out")" "ptmx " "ptys: /dev/pts inside lists no host pty (only its ptmx)"
+isnt "$(field dev "$out")" "$(stat -c %d /dev/pts)" "ptys: /dev/pts inside is not the host's devpts instance"
+like "$out" '/dev/pts/[0-9]+' "ptys: script(1) inside gets a pty with a /dev/pts name"
+is "$(tr -d '\r' <<<"$out" | sed -n 's/^dev=//p' | sort -u | wc -l)" 1 \
+	"ptys: ... in the container's instance (the same device as /dev/pts)" || diag "$out"
 
 # ---------------------------------------------------------------- TIOCSETD
 

@@ -452,6 +452,22 @@ def inotify_fill(limit, hold):
         os.close(fd)
 
 
+def pty_fill(limit, hold):
+    """Opens ptys (/dev/ptmx) until refused or LIMIT; prints how many and
+    the error, then holds them HOLD seconds."""
+    fds, err = [], "none"
+    for _ in range(int(limit)):
+        try:
+            fds.append(os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY))
+        except OSError as e:
+            err = ename(e.errno)
+            break
+    out("pty", "%d %s" % (len(fds), err))
+    time.sleep(float(hold))
+    for fd in fds:
+        os.close(fd)
+
+
 class MqAttr(ctypes.Structure):
     _fields_ = [("flags", ctypes.c_long), ("maxmsg", ctypes.c_long),
                 ("msgsize", ctypes.c_long), ("curmsgs", ctypes.c_long),

@@ -237,7 +237,8 @@ static void test_every_key(void)
 		"systemd_slice = nook-lab_1.slice\n"
 		"network = none\n"
 		"profile = restricted\n"
-		"tmpfs_size = 64M\n";
+		"tmpfs_size = 64M\n"
+		"pty_max = 64\n";
 	_cleanup_free_ char *err = NULL;
 	struct nook_conf *c = parse(text, &err);
 	struct nook_settings s = { 0 };
@@ -273,6 +274,16 @@ static void test_every_key(void)
 	is_int(s.cpu_max, 250, "cpu_max");
 	ok(s.pids_max == 1000, "pids_max");
 	ok(s.tmpfs_size == (UINT64_C(64) << 20), "tmpfs_size");
+	ok(s.pty_max == 64, "pty_max");
+	{
+		_cleanup_free_ char *e0 = NULL;
+		struct nook_conf *c0 = parse("pty_max = 2000000\n", &e0);
+
+		ok(!c0 && e0 && strstr(e0, "pty_max = '2000000'") && strstr(e0, "1048576"),
+		   "pty_max above the kernel's limit is refused, naming the range (%s)", e0 ? e0 : "accepted");
+		if (c0)
+			nook_conf_free(c0);
+	}
 	{
 		_cleanup_free_ char *e0 = NULL;
 		struct nook_conf *c0 = parse("tmpfs_size = 0\n", &e0);

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The container's devpts instance, reached from the host.
+ *
+ * Each container has a devpts instance of its own (helper/mount.c): ptys
+ * made inside count against its max= and the host's reserve
+ * (kernel.pty.reserve) keeps the host's instance usable however many are
+ * made; the host's ptys and their timestamps are not listed inside (issue
+ * 10). A session's terminal must then come from that instance too, or it
+ * has no name inside (`tty`, screen, utmp):
+ *   - sshd's monitor allocates the session's pty on the host, and the
+ *     session child opens it by name inside. pam_nook (open_session, in the
+ *     monitor) gives the monitor a mount namespace of its own in which
+ *     /dev/pts is the container's instance; the instance belongs to the
+ *     initial user namespace (created by host root), so the monitor's
+ *     chown of the pty to user:tty works as on the host;
+ *   - su's relay and nookctl exec take a master from the instance's ptmx.
+ *
+ * The instance is reached by a brief visit to init's mount namespace
+ * (setns through its pidfd; open_tree() clones only mounts of the caller's
+ * own namespace, on Debian 12's 6.1 too), then straight back to the
+ * caller's namespace and working directory. Nothing in that tree is the
+ * user's to change: /dev is a tmpfs made by host root and /dev/pts a mount
+ * the user cannot replace in init's namespace; the clone is still checked
+ * to be a devpts root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "pts.h"
+
+enum pts_op { PTS_CLONE, PTS_MASTER };
+
+static int is_devpts(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return -errno;
+	return sf.f_type == DEVPTS_SUPER_MAGIC ? 0 : -EXDEV;
+}
+
+/* OP inside init's mount namespace; -ENOTRECOVERABLE if the way back
+ * failed (the caller then must not go on: it would be in the user's tree). */
+static int in_init_mntns(int init_pidfd, enum pts_op op)
+{
+	_cleanup_close_ int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = -EBADF;
+	int r = 0;
+
+	if (own < 0 || cwd < 0)
+		return -errno;
+	if (setns(init_pidfd, CLONE_NEWNS) < 0)
+		return -errno;
+	if (op == PTS_CLONE)
+		fd = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/pts", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	else
+		fd = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		r = -errno;
+	if (setns(own, CLONE_NEWNS) < 0 || fchdir(cwd) < 0)
+		return -ENOTRECOVERABLE;
+	if (r < 0)
+		return r;
+	r = is_devpts(fd);
+	if (r < 0)
+		return r;
+	return TAKE_FD(fd);
+}
+
+int nook_pts_clone(int init_pidfd)
+{
+	return in_init_mntns(init_pidfd, PTS_CLONE);
+}
+
+int nook_pts_open_master(int init_pidfd)
+{
+	return in_init_mntns(init_pidfd, PTS_MASTER);
+}
+
+int nook_pts_private_view(int init_pidfd)
+{
+	_cleanup_close_ int pts = nook_pts_clone(init_pidfd);
+
+	if (pts < 0)
+		return pts;
+	if (unshare(CLONE_NEWNS) < 0)
+		return -errno;
+	/* Receives the host's mounts, sends none back: our /dev/pts must not
+	 * propagate to the host (its / is shared under systemd). */
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return -errno;
+	if (syscall(SYS_move_mount, pts, "", AT_FDCWD, "/dev/pts", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -errno;
+	return 0;
+}
