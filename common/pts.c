@@ -40,7 +40,7 @@
 #include "cleanup.h"
 #include "pts.h"
 
-enum pts_op { PTS_CLONE, PTS_MASTER };
+enum pts_op { PTS_CLONE, PTS_MASTER, PTS_MOUNTPOINT };
 
 static int is_devpts(int fd)
 {
@@ -51,9 +51,30 @@ static int is_devpts(int fd)
 	return sf.f_type == DEVPTS_SUPER_MAGIC ? 0 : -EXDEV;
 }
 
+/* NAME in DEV (the container's /dev: a tmpfs of host root's, checked), an
+ * empty regular file of host root's, made unless it is there already. */
+static int make_mountpoint(int dev, const char *name)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct statfs sf;
+	struct stat st;
+
+	if (fstatfs(dev, &sf) < 0 || fstat(dev, &st) < 0)
+		return -errno;
+	if (sf.f_type != TMPFS_MAGIC || st.st_uid != 0 || (st.st_mode & 0022))
+		return -EPERM;
+	/* Never open what is there: it may be a device node. */
+	if (fstatat(dev, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return S_ISREG(st.st_mode) && st.st_uid == 0 ? 0 : -EEXIST;
+	if (errno != ENOENT)
+		return -errno;
+	fd = openat(dev, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : 0;
+}
+
 /* OP inside init's mount namespace; -ENOTRECOVERABLE if the way back
  * failed (the caller then must not go on: it would be in the user's tree). */
-static int in_init_mntns(int init_pidfd, enum pts_op op)
+static int in_init_mntns(int init_pidfd, enum pts_op op, const char *name)
 {
 	_cleanup_close_ int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -66,13 +87,17 @@ static int in_init_mntns(int init_pidfd, enum pts_op op)
 		return -errno;
 	if (op == PTS_CLONE)
 		fd = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/pts", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	else
+	else if (op == PTS_MASTER)
 		fd = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	else
+		fd = open("/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		r = -errno;
+	if (op == PTS_MOUNTPOINT && r == 0)
+		r = make_mountpoint(fd, name);
 	if (setns(own, CLONE_NEWNS) < 0 || fchdir(cwd) < 0)
 		return -ENOTRECOVERABLE;
-	if (r < 0)
+	if (r < 0 || op == PTS_MOUNTPOINT)
 		return r;
 	r = is_devpts(fd);
 	if (r < 0)
@@ -82,12 +107,12 @@ static int in_init_mntns(int init_pidfd, enum pts_op op)
 
 int nook_pts_clone(int init_pidfd)
 {
-	return in_init_mntns(init_pidfd, PTS_CLONE);
+	return in_init_mntns(init_pidfd, PTS_CLONE, NULL);
 }
 
 int nook_pts_open_master(int init_pidfd)
 {
-	return in_init_mntns(init_pidfd, PTS_MASTER);
+	return in_init_mntns(init_pidfd, PTS_MASTER, NULL);
 }
 
 int nook_pts_private_view(int init_pidfd)
@@ -105,4 +130,9 @@ int nook_pts_private_view(int init_pidfd)
 	if (syscall(SYS_move_mount, pts, "", AT_FDCWD, "/dev/pts", MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return -errno;
 	return 0;
+}
+
+int nook_pts_dev_mountpoint(int init_pidfd, const char *name)
+{
+	return in_init_mntns(init_pidfd, PTS_MOUNTPOINT, name);
 }

@@ -22,3 +22,8 @@ int nook_pts_open_master(int init_pidfd);
  * The monitor's openpty() then allocates the session's pty in the
  * container's instance, by the name its session child opens inside. */
 int nook_pts_private_view(int init_pidfd);
+
+/* For login on a console: makes NAME (a plain name) in the container's
+ * /dev, an empty file of host root's to bind the console on in the login
+ * session's own mount namespace; an existing one is fine. */
+int nook_pts_dev_mountpoint(int init_pidfd, const char *name);

@@ -49,7 +49,7 @@
 #include "conf.h"
 #include "enter.h"
 #include "pts.h"
-#include "relay.h"
+#include "terminal.h"
 #include "restrict.h"
 #include "rundir.h"
 #include "util.h"
@@ -328,244 +328,15 @@ static int reach_container(pam_handle_t *pamh, const struct opts *o, const char 
 	return -EIO;
 }
 
-/* Maps gid INSIDE of init's user namespace to the host, from its gid_map. */
-static gid_t map_gid_out(pid_t init, gid_t inside)
-{
-	char path[64], line[128];
-	_cleanup_fclose_ FILE *f = NULL;
-
-	snprintf(path, sizeof(path), "/proc/%d/gid_map", init);
-	f = fopen(path, "re");
-	if (!f)
-		return (gid_t) -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = line, *end;
-		unsigned long v[3];
-		int i;
-
-		for (i = 0; i < 3; i++, p = end) {
-			errno = 0;
-			v[i] = strtoul(p, &end, 10);
-			if (errno || end == p)
-				break;
-		}
-		if (i == 3 && inside >= v[0] && inside - v[0] < v[2])
-			return (gid_t) (v[1] + (inside - v[0]));
-	}
-	return (gid_t) -1;
-}
-
-/*
- * login(1) chowns its terminal to user:tty from inside the container. Host
- * tty (gid 5) is never mapped, so it could not; hand the terminal to the
- * user and to the container's own tty group (a subordinate gid) first, as
- * host root. sshd needs none of this: its monitor sets the pty up outside.
- */
-static void prepare_tty(pam_handle_t *pamh, const struct state *s, uid_t uid)
-{
-	const char *tty = NULL;
-	char path[256];
-	_cleanup_close_ int fd = -EBADF;
-	struct stat st;
-	gid_t gid;
-
-	if (pam_get_item(pamh, PAM_TTY, (const void **) &tty) != PAM_SUCCESS || !tty || !*tty)
-		return;
-	snprintf(path, sizeof(path), "%s%s", tty[0] == '/' ? "" : "/dev/", tty);
-	if (strncmp(path, "/dev/", 5) != 0 || strstr(path, ".."))
-		return;
-	fd = nook_open_nofollow(path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode))
-		return;
-	gid = map_gid_out(s->info.init_pid, 5);
-	if (gid == (gid_t) -1 || gid == 5)
-		return;
-	if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0620) < 0)
-		pam_syslog(pamh, LOG_WARNING, "cannot hand %s to the container: %m", path);
-}
-
-/*
- * After the relay's fds are on 0-2: any other descriptor the caller holds
- * on its terminal (TTYS, N of them) now points at the session's pty, or at
- * /dev/null when there is none, so the same fd numbers stay valid and none
- * reaches the container.
- */
-static int replace_terminal_fds(const dev_t *ttys, size_t n, bool pty)
-{
-	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
-	struct dirent *de;
-
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		struct stat st;
-		char *end;
-		long fd = strtol(de->d_name, &end, 10);
-		int keep;
-		bool caller = false;
-
-		if (*end || end == de->d_name || fd <= 2 || fd == dirfd(d) || fstat((int) fd, &st) < 0 || !S_ISCHR(st.st_mode))
-			continue;
-		for (size_t i = 0; i < n; i++)
-			caller |= st.st_rdev == ttys[i];
-		if (!caller)
-			continue;
-		keep = fcntl((int) fd, F_GETFD) & FD_CLOEXEC ? O_CLOEXEC : 0;
-		if (pty) {
-			if (dup3(STDIN_FILENO, (int) fd, keep) < 0)
-				return -errno;
-		} else {
-			_cleanup_close_ int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-			if (null < 0 || dup3(null, (int) fd, keep) < 0)
-				return -errno;
-		}
-	}
-	return 0;
-}
-
-/*
- * su (and any enter=session caller but login) on a terminal: the caller's
- * terminal never goes into the container. A process the user leaves behind
- * (setsid, keep fd 0) would otherwise read what the caller, often root,
- * types at their own prompt after su has returned (issue 10). Users will
- * not type `su --pty`, so the module does what it does, by itself:
- *
- * the process PAM called forks. The parent keeps the caller's pid and
- * terminal, stays on the host and relays (relay.c) until the child ends,
- * then exits with the child's status: to the caller's shell it is still
- * "su", which ends as su ends. The child, which is not a process group
- * leader and so may call setsid, takes a new pty (the user's) as its
- * controlling terminal on fds 0-2, returns to su and enters the container.
- * Job control, ^C and the window size work inside as on su --pty.
- *
- * Returns 0 in the child (or when no fd is a terminal); never returns in
- * the parent; < 0 when nothing was forked (the session must not start).
- */
-static int relay_caller_terminal(pam_handle_t *pamh, uid_t uid, int init_pidfd)
-{
-	struct nook_relay relay;
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	dev_t caller_tty[3];
-	size_t n_tty = 0;
-	sigset_t mask, old;
-	pid_t pid;
-	int r;
-
-	for (int fd = 0; fd < 3; fd++) {
-		struct stat st;
-
-		if (isatty(fd) && fstat(fd, &st) == 0)
-			caller_tty[n_tty++] = st.st_rdev;
-	}
-	r = nook_relay_setup(uid, init_pidfd, &relay);
-	if (r == -ENOTRECOVERABLE) {
-		pam_syslog(pamh, LOG_CRIT, "cannot return from the container's mount namespace; ending the session");
-		/* Fail closed: host root in the user's mount tree goes no further. */
-		_exit(1);
-	}
-	if (r < 0) {
-		pam_syslog(pamh, LOG_ERR, "cannot give the session a terminal of its own: %s", strerror(-r));
-		return r;
-	}
-	if (!relay.active)
-		return 0;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGWINCH);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	/* Blocked before the fork, so the child's end is never missed. */
-	if (sigprocmask(SIG_BLOCK, &mask, &old) < 0) {
-		r = -errno;
-		nook_relay_close(&relay);
-		return r;
-	}
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
-		pam_syslog(pamh, LOG_ERR, "fork: %m");
-		(void) sigprocmask(SIG_SETMASK, &old, NULL);
-		nook_relay_close(&relay);
-		return r;
-	}
-	if (pid > 0) {
-		int sig_fd;
-
-		/* The caller may ignore SIGCHLD (then children are reaped
-		 * behind waitid's back). */
-		(void) sigaction(SIGCHLD, &dfl, NULL);
-		sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-		if (sig_fd < 0) {
-			/* Cannot relay: end the child rather than leave it
-			 * without a terminal; the caller sees su fail. */
-			(void) kill(pid, SIGKILL);
-			nook_relay_close(&relay);
-			_exit(125);
-		}
-		/* Never back into the caller: it lives on in the child. */
-		_exit(nook_relay_run(&relay, pid, sig_fd));
-	}
-	(void) sigprocmask(SIG_SETMASK, &old, NULL);
-	r = nook_relay_child(&relay);
-	if (r >= 0)
-		r = nook_relay_ctty(&relay);
-	if (r >= 0)
-		r = replace_terminal_fds(caller_tty, n_tty, relay.pty);
-	if (r >= 0 && relay.pty) {
-		const char *name = ttyname(STDIN_FILENO);
-
-		/* Later modules (and close_session) see the session's terminal. */
-		if (name && strncmp(name, "/dev/", 5) == 0)
-			(void) pam_set_item(pamh, PAM_TTY, name + 5);
-	}
-	if (r < 0) {
-		pam_syslog(pamh, LOG_CRIT, "cannot move the session to its own terminal: %s; ending it",
-			   strerror(-r));
-		/* Fail closed: half-moved fds must not reach the caller's code. */
-		_exit(1);
-	}
-	return 0;
-}
-
-/*
- * login on a host pty (PAM_TTY pts/N: telnet-like services, `script -c
- * login`) reopens that terminal by name in the session, where /dev/pts is
- * the container's own instance. That session gets a mount namespace of its
- * own with a clone of the host's devpts there instead (enter()): it sees
- * the host's pty list, as every session did before the container had an
- * instance of its own. Console logins (tty1, ttyS0) are not under
- * /dev/pts. Returns the clone, or -EBADF when none is needed or possible.
- */
-static int login_host_pts(pam_handle_t *pamh)
-{
-	const char *tty = NULL;
-	int fd;
-
-	if (pam_get_item(pamh, PAM_TTY, (const void **) &tty) != PAM_SUCCESS || !tty ||
-	    (strncmp(tty, "pts/", 4) != 0 && strncmp(tty, "/dev/pts/", 9) != 0))
-		return -EBADF;
-	fd = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/pts", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (fd < 0) {
-		pam_syslog(pamh, LOG_WARNING, "cannot clone the host's /dev/pts for login on %s: %m", tty);
-		return -EBADF;
-	}
-	return fd;
-}
-
 /* Joins the container and applies the restricted profile. Once it has
  * started, failing half-way leaves the process neither here nor there:
  * only ending it is safe. */
-static void enter(pam_handle_t *pamh, struct state *s, const char *user, int host_pts)
+static void enter(pam_handle_t *pamh, struct state *s, const char *user, const struct nook_login_tty *tty)
 {
 	int r = nook_join(&s->info);
 
-	/* login on a host pty: this session's own mount namespace, with the
-	 * host's devpts where login reopens its terminal by name. */
-	if (r >= 0 && host_pts >= 0 &&
-	    (unshare(CLONE_NEWNS) < 0 ||
-	     syscall(SYS_move_mount, host_pts, "", AT_FDCWD, "/dev/pts", MOVE_MOUNT_F_EMPTY_PATH) < 0))
-		r = -errno;
+	if (r >= 0 && tty)
+		r = nook_login_tty_mount(tty);
 	if (r >= 0)
 		r = nook_restrict_apply(s->profile);
 	if (r < 0) {
@@ -656,7 +427,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		}
 	} else {
 		const char *service = NULL;
-		_cleanup_close_ int host_pts = -EBADF;
+		struct nook_login_tty tty = { .tree = -EBADF };
 
 		/* login(1) owns the terminal it runs on: it chowns it to the
 		 * user, reopens it by name in the session, and revokes every
@@ -664,14 +435,27 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		 * other caller's terminal stays with the caller (relayed). */
 		(void) pam_get_item(pamh, PAM_SERVICE, (const void **) &service);
 		if (service && strcmp(service, "login") == 0) {
-			prepare_tty(pamh, s, w.uid);
-			host_pts = login_host_pts(pamh);
-		} else if (relay_caller_terminal(pamh, w.uid, s->info.init_pidfd) < 0) {
+			nook_login_tty_hand_over(pamh, s->info.init_pid, w.uid);
+			r = nook_login_tty_prepare(pamh, s->info.init_pidfd, &tty);
+			if (r == -ENOTRECOVERABLE) {
+				pam_syslog(pamh, LOG_CRIT, "cannot return from the container's mount namespace; "
+							   "ending the session");
+				/* Fail closed: host root in the user's mount tree goes no further. */
+				_exit(1);
+			}
+			if (r < 0) {
+				(void) pam_error(pamh, "nook: your session could not be started; please contact "
+						       "the administrator");
+				return PAM_SESSION_ERR;
+			}
+		} else if (nook_caller_terminal_relay(pamh, w.uid, s->info.init_pidfd) < 0) {
 			(void) pam_error(pamh, "nook: your session could not be started; please contact the "
 					       "administrator");
 			return PAM_SESSION_ERR;
 		}
-		enter(pamh, s, w.name, host_pts);
+		enter(pamh, s, w.name, &tty);
+		if (tty.tree >= 0)
+			(void) close(tty.tree);
 	}
 	return PAM_SUCCESS;
 }
@@ -729,7 +513,7 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 			   user ? user : "?");
 		_exit(1);
 	}
-	enter(pamh, s, user ? user : "?", -EBADF);
+	enter(pamh, s, user ? user : "?", NULL);
 	if (o.debug)
 		pam_syslog(pamh, LOG_DEBUG, "'%s' entered the container (init %d)", user ? user : "?",
 			   s->info.init_pid);

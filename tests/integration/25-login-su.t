@@ -55,6 +55,24 @@ login_run()
 	printf '%s\n' "$out"
 }
 
+# login_console_run USER CMDS: like login_run, with login on a console: the
+# pty stands in for one, bound over /dev/tty63 in the private mount namespace
+# (the host's tty63 is untouched), and login runs on that path, so its
+# terminal is "tty63", a name directly in /dev as tty1 or ttyS0 would be.
+login_console_run()
+{
+	local delay out
+
+	for delay in 1 3; do
+		out=$( (sleep "$delay"; printf '%s; exit\n' "$2") |
+			timeout -k 5 30 unshare -m sh -c 'mount --bind "$1" /etc/pam.d/login &&
+				exec script -qec "mount --bind \$(tty) /dev/tty63 && exec login -f $2 <>/dev/tty63 >&0 2>&1" /dev/null' \
+				sh "$NT_TMP/login.pam" "$1" 2>&1)
+		[[ $out == *HOST=* ]] && break
+	done
+	printf '%s\n' "$out"
+}
+
 # ---- su - USER -c CMD
 out=$(su_run "$NT_TMP/su.pam" "$alice" "$probe")
 is "$(field HOST "$out")" "box-$alice" "su - user -c cmd runs in the user's container (hostname)"
@@ -70,6 +88,16 @@ nt_until 5 nt_not_running "$alice"
 ok $? "su: the container stops when su ends (linger 0)"
 is "$(nt_procs_in "$alice")" "" "su: no process is left in the user's cgroup"
 is "$(nt_loops "$NT_TMP/images/$alice.img")" "" "su: no loop device holds the image"
+
+# ---- login on a console
+out=$(login_console_run "$alice" "$probe; echo \"T\"\"TY=\$(tty)\"; echo \"P\"\"TS=\$(ls /dev/pts | tr '\\n' ' ')\"")
+is "$(field HOST "$out")" "box-$alice" "login on a console lands in the user's container (hostname)" ||
+	diag "login printed: $out"
+is "$(field ID "$out")" "$alice" "console login: the shell runs as the user"
+is "$(field TTY "$out")" /dev/tty63 "console login: the shell's terminal is the console, by its name"
+is "$(field PTS "$out")" "ptmx " "console login: /dev/pts is the container's own (no host pty listed)"
+nt_until 5 nt_not_running "$alice"
+ok $? "console login: the container stops after logout (linger 0)"
 
 # ---- su of a user not selected: the host
 out=$(su_run "$NT_TMP/su.pam" "$carol" "$probe")
