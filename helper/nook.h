@@ -111,7 +111,6 @@ struct nook_image {
 };
 int nook_image_open(const struct nook_user *u, bool create, struct nook_image *ret);
 void nook_image_close(struct nook_image *img);
-int nook_image_fsck(const struct nook_image *img);
 /* The keeper's identity: an exclusive flock on a file description of its
  * own of the image, held for the keeper's whole life. Returns the locked fd,
  * or -EBUSY (and logs the holder) when another process holds it. */
@@ -121,6 +120,28 @@ int nook_image_wait_released(const struct nook_image *img, unsigned timeout_ms);
 /* Attaches the image to a loop device and mounts it (detached, nosuid,nodev,
  * idmapped through USERNS_FD). Returns the mount fd. */
 int nook_image_mount(const struct nook_image *img, int userns_fd, char *ret_loop, size_t size);
+
+/* ---- image-check.c: the image's file system before and after a mount ---- */
+/* Checks the file system before a mount: e2fsck -p for what ext4 flagged,
+ * read-only for damage it never recorded. 0 to mount; logs and returns
+ * -EUCLEAN when the image must not be mounted. */
+int nook_image_fsck(const struct nook_image *img);
+#define NOOK_IMAGE_SUPER_SIZE 1024
+int nook_image_read_super(const struct nook_image *img, char buf[NOOK_IMAGE_SUPER_SIZE]);
+/* Logs what happened to the image when the kernel refused to mount it
+ * (ERR, and the kernel's words WHY), given its superblock from before. */
+void nook_image_refused(const struct nook_image *img, const char *loop, int err, const char *why,
+			const char super_before[NOOK_IMAGE_SUPER_SIZE]);
+
+/* ---- tool.c: mkfs.ext4, e2fsck and cp, run with a clean environment ---- */
+enum nook_tool_output {
+	NOOK_TOOL_STDERR, /* stdout and stderr to our stderr */
+	NOOK_TOOL_QUIET,  /* stdout to /dev/null, stderr to ours */
+	NOOK_TOOL_SILENT, /* both to /dev/null: the caller reports */
+};
+/* Runs ARGV (an absolute path) with stdin from /dev/null; returns its exit
+ * status (128+N for signal N) or -errno. */
+int nook_run_tool(char *const argv[], enum nook_tool_output out);
 
 /* ---- mount.c: the container's root, built by init inside the userns ---- */
 struct nook_bind_fd {
