@@ -1180,6 +1180,46 @@ char *const *nook_conf_warnings(const struct nook_conf *conf)
 	return conf && conf->warnings ? conf->warnings : none;
 }
 
+int nook_conf_image_dirs(const struct nook_conf *conf, char ***ret)
+{
+	_cleanup_strv_ char **v = NULL;
+	size_t n = 0;
+	bool default_set = false;
+
+	if (!conf || !ret)
+		return -EINVAL;
+	v = calloc(conf->n_sections + 2, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < conf->n_sections; i++) {
+		const struct section *sec = &conf->sections[i];
+
+		for (size_t j = 0; j < sec->n_entries; j++) {
+			const struct entry *e = &sec->entries[j];
+			bool seen = false;
+
+			if (e->key != K_IMAGE_DIR)
+				continue;
+			if (sec->type == SEC_DEFAULT)
+				default_set = true;
+			for (size_t k = 0; k < n && !seen; k++)
+				seen = strcmp(v[k], e->str) == 0;
+			if (!seen && !(v[n++] = strdup(e->str)))
+				return -ENOMEM;
+		}
+	}
+	if (!default_set) {
+		bool seen = false;
+
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = strcmp(v[k], DEFAULT_IMAGE_DIR) == 0;
+		if (!seen && !(v[n++] = strdup(DEFAULT_IMAGE_DIR)))
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(v);
+	return 0;
+}
+
 static struct section *section_add(struct nook_conf *c, enum section_type type, unsigned line)
 {
 	struct section *s;

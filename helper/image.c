@@ -95,14 +95,6 @@ static int check_image(int fd, const char *path)
 	return 0;
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void) sb;
-	(void) flag;
-	(void) ftw;
-	return remove(p) < 0 ? -1 : 0;
-}
-
 static int chown_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw);
 static uid_t chown_uid;
 static gid_t chown_gid;
@@ -189,18 +181,34 @@ static void log_no_space(const char *dir, const char *what, uint64_t need, uint6
 		dir, b, what, a);
 }
 
+static void log_leftover(const char *name, const char *kind, int error, void *data)
+{
+	const char *dir = data;
+
+	if (error < 0)
+		log_err("cannot remove %s/%s, left by an interrupted image creation: %s; remove it by hand",
+			dir, name, strerror(-error));
+	else
+		log_info("removed %s/%s (%s), left by an interrupted image creation", dir, name, kind);
+}
+
 static int image_create(const struct nook_user *u, int dfd, const char *dir, const char *name)
 {
-	char tmpname[128], tmppath[1024], staging[1024], size[32], label[40];
+	char tmpname[128], stagename[128], tmppath[1024], staging[1024], size[32], label[40];
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
-	snprintf(tmpname, sizeof(tmpname), ".%s.img.new", u->name);
+	if (nook_leftover_name(u->name, 0, tmpname, sizeof(tmpname)) < 0 ||
+	    nook_leftover_name(u->name, 1, stagename, sizeof(stagename)) < 0)
+		return -ENAMETOOLONG;
 	snprintf(tmppath, sizeof(tmppath), "%s/%s", dir, tmpname);
-	snprintf(staging, sizeof(staging), "%s/.%s.staging", dir, u->name);
-	/* Leftovers of an interrupted creation are ours: never the image itself. */
-	(void) unlinkat(dfd, tmpname, 0);
-	(void) nftw(staging, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	snprintf(staging, sizeof(staging), "%s/%s", dir, stagename);
+	/* Leftovers of an interrupted creation: ours to remove (never the
+	 * image itself), and no other creation for this user is running, as
+	 * the keeper holds the user's lock until its container is up. */
+	r = nook_leftovers_remove(dfd, u->name, log_leftover, (void *) dir);
+	if (r < 0)
+		return r;
 
 	{
 		uint64_t avail = 0;
@@ -230,7 +238,7 @@ static int image_create(const struct nook_user *u, int dfd, const char *dir, con
 			goto fail;
 		}
 	}
-	if (mkdirat(dfd, strrchr(staging, '/') + 1, 0700) < 0) {
+	if (mkdirat(dfd, stagename, 0700) < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -263,12 +271,13 @@ static int image_create(const struct nook_user *u, int dfd, const char *dir, con
 		r = -errno;
 		goto fail;
 	}
-	(void) nftw(staging, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	/* Only the staging tree is left to remove (the new image has its
+	 * name now). */
+	(void) nook_leftovers_remove(dfd, u->name, NULL, NULL);
 	log_info("created image %s/%s (%s) for '%s'", dir, name, size, u->name);
 	return 0;
 fail:
-	(void) unlinkat(dfd, tmpname, 0);
-	(void) nftw(staging, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	(void) nook_leftovers_remove(dfd, u->name, NULL, NULL);
 	return r;
 }
 
