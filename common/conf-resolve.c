@@ -374,3 +374,44 @@ void nook_settings_auto_limits(struct nook_settings *s, const struct nook_host_s
 			s->tmpfs_size = mib;
 	}
 }
+
+int nook_conf_image_dirs(const struct nook_conf *conf, char ***ret)
+{
+	const struct key_def *k = conf_key_lookup("image_dir");
+	_cleanup_strv_ char **v = NULL;
+	size_t n = 0;
+	bool default_set = false;
+
+	if (!conf || !ret || !k)
+		return -EINVAL;
+	v = calloc(conf->n_sections + 2, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < conf->n_sections; i++) {
+		const struct section *sec = &conf->sections[i];
+
+		for (size_t j = 0; j < sec->n_entries; j++) {
+			const struct entry *e = &sec->entries[j];
+			bool seen = false;
+
+			if (e->key != k)
+				continue;
+			if (sec->type == SEC_DEFAULT)
+				default_set = true;
+			for (size_t m = 0; m < n && !seen; m++)
+				seen = strcmp(v[m], e->str) == 0;
+			if (!seen && !(v[n++] = strdup(e->str)))
+				return -ENOMEM;
+		}
+	}
+	if (!default_set) {
+		bool seen = false;
+
+		for (size_t m = 0; m < n && !seen; m++)
+			seen = strcmp(v[m], k->def_str) == 0;
+		if (!seen && !(v[n++] = strdup(k->def_str)))
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(v);
+	return 0;
+}

@@ -151,6 +151,13 @@ int nook_conf_selected(const struct nook_conf *conf, const char *user, gid_t gid
 int nook_conf_resolve(const struct nook_conf *conf, const char *user, gid_t gid,
 		      const gid_t *groups, size_t n_groups, struct nook_settings *ret);
 
+/*
+ * Every image_dir CONF can resolve to: the [default] one (or the built-in
+ * default when it sets none) and each section's, once each. A
+ * NULL-terminated list, allocated (free each string and the list).
+ */
+int nook_conf_image_dirs(const struct nook_conf *conf, char ***ret);
+
 void nook_settings_free(struct nook_settings *s);
 
 /* Value parsers, exported for reuse and unit tests. All return 0 or -EINVAL/-ERANGE. */

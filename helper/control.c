@@ -293,7 +293,7 @@ int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_sessio
 	r = recover(u, rundir);
 	if (r < 0)
 		return r;
-	r = nook_keeper_spawn(u, rundir);
+	r = nook_keeper_spawn(u, rundir, lock);
 	if (r < 0)
 		return r;
 	sock = nook_ctl_connect(rundir);

@@ -20,12 +20,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <ext2fs/ext2fs.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <linux/loop.h>
 #include <linux/mount.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +33,6 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,37 +42,7 @@
 #include "nook.h"
 
 #define MKFS "/sbin/mkfs.ext4"
-#define E2FSCK "/sbin/e2fsck"
 #define CP "/bin/cp"
-
-static char *const clean_env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
-
-/* Runs ARGV (absolute path) with a clean environment, stdin from /dev/null
- * and stdout to stderr; returns its exit status or -errno. */
-static int run(char *const argv[], bool quiet)
-{
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	int status, r;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	if (quiet)
-		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-	else
-		posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
-	r = posix_spawn(&pid, argv[0], &fa, NULL, argv, clean_env);
-	posix_spawn_file_actions_destroy(&fa);
-	if (r != 0)
-		return -r;
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return WEXITSTATUS(status);
-}
 
 static int check_dir(int fd, const char *path)
 {
@@ -128,14 +95,6 @@ static int check_image(int fd, const char *path)
 	return 0;
 }
 
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void) sb;
-	(void) flag;
-	(void) ftw;
-	return remove(p) < 0 ? -1 : 0;
-}
-
 static int chown_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw);
 static uid_t chown_uid;
 static gid_t chown_gid;
@@ -170,7 +129,7 @@ static int populate(const struct nook_user *u, const char *staging)
 		return r;
 	snprintf(path, sizeof(path), "%s/", parents);
 	if (access("/etc/skel", F_OK) == 0) {
-		r = run(argv, false);
+		r = nook_run_tool(argv, NOOK_TOOL_STDERR);
 		if (r != 0)
 			return r < 0 ? r : -EIO;
 	}
@@ -222,18 +181,34 @@ static void log_no_space(const char *dir, const char *what, uint64_t need, uint6
 		dir, b, what, a);
 }
 
+static void log_leftover(const char *name, const char *kind, int error, void *data)
+{
+	const char *dir = data;
+
+	if (error < 0)
+		log_err("cannot remove %s/%s, left by an interrupted image creation: %s; remove it by hand",
+			dir, name, strerror(-error));
+	else
+		log_info("removed %s/%s (%s), left by an interrupted image creation", dir, name, kind);
+}
+
 static int image_create(const struct nook_user *u, int dfd, const char *dir, const char *name)
 {
-	char tmpname[128], tmppath[1024], staging[1024], size[32], label[40];
+	char tmpname[128], stagename[128], tmppath[1024], staging[1024], size[32], label[40];
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
-	snprintf(tmpname, sizeof(tmpname), ".%s.img.new", u->name);
+	if (nook_leftover_name(u->name, 0, tmpname, sizeof(tmpname)) < 0 ||
+	    nook_leftover_name(u->name, 1, stagename, sizeof(stagename)) < 0)
+		return -ENAMETOOLONG;
 	snprintf(tmppath, sizeof(tmppath), "%s/%s", dir, tmpname);
-	snprintf(staging, sizeof(staging), "%s/.%s.staging", dir, u->name);
-	/* Leftovers of an interrupted creation are ours: never the image itself. */
-	(void) unlinkat(dfd, tmpname, 0);
-	(void) nftw(staging, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	snprintf(staging, sizeof(staging), "%s/%s", dir, stagename);
+	/* Leftovers of an interrupted creation: ours to remove (never the
+	 * image itself), and no other creation for this user is running, as
+	 * the keeper holds the user's lock until its container is up. */
+	r = nook_leftovers_remove(dfd, u->name, log_leftover, (void *) dir);
+	if (r < 0)
+		return r;
 
 	{
 		uint64_t avail = 0;
@@ -263,7 +238,7 @@ static int image_create(const struct nook_user *u, int dfd, const char *dir, con
 			goto fail;
 		}
 	}
-	if (mkdirat(dfd, strrchr(staging, '/') + 1, 0700) < 0) {
+	if (mkdirat(dfd, stagename, 0700) < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -280,7 +255,7 @@ static int image_create(const struct nook_user *u, int dfd, const char *dir, con
 		char *argv[] = { MKFS, "-q", "-F", "-m", "0", "-L", label, "-E", "root_owner=0:0,nodiscard",
 				 "-d", staging, tmppath, size, NULL };
 
-		r = run(argv, false);
+		r = nook_run_tool(argv, NOOK_TOOL_STDERR);
 	}
 	if (r != 0) {
 		log_err("mkfs.ext4 of %s failed (status %d)", tmppath, r);
@@ -296,12 +271,13 @@ static int image_create(const struct nook_user *u, int dfd, const char *dir, con
 		r = -errno;
 		goto fail;
 	}
-	(void) nftw(staging, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	/* Only the staging tree is left to remove (the new image has its
+	 * name now). */
+	(void) nook_leftovers_remove(dfd, u->name, NULL, NULL);
 	log_info("created image %s/%s (%s) for '%s'", dir, name, size, u->name);
 	return 0;
 fail:
-	(void) unlinkat(dfd, tmpname, 0);
-	(void) nftw(staging, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	(void) nook_leftovers_remove(dfd, u->name, NULL, NULL);
 	return r;
 }
 
@@ -467,60 +443,6 @@ int nook_image_lock(const struct nook_image *img, const char *user)
 	return -EBUSY;
 }
 
-/*
- * Does the file system need e2fsck? The same test e2fsck -p makes before it
- * says "clean" and exits, done in-process with libext2fs reading only the
- * superblock: it saves a fork and exec of e2fsck on every container start.
- * Returns 0 when clean, 1 when a check is due, -errno when unreadable.
- */
-static int fsck_needed(const char *fdpath)
-{
-	ext2_filsys fs = NULL;
-	struct ext2_super_block *sb;
-	int r = 0;
-
-	if (ext2fs_open2(fdpath, NULL, EXT2_FLAG_SUPER_ONLY | EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs) != 0)
-		return 1; /* let e2fsck say what is wrong */
-	sb = fs->super;
-	if (!(sb->s_state & EXT2_VALID_FS) || (sb->s_state & EXT2_ERROR_FS) ||
-	    ext2fs_has_feature_journal_needs_recovery(sb) ||
-	    ((int16_t) sb->s_max_mnt_count > 0 && sb->s_mnt_count >= (uint16_t) sb->s_max_mnt_count) ||
-	    (sb->s_checkinterval && (time_t) sb->s_lastcheck + (time_t) sb->s_checkinterval <= time(NULL)))
-		r = 1;
-	ext2fs_close_free(&fs);
-	return r;
-}
-
-int nook_image_fsck(const struct nook_image *img)
-{
-	char fdpath[64];
-	int r;
-
-	/* Check the very file we opened and verified, not a path that could
-	 * have been swapped meanwhile. -p repairs only what is safe to repair
-	 * without a person; anything else is left untouched for an admin. */
-	{
-		_cleanup_close_ int fd = fcntl(img->fd, F_DUPFD, 3); /* without CLOEXEC, for e2fsck */
-		char *argv[] = { E2FSCK, "-p", fdpath, NULL };
-
-		if (fd < 0)
-			return -errno;
-		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
-		if (fsck_needed(fdpath) == 0)
-			return 0;
-		r = run(argv, true);
-	}
-	if (r < 0)
-		return r;
-	if (r > 1) {
-		log_err("image %s failed its file system check (e2fsck status %d) and was left as it is; "
-			"inspect it with: e2fsck -f %s",
-			img->path, r, img->path);
-		return -EUCLEAN;
-	}
-	return 0;
-}
-
 /* Is any loop device backed by this very inode? Compares device and inode
  * numbers (LOOP_GET_STATUS64), not path strings. */
 int nook_image_loop_busy(const struct nook_image *img, char *ret_dev, size_t size)
@@ -625,8 +547,16 @@ int nook_image_mount(const struct nook_image *img, int userns_fd, char *ret_loop
 {
 	_cleanup_close_ int loopfd = -EBADF, fsfd = -EBADF, mnt = -EBADF;
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t) userns_fd };
-	char loop[32], why[256];
+	char loop[32], why[256], super[NOOK_IMAGE_SUPER_SIZE];
+	int r;
 
+	/* The superblock as it was: if the kernel refuses the mount, this
+	 * tells whether it wrote to the image meanwhile. */
+	r = nook_image_read_super(img, super);
+	if (r < 0) {
+		log_err("cannot read the superblock of image %s: %s", img->path, strerror(-r));
+		return r;
+	}
 	loopfd = loop_attach(img->fd, loop, sizeof(loop));
 	if (loopfd < 0) {
 		log_err("cannot attach %s to a loop device: %s", img->path, strerror(-loopfd));
@@ -648,16 +578,21 @@ int nook_image_mount(const struct nook_image *img, int userns_fd, char *ret_loop
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_STRING, "errors", "remount-ro", 0) < 0 ||
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_SET_FLAG, "noinit_itable", NULL, 0) < 0 ||
 	    syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
-		int r = -errno;
-
+		r = -errno;
 		fs_context_error(fsfd, why, sizeof(why));
-		log_err("image %s (on %s) is not a mountable ext4 file system: %s%s%s; it was left as it is",
-			img->path, loop, strerror(-r), *why ? ": " : "", why);
+		/* Let go of the loop device (autoclear) before e2fsck reads
+		 * the image. */
+		(void) close(TAKE_FD(fsfd));
+		(void) close(TAKE_FD(loopfd));
+		nook_image_refused(img, loop, r, why, super);
 		return r;
 	}
 	mnt = (int) syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-	if (mnt < 0)
-		return -errno;
+	if (mnt < 0) {
+		r = -errno;
+		log_err("cannot mount the file system of image %s (on %s): %s", img->path, loop, strerror(-r));
+		return r;
+	}
 	/* The same for the zeroing ext4 does when it splits an unwritten
 	 * extent: write the blocks instead, keeping the image allocated. */
 	{
@@ -673,8 +608,7 @@ int nook_image_mount(const struct nook_image *img, int userns_fd, char *ret_loop
 	/* On-disk ids are container ids: map them through the container's
 	 * user namespace (now, or by the caller once the namespace exists). */
 	if (userns_fd >= 0 && syscall(SYS_mount_setattr, mnt, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
-		int r = -errno;
-
+		r = -errno;
 		log_err("cannot idmap the image %s: %s", img->path, strerror(-r));
 		return r;
 	}

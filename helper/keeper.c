@@ -508,7 +508,8 @@ static int epoll_add(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-__attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int rundir, int status_fd)
+__attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int rundir, int status_fd,
+						  int lock_fd)
 {
 	struct keeper k = { .u = u, .rundir = rundir, .listen_fd = -EBADF, .ident_fd = -EBADF,
 			    .net = { .netns_fd = -EBADF, .userns_fd = -EBADF, .pasta_pidfd = -EBADF,
@@ -554,6 +555,9 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	}
 	(void) nook_write_all(status_fd, "ok", 2);
 	(void) close(status_fd);
+	/* Set up: the caller holds the lock from here until the session is
+	 * registered (and a linger timeout then takes it with trylock). */
+	(void) close(lock_fd);
 	/* Let go of the caller's terminal or sshd's pipes. */
 	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull >= 0) {
@@ -645,7 +649,29 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	_exit(1);
 }
 
-int nook_keeper_spawn(const struct nook_user *u, int rundir_fd)
+/* Closes every fd from 3 up but the N in KEEP. */
+static void close_all_but(int *keep, size_t n)
+{
+	unsigned from = 3;
+
+	/* Sorted, so that the gaps between them can be closed in order. */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned) keep[i] > from)
+			(void) close_range(from, (unsigned) keep[i] - 1, 0);
+		if ((unsigned) keep[i] + 1 > from)
+			from = (unsigned) keep[i] + 1;
+	}
+	(void) close_range(from, ~0U, 0);
+}
+
+int nook_keeper_spawn(const struct nook_user *u, int rundir_fd, int lock_fd)
 {
 	int pfd[2];
 	pid_t pid;
@@ -680,18 +706,19 @@ int nook_keeper_spawn(const struct nook_user *u, int rundir_fd)
 		 * created. Reopened below. */
 		closelog();
 		/* Keep only what the keeper needs: stdio (until ready), the
-		 * status pipe and the run directory. The caller's lock fd in
-		 * particular must go, or the lock would outlive the caller. */
+		 * status pipe, the run directory and, until the container is
+		 * up, the caller's lock (closed then, or the lock would
+		 * outlive the caller: it is O_CLOEXEC for what the setup
+		 * executes, and init closes it). If the caller dies during
+		 * the setup (a killed login during mkfs), no second keeper
+		 * starts and no nookctl clean removes the image being made. */
 		{
-			int lo = pfd[1] < rundir_fd ? pfd[1] : rundir_fd;
-			int hi = pfd[1] < rundir_fd ? rundir_fd : pfd[1];
+			int keep[] = { pfd[1], rundir_fd, lock_fd };
 
-			(void) close_range(3, (unsigned) lo - 1, 0);
-			(void) close_range((unsigned) lo + 1, (unsigned) hi - 1, 0);
-			(void) close_range((unsigned) hi + 1, ~0U, 0);
+			close_all_but(keep, sizeof(keep) / sizeof(keep[0]));
 		}
 		nook_log_open("nook-keeper", true);
-		keeper_main(u, rundir_fd, pfd[1]);
+		keeper_main(u, rundir_fd, pfd[1], lock_fd);
 	}
 	(void) close(pfd[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

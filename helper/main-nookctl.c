@@ -6,6 +6,8 @@
  *   nookctl list                               running containers
  *   nookctl status USER                        one container in detail
  *   nookctl stop USER                          stop it now
+ *   nookctl clean [USER]                       remove what interrupted image
+ *                                              creations left in image_dir
  *
  * Exit codes: 0 success; exec passes CMD's status through (128+N for a
  * signal), 125 when the container could not be entered, 126 when CMD cannot
@@ -15,6 +17,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,7 +46,8 @@ static const char usage_text[] =
 	"usage: nookctl exec USER [--config FILE] -- CMD [ARG...]\n"
 	"       nookctl list\n"
 	"       nookctl status USER [--config FILE]\n"
-	"       nookctl stop USER [--config FILE]\n";
+	"       nookctl stop USER [--config FILE]\n"
+	"       nookctl clean [USER] [--config FILE]\n";
 
 static volatile sig_atomic_t child_pid;
 
@@ -400,6 +404,155 @@ static int cmd_stop(const char *conf, const char *user)
 	return 0;
 }
 
+/* ---- clean: leftovers of interrupted image creations ---- */
+
+struct clean_ctx {
+	const char *dir;
+	unsigned removed;
+	bool failed;
+};
+
+static void clean_report(const char *name, const char *kind, int error, void *data)
+{
+	struct clean_ctx *c = data;
+
+	if (error < 0) {
+		log_err("cannot remove %s/%s: %s", c->dir, name, strerror(-error));
+		c->failed = true;
+		return;
+	}
+	printf("removed %s/%s (%s)\n", c->dir, name, kind);
+	c->removed++;
+}
+
+/* USER's leftovers in the image_dir DFD, under USER's lock: never while a
+ * start (which may be creating the image) or a stop is under way. */
+static void clean_user(int dfd, const char *user, struct clean_ctx *c)
+{
+	_cleanup_close_ int rundir = -EBADF, lock = -EBADF;
+
+	rundir = nook_rundir_open(user, true);
+	if (rundir < 0) {
+		log_err("cannot open " NOOK_RUN_DIR "/%s: %s", user, strerror(-rundir));
+		c->failed = true;
+		return;
+	}
+	lock = nook_trylock_user(rundir);
+	if (lock == -EWOULDBLOCK) {
+		pid_t pid;
+		char cmd[256];
+
+		if (nook_lock_holder(rundir, &pid, cmd, sizeof(cmd)) > 0)
+			log_err("not removing the leftovers of '%s' in %s: its lock (" NOOK_RUN_DIR "/%s/lock) is "
+				"held by pid %d (%s), a start or stop of its container (which may be creating its "
+				"image); retry when it is done",
+				user, c->dir, user, pid, *cmd ? cmd : "exited; a process it started holds the lock");
+		else
+			log_err("not removing the leftovers of '%s' in %s: its lock (" NOOK_RUN_DIR "/%s/lock) is "
+				"held, a start or stop of its container; retry when it is done",
+				user, c->dir, user);
+		c->failed = true;
+		return;
+	}
+	if (lock < 0) {
+		log_err("cannot lock " NOOK_RUN_DIR "/%s/lock: %s", user, strerror(-lock));
+		c->failed = true;
+		return;
+	}
+	(void) nook_leftovers_remove(dfd, user, clean_report, c);
+}
+
+/*
+ * Every image_dir the configuration names is searched, for USER's leftover
+ * names or (without USER) for any user's: a user deleted since, or one
+ * whose section names another image_dir, is covered too. Only names of
+ * leftovers are ever removed, never an image (USER.img).
+ */
+static int cmd_clean(const char *conf_path, const char *user)
+{
+	struct nook_conf *conf = NULL;
+	_cleanup_free_ char *err = NULL;
+	_cleanup_strv_ char **dirs = NULL;
+	unsigned removed = 0;
+	bool failed = false;
+	int r;
+
+	if (user && !nook_valid_user_name(user)) {
+		log_err("'%s' is not a valid user name", user);
+		return EXIT_USAGE;
+	}
+	r = nook_conf_load(conf_path, &conf, &err);
+	if (r < 0) {
+		log_err("%s", err ? err : strerror(-r));
+		return 1;
+	}
+	r = nook_conf_image_dirs(conf, &dirs);
+	nook_conf_free(conf);
+	if (r < 0) {
+		log_err("cannot list the image_dirs of %s: %s", conf_path, strerror(-r));
+		return 1;
+	}
+	for (char **d = dirs; *d; d++) {
+		_cleanup_close_ int dfd = nook_open_nofollow(*d, O_RDONLY | O_DIRECTORY, 0);
+		struct clean_ctx c = { .dir = *d };
+
+		if (dfd == -ENOENT)
+			continue;
+		if (dfd < 0) {
+			log_err("image_dir %s: %s", *d, strerror(-dfd));
+			failed = true;
+			continue;
+		}
+		if (user) {
+			clean_user(dfd, user, &c);
+		} else {
+			_cleanup_closedir_ DIR *dir = NULL;
+			int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
+			struct dirent *e;
+			char (*seen)[NOOK_USER_MAX + 1] = NULL;
+			size_t n_seen = 0;
+
+			if (dup_fd < 0 || !(dir = fdopendir(dup_fd))) {
+				log_err("image_dir %s: %s", *d, strerror(errno));
+				if (dup_fd >= 0)
+					(void) close(dup_fd);
+				failed = true;
+				continue;
+			}
+			/* Users first, then their removal: never remove while
+			 * reading the directory. */
+			while ((e = readdir(dir))) {
+				char name[NOOK_USER_MAX + 1];
+				bool dup = false;
+				void *more;
+
+				if (nook_leftover_user(e->d_name, name, sizeof(name)) <= 0)
+					continue;
+				for (size_t i = 0; i < n_seen && !dup; i++)
+					dup = strcmp(seen[i], name) == 0;
+				if (dup)
+					continue;
+				more = realloc(seen, (n_seen + 1) * sizeof(*seen));
+				if (!more) {
+					log_err("out of memory");
+					failed = true;
+					break;
+				}
+				seen = more;
+				snprintf(seen[n_seen++], sizeof(seen[0]), "%s", name);
+			}
+			for (size_t i = 0; i < n_seen; i++)
+				clean_user(dfd, seen[i], &c);
+			free(seen);
+		}
+		removed += c.removed;
+		failed |= c.failed;
+	}
+	if (!removed && !failed)
+		printf("no leftovers of an interrupted image creation%s%s\n", user ? " for " : "", user ? user : "");
+	return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *conf = NOOK_CONF_DEFAULT_PATH, *cmd, *user = NULL;
@@ -440,6 +593,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "list") == 0)
 		return user ? usage() : cmd_list();
+	if (strcmp(cmd, "clean") == 0)
+		return rest ? usage() : cmd_clean(conf, user);
 	if (!user) {
 		fprintf(stderr, "nookctl: %s needs a USER\n", cmd);
 		return usage();

@@ -113,7 +113,6 @@ struct nook_image {
 };
 int nook_image_open(const struct nook_user *u, bool create, struct nook_image *ret);
 void nook_image_close(struct nook_image *img);
-int nook_image_fsck(const struct nook_image *img);
 /* The keeper's identity: an exclusive flock on a file description of its
  * own of the image, held for the keeper's whole life. Returns the locked fd,
  * or -EBUSY (and logs the holder) when another process holds it. */
@@ -123,6 +122,42 @@ int nook_image_wait_released(const struct nook_image *img, unsigned timeout_ms);
 /* Attaches the image to a loop device and mounts it (detached, nosuid,nodev,
  * idmapped through USERNS_FD). Returns the mount fd. */
 int nook_image_mount(const struct nook_image *img, int userns_fd, char *ret_loop, size_t size);
+
+/* ---- image-leftover.c: what an interrupted image creation leaves ---- */
+/* The I-th leftover name of USER (".USER.img.new", ".USER.staging");
+ * -ENOENT past the last. */
+int nook_leftover_name(const char *user, unsigned i, char *buf, size_t size);
+/* 1 (with the user's name in BUF) when NAME is a leftover's name, else 0. */
+int nook_leftover_user(const char *name, char *buf, size_t size);
+/* Told of each leftover found: KIND ("file", "directory", "symlink", ...),
+ * ERROR 0 when it was removed, -errno when it stays. */
+typedef void (*nook_leftover_fn)(const char *name, const char *kind, int error, void *data);
+/* Removes USER's leftovers from the image_dir DFD, a symlink as itself.
+ * The caller holds USER's lock. Returns how many were removed, or the
+ * first error (after trying them all). */
+int nook_leftovers_remove(int dfd, const char *user, nook_leftover_fn report, void *data);
+
+/* ---- image-check.c: the image's file system before and after a mount ---- */
+/* Checks the file system before a mount: e2fsck -p for what ext4 flagged,
+ * read-only for damage it never recorded. 0 to mount; logs and returns
+ * -EUCLEAN when the image must not be mounted. */
+int nook_image_fsck(const struct nook_image *img);
+#define NOOK_IMAGE_SUPER_SIZE 1024
+int nook_image_read_super(const struct nook_image *img, char buf[NOOK_IMAGE_SUPER_SIZE]);
+/* Logs what happened to the image when the kernel refused to mount it
+ * (ERR, and the kernel's words WHY), given its superblock from before. */
+void nook_image_refused(const struct nook_image *img, const char *loop, int err, const char *why,
+			const char super_before[NOOK_IMAGE_SUPER_SIZE]);
+
+/* ---- tool.c: mkfs.ext4, e2fsck and cp, run with a clean environment ---- */
+enum nook_tool_output {
+	NOOK_TOOL_STDERR, /* stdout and stderr to our stderr */
+	NOOK_TOOL_QUIET,  /* stdout to /dev/null, stderr to ours */
+	NOOK_TOOL_SILENT, /* both to /dev/null: the caller reports */
+};
+/* Runs ARGV (an absolute path) with stdin from /dev/null; returns its exit
+ * status (128+N for signal N) or -errno. */
+int nook_run_tool(char *const argv[], enum nook_tool_output out);
 
 /* ---- mount.c: the container's root, built by init inside the userns ---- */
 struct nook_bind_fd {
@@ -188,6 +223,10 @@ int nook_net_lo_up(void);
 int nook_rundir_open(const char *user, bool create); /* returns dir fd */
 /* Returns the locked fd; -EBUSY (the holder logged) after TIMEOUT_MS. */
 int nook_lock_user(int rundir_fd, const char *user, unsigned timeout_ms);
+/* Who holds the user lock in RUNDIR_FD: 1 with its pid and command line
+ * ("" once it has exited and a process it started holds the lock), 0 when
+ * nobody does. */
+int nook_lock_holder(int rundir_fd, pid_t *ret_pid, char *cmd, size_t size);
 int nook_trylock_user(int rundir_fd);
 /* The keeper's record, /run/nook/<user>/keeper (struct nook_keeper_rec:
  * protocol.h). */
@@ -311,8 +350,10 @@ int nook_pasta_spawn(const struct nook_user *u, struct nook_net *n);
 int nook_pasta_ready(const struct nook_user *u, struct nook_net *n);
 
 /* ---- keeper.c: the supervisor outside ---- */
-/* Starts a keeper (and thus the container) for U. Called with the user lock held. */
-int nook_keeper_spawn(const struct nook_user *u, int rundir_fd);
+/* Starts a keeper (and thus the container) for U. Called with the user lock
+ * held, as LOCK_FD: the keeper holds it too until its container is up, so
+ * that its setup (an image creation) stays locked if the caller dies. */
+int nook_keeper_spawn(const struct nook_user *u, int rundir_fd, int lock_fd);
 
 /* ---- control.c: lifecycle entry points ---- */
 /* Ensures U's container runs and registers SESSION_PIDFD as a session.

@@ -73,31 +73,61 @@ static int open_lock(int rundir_fd)
 	return fd < 0 ? -errno : fd;
 }
 
-/* Says who holds the lock FD names, and what that process is. */
-static void log_holder(int fd, const char *user, unsigned timeout_ms)
+/* Who holds the lock FD names, and what that process is (its command
+ * line, or "" once it has exited and a process it started holds it):
+ * 1, or 0 when /proc/locks names nobody. */
+static int holder(int fd, pid_t *ret_pid, char *cmd, size_t size)
 {
 	struct stat st;
 	pid_t pid = 0;
-	char path[64], cmd[256] = "";
+	char path[64];
 	int n = -1;
 
-	if (fstat(fd, &st) == 0 && nook_flock_holder(st.st_dev, st.st_ino, &pid) > 0) {
+	if (fstat(fd, &st) < 0 || nook_flock_holder(st.st_dev, st.st_ino, &pid) <= 0)
+		return 0;
+	{
 		_cleanup_close_ int c = -EBADF;
 
 		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
 		c = open(path, O_RDONLY | O_CLOEXEC);
 		if (c >= 0)
-			n = nook_read_all(c, cmd, sizeof(cmd));
-		for (int i = 0; i < n; i++)
-			if (cmd[i] == '\0')
-				cmd[i] = ' ';
+			n = nook_read_all(c, cmd, size - 1);
+	}
+	n = n < 0 ? 0 : n;
+	cmd[n] = '\0';
+	for (int i = 0; i < n; i++)
+		if (cmd[i] == '\0')
+			cmd[i] = ' ';
+	while (n > 0 && cmd[n - 1] == ' ')
+		cmd[--n] = '\0';
+	*ret_pid = pid;
+	return 1;
+}
+
+/* Says who holds the lock FD names, and what that process is. */
+static void log_holder(int fd, const char *user, unsigned timeout_ms)
+{
+	pid_t pid;
+	char cmd[256];
+
+	if (holder(fd, &pid, cmd, sizeof(cmd)) > 0) {
 		log_err("the lock of '%s' (" NOOK_RUN_DIR "/%s/lock) has been held for over %u s by pid %d (%s); "
 			"giving up. If that process is stuck, end it: kill %d",
-			user, user, timeout_ms / 1000, pid, n > 0 ? cmd : "exited; a process it started holds the lock", pid);
+			user, user, timeout_ms / 1000, pid, *cmd ? cmd : "exited; a process it started holds the lock",
+			pid);
 		return;
 	}
 	log_err("the lock of '%s' (" NOOK_RUN_DIR "/%s/lock) has been held for over %u s; giving up", user, user,
 		timeout_ms / 1000);
+}
+
+int nook_lock_holder(int rundir_fd, pid_t *ret_pid, char *cmd, size_t size)
+{
+	_cleanup_close_ int fd = openat(rundir_fd, "lock", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return holder(fd, ret_pid, cmd, size);
 }
 
 int nook_lock_user(int rundir_fd, const char *user, unsigned timeout_ms)

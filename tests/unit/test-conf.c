@@ -930,6 +930,42 @@ static void test_network(void)
 	parse_fails("[default]\nnetwork = bridge\nnetwork = none\n", 3, "duplicate key 'network'", "network twice");
 }
 
+/* nook_conf_image_dirs: where nookctl clean looks for leftovers. */
+static void test_image_dirs(void)
+{
+	_cleanup_free_ char *err = NULL;
+	struct nook_conf *c = parse("users = *\n", &err);
+	char **v = NULL;
+	size_t n = 0;
+
+	ok(c && nook_conf_image_dirs(c, &v) == 0 && v && v[0] && !v[1] &&
+		   strcmp(v[0], "/var/lib/nook/images") == 0,
+	   "image_dirs: the built-in default when none is set");
+	_cleanup_strv_ char **free1 = v;
+	nook_conf_free(c);
+	v = NULL;
+	c = parse("image_dir = /srv/a\n[group:nogroup]\nimage_dir = /srv/b\n[user:x]\nimage_dir = /srv/a\n"
+		  "[user:y]\nimage_dir = /srv/c\n",
+		  &err);
+	ok(c && nook_conf_image_dirs(c, &v) == 0, "image_dirs: listed");
+	for (char **p = v; p && *p; p++)
+		n++;
+	ok(n == 3 && strcmp(v[0], "/srv/a") == 0 && strcmp(v[1], "/srv/b") == 0 && strcmp(v[2], "/srv/c") == 0,
+	   "image_dirs: the default's and each section's, once each (%zu)", n);
+	_cleanup_strv_ char **free2 = v;
+	nook_conf_free(c);
+	v = NULL;
+	c = parse("[user:x]\nimage_dir = /srv/x\n", &err);
+	n = 0;
+	ok(c && nook_conf_image_dirs(c, &v) == 0, "image_dirs: listed (only a user's)");
+	for (char **p = v; p && *p; p++)
+		n++;
+	ok(n == 2 && strcmp(v[0], "/srv/x") == 0 && strcmp(v[1], "/var/lib/nook/images") == 0,
+	   "image_dirs: a section's and the built-in default the others get");
+	_cleanup_strv_ char **free3 = v;
+	nook_conf_free(c);
+}
+
 int main(void)
 {
 	test_value_parsers();
@@ -943,5 +979,6 @@ int main(void)
 	test_syntax_errors();
 	test_warnings();
 	test_load();
+	test_image_dirs();
 	return done_testing();
 }
