@@ -32,6 +32,8 @@
 
 #include "cleanup.h"
 #include "nook.h"
+#include "setuid-stubs.h"
+#include "tmpfiles.h"
 
 /* ---- host side ---- */
 
@@ -425,6 +427,38 @@ static int make_runtime_dir(struct build *b, const struct nook_user *u)
 	return 0;
 }
 
+/*
+ * The directories the lower layer's tmpfiles.d declares directly under /run
+ * (screen's /run/screen, ...: no systemd-tmpfiles runs inside to make them
+ * on our fresh tmpfs), and /run/lock (1777; Debian's /var/lock points there)
+ * when the host has one. See tmpfiles.c for what is read and how owners map.
+ */
+static int make_run_dirs(struct build *b)
+{
+	_cleanup_close_ int lower = open("lower", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int run = resolve(b, "/run", O_PATH | O_DIRECTORY);
+	struct nook_run_dirs dirs = { 0 };
+	const char *failed = "";
+	struct stat st;
+	int r;
+
+	if (lower < 0)
+		return fail(b, -errno, "staging lower");
+	if (run < 0)
+		return fail(b, run, "/run");
+	/* Container root owns host root's files through the idmapped lower. */
+	r = nook_tmpfiles_collect(lower, 0, &dirs);
+	if (r < 0)
+		return fail(b, r, "reading tmpfiles.d of %s", "the lower layer");
+	/* Before pivot_root, "/" is still the host's. */
+	if (fstatat(AT_FDCWD, "/run/lock", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+		nook_run_dirs_add(&dirs, "lock", 01777);
+	r = nook_run_dirs_make(&dirs, lower, run, &failed);
+	if (r < 0)
+		return fail(b, r, "/run/%s", failed);
+	return 0;
+}
+
 /* Ensures upper/<home> exists in the image (an image made elsewhere may lack
  * it): owned by the user, opaque so the host's copy never shows through. */
 static int ensure_home(struct build *b, const struct nook_user *u)
@@ -591,48 +625,112 @@ static int place_file(struct build *b, const char *path, int tree)
 	return fail(b, -ELOOP, "%s", path);
 }
 
+/*
+ * A small tmpfs of init's for files that will be bind-mounted into the
+ * root, attached at the staging directory DIR before its files are cloned:
+ * before 6.15 open_tree(OPEN_TREE_CLONE) refuses (EINVAL) a source that is
+ * not mounted in the caller's namespace, and Debian 12 runs 6.1.
+ */
+static int staging_tmpfs(struct build *b, const char *dir, uint64_t attrs)
+{
+	static const char *const opts[] = { "mode", "0755", "size", "64k", "nr_inodes", "16", NULL };
+	_cleanup_close_ int fs = new_fs(b, "tmpfs", opts, attrs);
+
+	if (fs < 0)
+		return fs;
+	if (mkdir(dir, 0700) < 0)
+		return fail(b, -errno, "staging %s/", dir);
+	if (syscall(SYS_move_mount, fs, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return fail(b, -errno, "staging %s/", dir);
+	return TAKE_FD(fs);
+}
+
+/* Writes TEXT to NAME on the staging tmpfs FS; returns a read-only clone
+ * of that one file with ATTRS besides, to be attached in the root. */
+static int staged_file(struct build *b, int fs, const char *name, const char *text, mode_t mode,
+		       uint64_t attrs)
+{
+	_cleanup_close_ int fd = openat(fs, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	_cleanup_close_ int tree = -EBADF;
+	int r;
+
+	if (fd < 0)
+		return fail(b, -errno, "writing %s", name);
+	r = nook_write_all(fd, text, strlen(text));
+	if (r < 0)
+		return fail(b, r, "writing %s", name);
+	tree = (int) syscall(SYS_open_tree, fs, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return fail(b, -errno, "cloning %s", name);
+	r = nook_tree_setattr(tree, MOUNT_ATTR_RDONLY | attrs, -1, false);
+	if (r < 0)
+		return fail(b, r, "making %s read-only", name);
+	return TAKE_FD(tree);
+}
+
 static int put_etc_files(struct build *b, const struct nook_etc_files *etc)
 {
-	static const char *const opts[] = { "mode", "0755", "size", "64k", "nr_inodes", "8", NULL };
 	const struct {
 		const char *name, *text;
 	} files[] = {
 		{ "resolv.conf", etc->resolv_conf },
 		{ "hosts", etc->hosts },
 	};
-	_cleanup_close_ int fs = new_fs(b, "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	const uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+	_cleanup_close_ int fs = staging_tmpfs(b, "etc", attrs);
 
 	if (fs < 0)
 		return fs;
-	/* Attached in the staging tmpfs before its files are cloned: before
-	 * 6.15 open_tree(OPEN_TREE_CLONE) refuses (EINVAL) a source that is
-	 * not mounted in the caller's namespace, and Debian 12 runs 6.1. */
-	if (mkdir("etc", 0700) < 0)
-		return fail(b, -errno, "staging etc/");
-	if (syscall(SYS_move_mount, fs, "", AT_FDCWD, "etc", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return fail(b, -errno, "staging etc/");
 	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-		_cleanup_close_ int fd = -EBADF, tree = -EBADF;
+		_cleanup_close_ int tree = -EBADF;
 		char path[64];
 		int r;
 
 		if (!files[i].text)
 			continue;
-		fd = openat(fs, files[i].name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return fail(b, -errno, "writing %s", files[i].name);
-		r = nook_write_all(fd, files[i].text, strlen(files[i].text));
-		if (r < 0)
-			return fail(b, r, "writing %s", files[i].name);
-		tree = (int) syscall(SYS_open_tree, fs, files[i].name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		tree = staged_file(b, fs, files[i].name, files[i].text, 0644, attrs);
 		if (tree < 0)
-			return fail(b, -errno, "cloning %s", files[i].name);
-		r = nook_tree_setattr(tree, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-						    MOUNT_ATTR_NOEXEC, -1, false);
-		if (r < 0)
-			return fail(b, r, "making %s read-only", files[i].name);
+			return tree;
 		snprintf(path, sizeof(path), "/etc/%s", files[i].name);
 		r = place_file(b, path, tree);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * The stubs of setuid-stubs.c over the setuid programs that cannot work
+ * here: only where the root holds the real one (a regular file of root's
+ * with the setuid or setgid bit), so a program the user installed in the
+ * image stays theirs. Executable, but read-only, nosuid and nodev.
+ */
+static int put_setuid_stubs(struct build *b)
+{
+	const uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	_cleanup_close_ int fs = staging_tmpfs(b, "stubs", attrs);
+
+	if (fs < 0)
+		return fs;
+	for (size_t i = 0; i < nook_setuid_stubs_n; i++) {
+		const struct nook_setuid_stub *s = &nook_setuid_stubs[i];
+		_cleanup_close_ int at = resolve(b, s->path, O_PATH);
+		_cleanup_close_ int tree = -EBADF;
+		char name[24], text[512];
+		struct stat st;
+		int r;
+
+		if (at < 0 || fstat(at, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+		    !(st.st_mode & (S_ISUID | S_ISGID)))
+			continue;
+		r = nook_setuid_stub_script(s, text, sizeof(text));
+		if (r < 0)
+			return fail(b, r, "stub for %s", s->path);
+		snprintf(name, sizeof(name), "%zu", i);
+		tree = staged_file(b, fs, name, text, 0555, attrs);
+		if (tree < 0)
+			return tree;
+		r = attach(b, tree, s->path);
 		if (r < 0)
 			return r;
 	}
@@ -718,7 +816,7 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 			   "/sys")) < 0 ||
 	    (r = build_dev(&b, a->dev_fd, a->pts_fd)) < 0 ||
 	    (r = mount_user_tmpfs(&b, "1777", "/tmp")) < 0 || (r = mount_user_tmpfs(&b, "0755", "/run")) < 0 ||
-	    (r = make_runtime_dir(&b, u)) < 0)
+	    (r = make_runtime_dir(&b, u)) < 0 || (r = make_run_dirs(&b)) < 0)
 		return r;
 
 	for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++)
@@ -737,6 +835,8 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 			return r;
 
 	if (a->etc && (r = put_etc_files(&b, a->etc)) < 0)
+		return r;
+	if ((r = put_setuid_stubs(&b)) < 0)
 		return r;
 
 	/* The home comes back on top of the masks: on a tmpfs under the
