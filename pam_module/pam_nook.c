@@ -132,8 +132,8 @@ static int lookup_user(pam_handle_t *pamh, struct who *w)
 		return PAM_USER_UNKNOWN;
 	w->uid = pw->pw_uid;
 	w->gid = pw->pw_gid;
-	if (w->uid == 0)
-		return PAM_SUCCESS; /* the caller ignores root before using groups */
+	if (nook_uid_never_contained(w->uid))
+		return PAM_SUCCESS; /* the caller ignores them before using groups */
 	w->n_groups = MAX_GROUPS;
 	if (getgrouplist(w->name, w->gid, w->groups, &w->n_groups) < 0) {
 		pam_syslog(pamh, LOG_ERR, "user '%s' is in more than %d groups", w->name, MAX_GROUPS);
@@ -156,8 +156,8 @@ static int policy(pam_handle_t *pamh, const struct opts *o, struct who *w, struc
 	r = lookup_user(pamh, w);
 	if (r != PAM_SUCCESS)
 		return r == PAM_USER_UNKNOWN ? PAM_IGNORE : r;
-	if (w->uid == 0)
-		return PAM_IGNORE; /* never containerized, even with a broken config */
+	if (nook_uid_never_contained(w->uid))
+		return PAM_IGNORE; /* even with a broken config */
 	r = nook_conf_load(o->conf, &conf, &err);
 	if (r < 0) {
 		pam_syslog(pamh, LOG_ERR, "refusing '%s': %s", w->name,
