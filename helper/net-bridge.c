@@ -41,14 +41,11 @@ static int bridge_host_prepare(const struct nook_user *u, struct nook_net *n)
 	struct nook_nl nl;
 	int br, r;
 
-	dir = net_dir_open(true);
+	dir = net_dir_lock(true, &lock);
 	if (dir < 0) {
 		log_err("cannot prepare " NOOK_RUN_DIR "/" NET_DIR ": %s", strerror(-dir));
 		return dir;
 	}
-	lock = net_lock(dir);
-	if (lock < 0)
-		return lock;
 	if (mkdirat(dir, u->set.bridge, 0700) < 0 && errno != EEXIST)
 		return -errno;
 	bdir = openat(dir, u->set.bridge, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -235,11 +232,8 @@ static void bridge_stop(const struct nook_user *u, struct nook_net *n)
 	n->veth_made = false;
 	if (!n->leased)
 		return;
-	dir = net_dir_open(false);
+	dir = net_dir_lock(false, &lock);
 	if (dir < 0)
-		return;
-	lock = net_lock(dir);
-	if (lock < 0)
 		return;
 	snprintf(name, sizeof(name), "%s/%u", u->set.bridge, n->index);
 	(void) unlinkat(dir, name, 0);
@@ -285,11 +279,8 @@ static void bridge_recover(const struct nook_user *u)
 			log_warn("removed the stale veth %s of '%s'", veth, u->name);
 		nook_nl_close(&nl);
 	}
-	dir = net_dir_open(false);
+	dir = net_dir_lock(false, &lock);
 	if (dir < 0)
-		return;
-	lock = net_lock(dir);
-	if (lock < 0)
 		return;
 	(void) for_each_lease(dir, drop_users_lease, &(struct recover_ctx) { .dir = dir, .user = u->name });
 }

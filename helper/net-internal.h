@@ -66,8 +66,9 @@ struct lease {
 };
 /* The directory (created with CREATE), checked to be root's and 0700. */
 int net_dir_open(bool create);
-/* The lock of everything under it; returns the locked fd. */
-int net_lock(int dir);
+/* The same with the lock of everything under it held: returns the
+ * directory's fd, and the lock's in *RET_LOCK (close it to unlock). */
+int net_dir_lock(bool create, int *ret_lock);
 /* Takes the first free address of U's bridge_subnet (directory BDIR) into N.
  * Called under the lock. */
 int lease_take(int bdir, const struct nook_user *u, struct nook_net *n);

@@ -52,7 +52,7 @@ int net_dir_open(bool create)
 	return TAKE_FD(dir);
 }
 
-int net_lock(int dir)
+static int net_lock(int dir)
 {
 	_cleanup_close_ int fd = openat(dir, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
@@ -62,6 +62,20 @@ int net_lock(int dir)
 		if (errno != EINTR)
 			return -errno;
 	return TAKE_FD(fd);
+}
+
+int net_dir_lock(bool create, int *ret_lock)
+{
+	_cleanup_close_ int dir = net_dir_open(create);
+	int lock;
+
+	if (dir < 0)
+		return dir;
+	lock = net_lock(dir);
+	if (lock < 0)
+		return lock;
+	*ret_lock = lock;
+	return TAKE_FD(dir);
 }
 
 /* Field 22 of /proc/PID/stat: tells a pid from its reuse. */
