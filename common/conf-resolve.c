@@ -100,6 +100,11 @@ static bool who_matches(const struct entry *e, const char *fallback, const struc
 	return false;
 }
 
+bool nook_uid_never_contained(uid_t uid)
+{
+	return uid == 0;
+}
+
 int nook_conf_selected(const struct nook_conf *conf, const char *user, gid_t gid,
 		       const gid_t *groups, size_t n_groups)
 {

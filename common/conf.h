@@ -136,6 +136,15 @@ void nook_conf_free(struct nook_conf *conf);
 char *const *nook_conf_warnings(const struct nook_conf *conf);
 
 /*
+ * uid 0 is never containerized, whatever the configuration says (and before
+ * it is even read): the container maps the user's own uid to itself, so
+ * container root would be host root; and root's login on the host is how a
+ * broken configuration gets repaired. pam_nook ignores such a user, the
+ * helper refuses one: both ask here.
+ */
+bool nook_uid_never_contained(uid_t uid);
+
+/*
  * Is USER (with primary group GID and supplementary GROUPS) selected?
  * Selected means: not listed in `exempt`, matched by `users` (name, @group or
  * *), and `enable` resolves to true for them. Returns 1 selected, 0 not.

@@ -253,6 +253,11 @@ int main(int argc, char **argv)
 
 		setproctitle_init(argc, argv, no_env);
 	}
+	/* pam_nook has just looked the user up and parsed the configuration
+	 * too, and we do it again, on purpose: we are setuid root, and nothing
+	 * our caller read may decide for us (its name service, its environment
+	 * and memory are its own). The keeper is forked from us and inherits
+	 * this one reading. */
 	if (nook_user_load(conf, user, &u) < 0)
 		return 1;
 	pidfd = nook_pidfd_open(getppid());

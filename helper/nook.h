@@ -266,7 +266,8 @@ int nook_nl_link_del(struct nook_nl *nl, const char *name);
  * every commit, by anyone. */
 int nook_nl_nft_genid(uint32_t *ret);
 
-/* ---- network.c: the `network` modes, run by the keeper ---- */
+/* ---- network.c: the `network` modes, run by the keeper (the modes and
+ * their parts: net-internal.h) ---- */
 #define NOOK_NET_TEXT_MAX 2048
 struct nook_nft_job {
 	pid_t pid;
@@ -312,7 +313,7 @@ int nook_net_start(const struct nook_user *u, const struct nook_subid *sub, pid_
 /* Waits until the network works (pasta has configured the namespace). */
 int nook_net_ready(const struct nook_user *u, struct nook_net *n);
 /* The keeper saw pasta's pidfd become readable: restarts it once, then
- * marks the container degraded. */
+ * marks the container degraded (pasta.c). */
 void nook_net_pasta_died(const struct nook_user *u, struct nook_net *n);
 /* Removes everything nook_net_prepare/start made (safe on a partial start). */
 void nook_net_stop(const struct nook_user *u, struct nook_net *n);
@@ -322,7 +323,7 @@ void nook_net_recover(const struct nook_user *u);
 /* One line for `nookctl status`: written to /run/nook/<user>/network. */
 int nook_net_describe(const struct nook_net *n, char *buf, size_t size);
 
-/* Pure parts, unit-tested. */
+/* Pure parts (net-address.c), unit-tested. */
 /* The INDEX-th container address of SUBNET (IPv4: network + 2 + index;
  * IPv6: the same host part), and the bridge's own (network + 1). */
 unsigned nook_net_n_addresses(const struct nook_cidr *subnet4);
@@ -335,19 +336,10 @@ void nook_net_gateway(const struct nook_cidr *subnet, void *ret);
 int nook_net_resolv_conf(enum nook_network mode, char *const *dns, const char *host_resolv, bool want_v6,
 			 const char *fallback, char *buf, size_t size);
 int nook_net_hosts(const char *hostname, const char *addr4, const char *addr6, char *buf, size_t size);
-/* Field 22 (starttime) of a /proc/PID/stat text. */
+/* Field 22 (starttime) of a /proc/PID/stat text (net-lease.c). */
 int nook_stat_start_time(const char *stat, unsigned long long *ret);
 /* Whether the host's resolv.conf text lists only loopback name servers. */
 bool nook_net_resolv_only_loopback(const char *host_resolv);
-
-/* ---- pasta.c: the pasta process of a container ---- */
-/* Starts pasta as container root for the container's network namespace
- * (n->netns_fd, n->userns_fd): sets n->pasta_pid, pasta_pidfd and
- * pasta_ready_fd. */
-int nook_pasta_spawn(const struct nook_user *u, struct nook_net *n);
-/* Waits until pasta has configured the namespace; kills and reaps it on
- * failure. */
-int nook_pasta_ready(const struct nook_user *u, struct nook_net *n);
 
 /* ---- keeper.c: the supervisor outside ---- */
 /* Starts a keeper (and thus the container) for U. Called with the user lock

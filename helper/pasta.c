@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The pasta process of a container (network = pasta).
+ * network = pasta (nook.conf(5)): the pasta process of a container, and
+ * the mode's part of network.c's entry points (net_mode_pasta, at the end).
  *
  * Privilege: pasta must enter the container's network namespace
  * (CAP_SYS_ADMIN in the user namespace that owns it) and create a tap
@@ -43,7 +44,7 @@
 
 #include "cleanup.h"
 #include "log.h"
-#include "nook.h"
+#include "net-internal.h"
 
 #define PASTA_PATH "/usr/bin/pasta"
 /* What pasta re-executes itself as on a CPU with AVX2 (Debian's passt
@@ -51,6 +52,10 @@
  * link. argv[0] = "pasta" selects the mode in either binary. */
 #define PASTA_AVX2_PATH "/usr/bin/passt.avx2"
 #define PASTA_READY_MS 10000
+#define PASTA_STOP_MS 1000
+/* Where pasta answers DNS for the host's loopback resolver (link-local:
+ * it can never be a real server's address). */
+#define PASTA_DNS_FORWARD "169.254.1.53"
 #define FD_NETNS 3
 #define FD_READY 4
 
@@ -135,7 +140,10 @@ __attribute__((noreturn)) static void child(const struct nook_user *u, const str
 	_exit(127);
 }
 
-int nook_pasta_spawn(const struct nook_user *u, struct nook_net *n)
+/* Starts pasta as container root for the container's network namespace
+ * (n->netns_fd, n->userns_fd): sets n->pasta_pid, pasta_pidfd and
+ * pasta_ready_fd. */
+static int pasta_spawn(const struct nook_user *u, struct nook_net *n)
 {
 	_cleanup_close_ int rd = -EBADF;
 	pid_t keeper = getpid(), pid;
@@ -171,7 +179,9 @@ int nook_pasta_spawn(const struct nook_user *u, struct nook_net *n)
 	return 0;
 }
 
-int nook_pasta_ready(const struct nook_user *u, struct nook_net *n)
+/* Waits until pasta has configured the namespace; kills and reaps it on
+ * failure. */
+static int pasta_ready(const struct nook_user *u, struct nook_net *n)
 {
 	int status = 0, r;
 	char buf[32];
@@ -203,3 +213,83 @@ int nook_pasta_ready(const struct nook_user *u, struct nook_net *n)
 	n->pasta_pid = 0;
 	return r;
 }
+
+/* ---- the mode (network.c calls these through net_mode_pasta) ---- */
+
+static int pasta_prepare(const struct nook_user *u, struct nook_net *n, const char *host_resolv,
+			 struct net_names *ret)
+{
+	if (host_resolv && !(u->set.dns && u->set.dns[0]) && nook_net_resolv_only_loopback(host_resolv)) {
+		/* The host asks a resolver on its loopback (127.0.0.53 and
+		 * the like): pasta forwards queries for this address to it. */
+		snprintf(n->dns_forward, sizeof(n->dns_forward), "%s", PASTA_DNS_FORWARD);
+		snprintf(ret->fallback, sizeof(ret->fallback), "%s", n->dns_forward);
+	}
+	ret->want_v6 = true;
+	return 0;
+}
+
+void nook_net_pasta_died(const struct nook_user *u, struct nook_net *n)
+{
+	int status = 0, r;
+
+	while (waitpid(n->pasta_pid, &status, 0) < 0 && errno == EINTR)
+		;
+	(void) close(n->pasta_pidfd);
+	n->pasta_pidfd = -EBADF;
+	n->pasta_pid = 0;
+	if (WIFSIGNALED(status))
+		log_warn("pasta of '%s' was killed by signal %d", u->name, WTERMSIG(status));
+	else
+		log_warn("pasta of '%s' exited with status %d", u->name, WEXITSTATUS(status));
+	if (n->pasta_restarts < 1) {
+		n->pasta_restarts++;
+		r = pasta_spawn(u, n);
+		if (r >= 0)
+			r = pasta_ready(u, n);
+		if (r >= 0) {
+			log_info("pasta of '%s' restarted", u->name);
+			return;
+		}
+	}
+	n->degraded = true;
+	log_err("the container of '%s' has lost its network (pasta died again); it is degraded until it restarts",
+		u->name);
+}
+
+static void pasta_stop(const struct nook_user *u, struct nook_net *n)
+{
+	(void) u;
+	if (n->pasta_ready_fd >= 0)
+		(void) close(n->pasta_ready_fd);
+	n->pasta_ready_fd = -EBADF;
+	if (n->pasta_pidfd < 0)
+		return;
+	(void) nook_pidfd_send_signal(n->pasta_pidfd, SIGTERM);
+	if (nook_wait_readable(n->pasta_pidfd, PASTA_STOP_MS) <= 0) {
+		(void) nook_pidfd_send_signal(n->pasta_pidfd, SIGKILL);
+		(void) nook_wait_readable(n->pasta_pidfd, -1);
+	}
+	while (waitpid(n->pasta_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	(void) close(n->pasta_pidfd);
+	n->pasta_pidfd = -EBADF;
+	n->pasta_pid = 0;
+}
+
+static int pasta_describe(const struct nook_net *n, char *buf, size_t size)
+{
+	int r = snprintf(buf, size, "pasta (pid %d)%s", n->pasta_pid,
+			 n->degraded ? ", DEGRADED: pasta died; no network until the container restarts" : "");
+
+	return (r < 0 || (size_t) r >= size) ? -ENOBUFS : r;
+}
+
+const struct net_mode net_mode_pasta = {
+	.dns = true,
+	.prepare = pasta_prepare,
+	.start = pasta_spawn,
+	.ready = pasta_ready,
+	.stop = pasta_stop,
+	.describe = pasta_describe,
+};

@@ -184,7 +184,7 @@ int nook_proc_starttime(pid_t pid, unsigned long long *ret)
 	n = nook_read_all(fd, buf, sizeof(buf));
 	if (n < 0)
 		return n;
-	return nook_stat_start_time(buf, ret); /* network.c, unit-tested */
+	return nook_stat_start_time(buf, ret); /* net-lease.c, unit-tested */
 }
 
 int nook_keeper_record(int rundir_fd, const struct nook_keeper_rec *rec)

@@ -75,7 +75,7 @@ int nook_user_load(const char *conf_path, const char *name, struct nook_user *re
 		log_err("user '%s' does not exist", name);
 		return errno ? -errno : -ESRCH;
 	}
-	if (pw->pw_uid == 0) {
+	if (nook_uid_never_contained(pw->pw_uid)) {
 		log_err("refusing to build a container for '%s': uid 0 is never containerized", name);
 		return -EPERM;
 	}

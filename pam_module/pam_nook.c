@@ -59,6 +59,7 @@
 #endif
 #define DEFAULT_HELPER NOOK_LIBEXECDIR "/nook-helper"
 #define DATA_KEY "pam_nook_state"
+#define PARSED_KEY "pam_nook_parsed"
 #define MAX_GROUPS 256
 
 enum enter_mode { ENTER_DEFAULT, ENTER_SETCRED, ENTER_SESSION };
@@ -125,25 +126,100 @@ struct who {
 	int n_groups;
 };
 
-static int lookup_user(pam_handle_t *pamh, struct who *w)
+/* PAM_IGNORE for a user who is never containerized. */
+static int lookup_user(pam_handle_t *pamh, const char *name, struct who *w)
 {
 	struct passwd *pw;
 
-	if (pam_get_user(pamh, &w->name, NULL) != PAM_SUCCESS || !w->name || !*w->name)
-		return PAM_USER_UNKNOWN;
+	w->name = name;
 	pw = pam_modutil_getpwnam(pamh, w->name);
 	if (!pw)
 		return PAM_USER_UNKNOWN;
 	w->uid = pw->pw_uid;
 	w->gid = pw->pw_gid;
-	if (w->uid == 0)
-		return PAM_SUCCESS; /* the caller ignores root before using groups */
+	/* Even with a broken configuration: decided before it is read (and
+	 * before the groups are looked up). */
+	if (nook_uid_never_contained(w->uid))
+		return PAM_IGNORE;
 	w->n_groups = MAX_GROUPS;
 	if (getgrouplist(w->name, w->gid, w->groups, &w->n_groups) < 0) {
 		pam_syslog(pamh, LOG_ERR, "user '%s' is in more than %d groups", w->name, MAX_GROUPS);
 		return PAM_SYSTEM_ERR;
 	}
 	return PAM_SUCCESS;
+}
+
+/*
+ * The user looked up and the configuration parsed, kept from one hook of a
+ * login to the next in the same process: account and open_session both
+ * decide, and sshd's monitor, login and su run them in one process, so
+ * open_session reuses what account read instead of reading it all again
+ * (and drops it: nothing of it is needed later). Only for the same process,
+ * user and conf= path. It never crosses the exec of the helper: nook-helper
+ * is setuid root and trusts nothing its caller parsed, so it looks the user
+ * up and loads the configuration itself (main-helper.c).
+ */
+struct parsed {
+	pid_t pid;
+	char *conf_path;
+	char *name;
+	struct who w; /* w.name is name */
+	struct nook_conf *conf;
+};
+
+static void parsed_free(pam_handle_t *pamh, void *data, int error_status)
+{
+	struct parsed *p = data;
+
+	(void) pamh;
+	(void) error_status;
+	nook_conf_free(p->conf);
+	free(p->conf_path);
+	free(p->name);
+	free(p);
+}
+
+/* What this process kept for user NAME and CONF_PATH, or NULL. */
+static const struct parsed *parsed_get(pam_handle_t *pamh, const char *conf_path, const char *name)
+{
+	const void *d = NULL;
+	const struct parsed *p;
+
+	if (pam_get_data(pamh, PARSED_KEY, &d) != PAM_SUCCESS || !d)
+		return NULL;
+	p = d;
+	if (p->pid != getpid() || strcmp(p->conf_path, conf_path) != 0 || strcmp(p->name, name) != 0)
+		return NULL;
+	return p;
+}
+
+/* Keeps W and CONF for the next hook; true if CONF now belongs to PAM's
+ * data (freed with it), false if the caller still owns it. */
+static bool parsed_keep(pam_handle_t *pamh, const char *conf_path, const struct who *w, struct nook_conf *conf)
+{
+	struct parsed *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return false;
+	p->conf_path = strdup(conf_path);
+	p->name = strdup(w->name);
+	if (!p->conf_path || !p->name || pam_set_data(pamh, PARSED_KEY, p, parsed_free) != PAM_SUCCESS) {
+		free(p->conf_path);
+		free(p->name);
+		free(p);
+		return false;
+	}
+	p->pid = getpid();
+	p->w = *w;
+	p->w.name = p->name;
+	p->conf = conf;
+	return true;
+}
+
+static void parsed_drop(pam_handle_t *pamh)
+{
+	/* Replacing the data frees the old one (PAM_DATA_REPLACE). */
+	(void) pam_set_data(pamh, PARSED_KEY, NULL, NULL);
 }
 
 /*
@@ -155,18 +231,30 @@ static int policy(pam_handle_t *pamh, const struct opts *o, struct who *w, struc
 {
 	struct nook_conf *conf = NULL;
 	_cleanup_free_ char *err = NULL;
+	const struct parsed *kept;
+	const char *name = NULL;
+	bool owned = true;
 	int r;
 
-	r = lookup_user(pamh, w);
-	if (r != PAM_SUCCESS)
-		return r == PAM_USER_UNKNOWN ? PAM_IGNORE : r;
-	if (w->uid == 0)
-		return PAM_IGNORE; /* never containerized, even with a broken config */
-	r = nook_conf_load(o->conf, &conf, &err);
-	if (r < 0) {
-		pam_syslog(pamh, LOG_ERR, "refusing '%s': %s", w->name,
-			   err ? err : "cannot load the nook configuration");
-		return PAM_PERM_DENIED;
+	if (pam_get_user(pamh, &name, NULL) != PAM_SUCCESS || !name || !*name)
+		return PAM_IGNORE;
+	kept = parsed_get(pamh, o->conf, name);
+	if (kept) {
+		*w = kept->w;
+		w->name = name;
+		conf = kept->conf;
+		owned = false;
+	} else {
+		r = lookup_user(pamh, name, w);
+		if (r != PAM_SUCCESS)
+			return r == PAM_USER_UNKNOWN ? PAM_IGNORE : r;
+		r = nook_conf_load(o->conf, &conf, &err);
+		if (r < 0) {
+			pam_syslog(pamh, LOG_ERR, "refusing '%s': %s", w->name,
+				   err ? err : "cannot load the nook configuration");
+			return PAM_PERM_DENIED;
+		}
+		owned = !parsed_keep(pamh, o->conf, w, conf);
 	}
 	r = nook_conf_selected(conf, w->name, w->gid, w->groups, (size_t) w->n_groups);
 	if (r > 0 && ret_settings) {
@@ -174,12 +262,14 @@ static int policy(pam_handle_t *pamh, const struct opts *o, struct who *w, struc
 		if (r < 0) {
 			pam_syslog(pamh, LOG_ERR, "refusing '%s': %s: cannot resolve their settings: %s",
 				   w->name, o->conf, strerror(-r));
-			nook_conf_free(conf);
+			if (owned)
+				nook_conf_free(conf);
 			return PAM_PERM_DENIED;
 		}
 		r = 1;
 	}
-	nook_conf_free(conf);
+	if (owned)
+		nook_conf_free(conf);
 	if (r < 0) {
 		pam_syslog(pamh, LOG_ERR, "refusing '%s': %s", w->name, strerror(-r));
 		return PAM_PERM_DENIED;
@@ -391,6 +481,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (r != PAM_SUCCESS)
 		return r;
 	r = policy(pamh, &o, &w, &set);
+	parsed_drop(pamh);
 	if (r != PAM_SUCCESS)
 		return r == PAM_IGNORE ? PAM_IGNORE : PAM_SESSION_ERR;
 	s = get_state(pamh, true);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests for the pure parts of helper/network.c (TAP): container
- * addresses from bridge_subnet, and the resolv.conf and hosts the modes
- * generate.
+ * Unit tests for the pure parts of the network (TAP): container addresses
+ * from bridge_subnet, and the resolv.conf and hosts the modes generate
+ * (helper/net-address.c); a lease's keeper start time (net-lease.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
