@@ -16,9 +16,9 @@ int nook_rundir_open_existing(const char *user)
 	struct stat st;
 	_cleanup_close_ int fd = -EBADF;
 
-	if ((size_t) snprintf(path, sizeof(path), NOOK_RUN_DIR "/%s", user) >= sizeof(path) ||
-	    strchr(user, '/') || user[0] == '.' || !user[0])
+	if (!nook_valid_user_name(user))
 		return -EINVAL;
+	snprintf(path, sizeof(path), NOOK_RUN_DIR "/%s", user);
 	fd = nook_open_nofollow(path, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return fd;

@@ -13,6 +13,27 @@
 
 #include "cleanup.h"
 
+bool nook_valid_user_name(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	/* Debian's adduser default (NAME_REGEX) and the length limit: the name
+	 * ends up in paths (/run/nook/<user>, <user>.img) and cgroup names,
+	 * so nothing that can be "." / ".." or hold a slash. */
+	if (len == 0 || len > NOOK_USER_MAX)
+		return false;
+	if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return false;
+	for (size_t i = 1; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		      c == '.' || (c == '$' && i == len - 1)))
+			return false;
+	}
+	return true;
+}
+
 int nook_write_file_at(int dirfd, const char *name, const char *data, size_t len)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);

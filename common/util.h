@@ -2,8 +2,15 @@
 /* Small fd-relative file helpers shared by the helper and the PAM module. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+/* useradd's limit, and what utmp can hold. */
+#define NOOK_USER_MAX 32
+
+/* Whether NAME is a user (or group) name as useradd accepts it by default. */
+bool nook_valid_user_name(const char *name);
 
 /* Writes DATA to DIRFD/NAME (existing file, O_WRONLY|O_NOFOLLOW) in one write(2). */
 int nook_write_file_at(int dirfd, const char *name, const char *data, size_t len);

@@ -20,7 +20,6 @@
 
 #define NOOK_MAX_GROUPS 256
 #define NOOK_SUBID_COUNT 65536UL
-#define NOOK_USER_MAX 32
 
 /* ---- user.c: who the container is for ---- */
 struct nook_user {
@@ -42,7 +41,6 @@ static inline void nook_user_freep(struct nook_user *u)
 {
 	nook_user_free(u);
 }
-bool nook_valid_user_name(const char *name);
 
 /* ---- subid.c: subordinate id ranges ---- */
 struct nook_subid {
