@@ -34,6 +34,21 @@ bool nook_valid_user_name(const char *name)
 	return true;
 }
 
+int nook_check_root_owned(int fd, mode_t type, mode_t forbidden, struct stat *ret_st)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (ret_st)
+		*ret_st = st;
+	if (type && (st.st_mode & S_IFMT) != type)
+		return type == S_IFDIR ? -ENOTDIR : -EINVAL;
+	if (st.st_uid != 0 || (st.st_mode & forbidden))
+		return -EPERM;
+	return 0;
+}
+
 int nook_write_file_at(int dirfd, const char *name, const char *data, size_t len)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);

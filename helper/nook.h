@@ -180,6 +180,9 @@ __attribute__((noreturn)) void nook_init_run(int sock);
 int nook_net_lo_up(void);
 
 /* ---- state.c: /run/nook/<user>/ ---- */
+/* /run/nook/NAME, root's and closed to others (created when CREATE) in a
+ * /run/nook of root's; logs what is wrong with either. Returns a dir fd. */
+int nook_run_subdir_open(const char *name, bool create);
 int nook_rundir_open(const char *user, bool create); /* returns dir fd */
 /* Returns the locked fd; -EBUSY (the holder logged) after TIMEOUT_MS. */
 int nook_lock_user(int rundir_fd, const char *user, unsigned timeout_ms);
