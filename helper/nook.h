@@ -312,6 +312,29 @@ int nook_pasta_ready(const struct nook_user *u, struct nook_net *n);
 /* Starts a keeper (and thus the container) for U. Called with the user lock held. */
 int nook_keeper_spawn(const struct nook_user *u, int rundir_fd);
 
+/* ---- teardown.c: ending a container, whoever ends it ---- */
+/* What exists of a container when it is torn down: NULL (-EBADF) for what
+ * does not (yet). */
+struct nook_teardown {
+	const struct nook_user *u;
+	/* A dead keeper's leftovers (control.c): its network is found by the
+	 * user's name, its systemd scope is stopped, its run directory files
+	 * all go, and an image still attached ends the teardown, as a new
+	 * container would follow. */
+	bool recovery;
+	struct nook_container *c;            /* our init: killed and reaped */
+	struct nook_net *net;                /* our network (nook_net_prepare succeeded) */
+	const struct nook_cgroup *cg;        /* the user's cgroup, created: emptied and removed */
+	const struct nook_cg_origin *origin; /* where the caller returns to from CG first */
+	struct nook_image *img;              /* may be on a loop device: waited for, then closed */
+	int *image_lock;                     /* the keeper's identity, closed once the image is free */
+	int rundir;                          /* its files are removed last */
+	const struct stat *sock;             /* the keeper's socket: no other one is removed */
+};
+/* Takes the steps in their one order (see teardown.c). -EBUSY when the image
+ * stays attached in recovery (nothing after that step was done), else 0. */
+int nook_teardown(const struct nook_teardown *t);
+
 /* ---- control.c: lifecycle entry points ---- */
 /* Ensures U's container runs and registers SESSION_PIDFD as a session.
  * Creates the container (recovering leftovers) when none is running. */
