@@ -25,7 +25,6 @@
 
 #include "conf.h"
 
-#define NAME_LEN_MAX 32      /* useradd's limit, and what utmp can hold */
 #define HOSTNAME_LEN_MAX 64  /* HOST_NAME_MAX: sethostname() refuses more */
 #define SHOW_MAX 64          /* how much of a bad value an error quotes */
 #define KEYS_MAX 64          /* at least conf_n_keys: sizes the per-key arrays of resolution */
@@ -163,7 +162,6 @@ int conf_parse_digits(const char **s, uint64_t *ret);
 
 /* ---- conf-names.c: users and groups --------------------------------------- */
 
-bool conf_valid_name(const char *s);
 int conf_user_exists(const char *name);
 int conf_group_lookup(const char *name, gid_t *ret_gid);
 int conf_lookup_failed(struct parser *p, int r, const char *what, const char *name);

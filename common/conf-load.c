@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "util.h"
 
 /* A config is a few KiB; the cap keeps a mistake (or a log file symlinked
  * into conf.d) from making every login parse megabytes. */
@@ -24,19 +25,20 @@
  * exempt themselves, so only root may own or write it (DESIGN: security). */
 static int check_owner(int fd, const char *path, bool dir, char **ret_err)
 {
-	struct stat st;
+	struct stat st = { 0 };
+	int r = nook_check_root_owned(fd, dir ? S_IFDIR : S_IFREG, S_IWGRP | S_IWOTH, &st);
 
-	if (fstat(fd, &st) < 0)
-		return conf_fail_file(ret_err, -errno, "%s: cannot stat: %m", path);
-	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
-		return conf_fail_file(ret_err, dir ? -ENOTDIR : -EINVAL, "%s: not a %s; replace it with one",
-				 path, dir ? "directory" : "regular file");
-	if (st.st_uid != 0)
-		return conf_fail_file(ret_err, -EPERM, "%s: owned by uid %u, must be owned by root; chown root %s",
+	if (r == -ENOTDIR || r == -EINVAL)
+		return conf_fail_file(ret_err, r, "%s: not a %s; replace it with one", path,
+				 dir ? "directory" : "regular file");
+	if (r == -EPERM && st.st_uid != 0)
+		return conf_fail_file(ret_err, r, "%s: owned by uid %u, must be owned by root; chown root %s",
 				 path, (unsigned) st.st_uid, path);
-	if (st.st_mode & (S_IWGRP | S_IWOTH))
-		return conf_fail_file(ret_err, -EPERM, "%s: writable by group or others (mode %04o); chmod go-w %s",
+	if (r == -EPERM)
+		return conf_fail_file(ret_err, r, "%s: writable by group or others (mode %04o); chmod go-w %s",
 				 path, (unsigned) (st.st_mode & 07777), path);
+	if (r < 0)
+		return conf_fail_file(ret_err, r, "%s: cannot stat: %s", path, strerror(-r));
 	if (!dir && st.st_size > CONF_FILE_MAX)
 		return conf_fail_file(ret_err, -EFBIG, "%s: %lld bytes, more than the limit of %d; make it smaller",
 				 path, (long long) st.st_size, CONF_FILE_MAX);

@@ -11,28 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define LOOKUP_BUF_MAX 1048576
-
-/* Same rule as Debian's adduser default (NAME_REGEX), plus the length limit. */
-bool conf_valid_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > NAME_LEN_MAX)
-		return false;
-	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		char c = s[i];
-		if ((c >= 'a' && c <= 'z') || conf_is_digit(c) || c == '_' || c == '.' || c == '-')
-			continue;
-		if (c == '$' && i == n - 1)
-			continue;
-		return false;
-	}
-	return true;
-}
-
 
 /* ---- user and group lookups -------------------------------------------- */
 
@@ -114,7 +95,7 @@ static int parse_who_items(struct parser *p, const char *key, char *v, struct en
 			item.kind = WHO_ALL;
 		} else if (w[0] == '@') {
 			item.kind = WHO_GROUP;
-			if (!conf_valid_name(w + 1))
+			if (!nook_valid_user_name(w + 1))
 				return conf_fail(p, -EINVAL,
 					    "%s: '%s' is not a valid group name; use lower-case letters, digits, '_', '-' or '.'",
 					    key, conf_show(w + 1, b));
@@ -128,7 +109,7 @@ static int parse_who_items(struct parser *p, const char *key, char *v, struct en
 					return r;
 			}
 		} else {
-			if (!conf_valid_name(w))
+			if (!nook_valid_user_name(w))
 				return conf_fail(p, -EINVAL,
 					    "%s: '%s' is not a user name, @group or *; fix or remove it",
 					    key, conf_show(w, b));

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "util.h"
 
 /* ---- messages ---------------------------------------------------------- */
 
@@ -231,9 +232,9 @@ static int parse_header(struct parser *p, char *line)
 		if (!name)
 			return conf_fail(p, -EINVAL, "unknown section [%s]; use [default], [group:NAME] or [user:NAME]",
 				    conf_show(inner, b));
-		if (!conf_valid_name(name))
+		if (!nook_valid_user_name(name))
 			return conf_fail(p, -EINVAL, "[%s]: '%s' is not a valid %s name; use lower-case letters, digits, '_', '-' or '.' (at most %d)",
-				    conf_show(inner, b), conf_show(name, b2), section_type_name(type), NAME_LEN_MAX);
+				    conf_show(inner, b), conf_show(name, b2), section_type_name(type), NOOK_USER_MAX);
 	}
 
 	s = section_add(p->conf, type, p->line);

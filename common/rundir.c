@@ -13,18 +13,17 @@
 int nook_rundir_open_existing(const char *user)
 {
 	char path[128];
-	struct stat st;
 	_cleanup_close_ int fd = -EBADF;
+	int r;
 
-	if ((size_t) snprintf(path, sizeof(path), NOOK_RUN_DIR "/%s", user) >= sizeof(path) ||
-	    strchr(user, '/') || user[0] == '.' || !user[0])
+	if (!nook_valid_user_name(user))
 		return -EINVAL;
+	snprintf(path, sizeof(path), NOOK_RUN_DIR "/%s", user);
 	fd = nook_open_nofollow(path, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (st.st_uid != 0 || (st.st_mode & 0077))
-		return -EPERM;
+	r = nook_check_root_owned(fd, S_IFDIR, 0077, NULL);
+	if (r < 0)
+		return r;
 	return TAKE_FD(fd);
 }

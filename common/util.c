@@ -13,6 +13,42 @@
 
 #include "cleanup.h"
 
+bool nook_valid_user_name(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	/* Debian's adduser default (NAME_REGEX) and the length limit: the name
+	 * ends up in paths (/run/nook/<user>, <user>.img) and cgroup names,
+	 * so nothing that can be "." / ".." or hold a slash. */
+	if (len == 0 || len > NOOK_USER_MAX)
+		return false;
+	if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return false;
+	for (size_t i = 1; i < len; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+		      c == '.' || (c == '$' && i == len - 1)))
+			return false;
+	}
+	return true;
+}
+
+int nook_check_root_owned(int fd, mode_t type, mode_t forbidden, struct stat *ret_st)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (ret_st)
+		*ret_st = st;
+	if (type && (st.st_mode & S_IFMT) != type)
+		return type == S_IFDIR ? -ENOTDIR : -EINVAL;
+	if (st.st_uid != 0 || (st.st_mode & forbidden))
+		return -EPERM;
+	return 0;
+}
+
 int nook_write_file_at(int dirfd, const char *name, const char *data, size_t len)
 {
 	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);

@@ -2,11 +2,26 @@
 /* Small fd-relative file helpers shared by the helper and the PAM module. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+
+/* useradd's limit, and what utmp can hold. */
+#define NOOK_USER_MAX 32
+
+/* Whether NAME is a user (or group) name as useradd accepts it by default. */
+bool nook_valid_user_name(const char *name);
 
 /* Writes DATA to DIRFD/NAME (existing file, O_WRONLY|O_NOFOLLOW) in one write(2). */
 int nook_write_file_at(int dirfd, const char *name, const char *data, size_t len);
+/* Whether FD is root's: of TYPE (S_IFDIR, S_IFREG; 0: any), owned by uid 0
+ * and without any of the FORBIDDEN mode bits (S_IWGRP | S_IWOTH: writable
+ * by root only; 0077: closed to everyone else). Checked on the open file,
+ * never on a path. 0 if so; -ENOTDIR (a directory was wanted) or -EINVAL
+ * for the wrong type, -EPERM for the wrong owner or mode. RET_ST (may be
+ * NULL) gets the fstat, for the caller's message. */
+int nook_check_root_owned(int fd, mode_t type, mode_t forbidden, struct stat *ret_st);
 /* Reads at most SIZE-1 bytes of DIRFD/NAME, NUL-terminates; returns the length. */
 int nook_read_file_at(int dirfd, const char *name, char *buf, size_t size);
 /* Reads FD until EOF or SIZE-1 bytes, NUL-terminates; returns the length. */

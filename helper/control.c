@@ -70,16 +70,18 @@ static int record_image(int rundir, struct nook_image *ret)
 }
 
 /*
- * Removes what a dead keeper left: processes in the user's cgroup (an
- * orphaned init exits by itself once the keeper's socket closes, but
- * sessions may linger), the loop device, the cgroup, stale runtime files.
- * Returns 1 if anything was found.
+ * Removes what a dead keeper left (teardown.c): processes in the user's
+ * cgroup (an orphaned init exits by itself once the keeper's socket
+ * closes, but sessions may linger), its network, the loop device, the
+ * cgroup, its systemd scope, stale runtime files. Returns 1 if anything
+ * was found, -EBUSY while the image stays attached.
  */
 static int recover(const struct nook_user *u, int rundir)
 {
 	struct nook_cgroup cg;
 	struct nook_image img;
 	struct nook_reply last;
+	struct nook_teardown t = { .u = u, .recovery = true, .rundir = rundir };
 	char state[NOOK_PROTO_MAX + 1];
 	bool found = false;
 	int r;
@@ -96,41 +98,12 @@ static int recover(const struct nook_user *u, int rundir)
 	if (nook_cgroup_exists(&cg) > 0) {
 		found = true;
 		log_warn("cleaning up after the previous container of '%s' (its keeper died)", u->name);
-		r = nook_cgroup_kill_all(&cg);
-		if (r < 0)
-			log_warn("processes of '%s' survive SIGKILL: %s", u->name, strerror(-r));
+		t.cg = &cg;
 	}
-	if (image_identity(u, &img) >= 0 || record_image(rundir, &img) >= 0) {
-		r = nook_image_wait_released(&img, 10000);
-		if (r != 0) {
-			log_err("image of '%s' is still attached to a loop device; refusing to mount it twice "
-				"(check: losetup -j %s)",
-				u->name, img.path);
-			return -EBUSY;
-		}
-	}
-	if (nook_cgroup_exists(&cg) > 0) {
-		r = nook_cgroup_destroy(&cg);
-		if (r < 0)
-			log_warn("cannot remove the stale cgroup of '%s': %s", u->name, strerror(-r));
-	}
-	/* Under systemd, the dead keeper's scope: stopped, so that the new
-	 * keeper can have the unit name (systemd kills what is left). Without
-	 * a configuration the recorded cgroup was emptied above; systemd then
-	 * collects the empty scope by itself. */
-	if (u->set.systemd_slice && nook_systemd_use(&u->set)) {
-		r = nook_systemd_scope_stop(u->name, u->set.systemd_slice);
-		if (r < 0)
-			log_warn("cannot stop the previous scope of '%s': %s", u->name, strerror(-r));
-	}
-	/* The network the dead keeper set up: its veth, address lease and
-	 * nftables elements (pasta sat in the cgroup, killed above). */
-	nook_net_recover(u);
-	(void) unlinkat(rundir, "keeper.sock", 0);
-	(void) unlinkat(rundir, "state", 0);
-	(void) unlinkat(rundir, "network", 0);
-	(void) unlinkat(rundir, "keeper", 0);
-	return found;
+	if (image_identity(u, &img) >= 0 || record_image(rundir, &img) >= 0)
+		t.img = &img;
+	r = nook_teardown(&t);
+	return r < 0 ? r : found;
 }
 
 /* lock_timeout, or the default without a configuration. */

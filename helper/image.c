@@ -46,43 +46,37 @@
 
 static int check_dir(int fd, const char *path)
 {
-	struct stat st;
+	struct stat st = { 0 };
+	int r = nook_check_root_owned(fd, S_IFDIR, 0077, &st);
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode)) {
+	if (r == -ENOTDIR)
 		log_err("image_dir %s is not a directory", path);
-		return -ENOTDIR;
-	}
-	if (st.st_uid != 0) {
+	else if (r == -EPERM && st.st_uid != 0)
 		log_err("image_dir %s is owned by uid %u; it must be owned by root: chown root %s", path,
 			st.st_uid, path);
-		return -EPERM;
-	}
-	if (st.st_mode & 0077) {
+	else if (r == -EPERM)
 		log_err("image_dir %s has mode %04o; it must be closed to group and others: chmod 700 %s",
 			path, st.st_mode & 07777, path);
-		return -EPERM;
-	}
-	return 0;
+	return r;
 }
 
 static int check_image(int fd, const char *path)
 {
-	struct stat st;
+	struct stat st = { 0 };
+	int r = nook_check_root_owned(fd, S_IFREG, 0077, &st);
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode)) {
+	if (r == -EINVAL) {
 		log_err("image %s is not a regular file; move it away and let nook create a new one", path);
-		return -EINVAL;
+		return r;
 	}
+	if (r < 0 && r != -EPERM)
+		return r;
 	if (st.st_uid != 0 || st.st_gid != 0) {
 		log_err("image %s is owned by %u:%u; it must be root:root: chown root:root %s", path,
 			st.st_uid, st.st_gid, path);
 		return -EPERM;
 	}
-	if (st.st_mode & 0077) {
+	if (r == -EPERM) {
 		log_err("image %s has mode %04o; it must be 0600: chmod 600 %s", path, st.st_mode & 07777,
 			path);
 		return -EPERM;

@@ -7,13 +7,10 @@
  *     last one is gone, the container stops after `linger`, whether or not
  *     close_session ever ran;
  *   - answers root-only requests on /run/nook/<user>/keeper.sock
- *     (SOCK_SEQPACKET, one request per connection): register (a session
- *     pidfd comes along), attach (init's pidfd, no new session), status,
- *     stop. The words and the replies are common/protocol.c's; which
- *     request does what is the table above handle_client.
- * Stopping kills init (the kernel then kills the pid namespace), kills what
- * is left in the cgroup, waits until no loop device holds the image, and
- * removes the cgroup.
+ *     (keeper-serve.c).
+ * Stopping, and a setup that fails half-way, tear down what exists
+ * (teardown.c): init, what is left in the cgroup, the network, the loop
+ * device, the cgroup, the run directory's files.
  *
  * Networking (network.c) hooks in at three points: before the container
  * exists (address lease, resolv.conf and hosts), once init is up (veth
@@ -31,35 +28,17 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <bsd/unistd.h>
 
 #include "cleanup.h"
+#include "keeper-internal.h"
 #include "log.h"
 #include "nook.h"
 
-#define RELEASE_TIMEOUT_MS 10000
 #define LOCK_RETRY_MS 20
-
-struct keeper {
-	const struct nook_user *u;
-	int rundir;
-	struct nook_cgroup cg;
-	struct nook_cg_origin origin;
-	struct nook_image img;
-	struct nook_container c;
-	struct nook_net net;
-	int listen_fd, epfd, timer_fd, sig_fd;
-	int *sessions;
-	size_t n_sessions;
-	uint64_t started_usec;
-	struct nook_keeper_rec rec;
-	struct stat sock_st; /* the socket file we bound: stop() removes only that one */
-	int ident_fd; /* the image's flock: who we are, whatever becomes of the run dir */
-};
 
 static uint64_t now_usec(void)
 {
@@ -69,110 +48,25 @@ static uint64_t now_usec(void)
 	return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static void arm_timer(struct keeper *k, uint64_t ms)
+/* Tears down what setup() has made so far (k->td says what). */
+static void teardown(struct keeper *k)
 {
-	struct itimerspec its = { 0 };
-
-	if (ms == 0)
-		ms = 1; /* 0 would disarm */
-	its.it_value.tv_sec = (time_t) (ms / 1000);
-	its.it_value.tv_nsec = (long) (ms % 1000) * 1000000;
-	(void) timerfd_settime(k->timer_fd, 0, &its, NULL);
-}
-
-static void disarm_timer(struct keeper *k)
-{
-	struct itimerspec its = { 0 };
-
-	(void) timerfd_settime(k->timer_fd, 0, &its, NULL);
-}
-
-/* "ok INFO": the answer to register, attach and status, and the state file. */
-static int info_reply(const struct keeper *k, char *buf, size_t size)
-{
-	struct nook_reply reply = { .kind = NOOK_REPLY_OK,
-				    .info = { .init_pid = k->c.init_pid,
-					      .keeper_pid = getpid(),
-					      .init_pidfd = -EBADF,
-					      .started_usec = k->started_usec,
-					      .sessions = (unsigned) k->n_sessions } };
-	int r = nook_cgroup_serialize(&k->cg, reply.info.cgroup, sizeof(reply.info.cgroup));
-
-	if (r < 0)
-		return r;
-	snprintf(reply.info.loop, sizeof(reply.info.loop), "%s", k->c.loop);
-	return nook_reply_format(&reply, buf, size);
-}
-
-/* /run/nook/<user>/network: what `nookctl status` shows of the network. */
-static void write_net_state(const struct keeper *k)
-{
-	char line[512], tmp[] = "network.new";
-	_cleanup_close_ int fd = -EBADF;
-	int len = nook_net_describe(&k->net, line, sizeof(line) - 1);
-
-	if (len < 0)
-		return;
-	line[len++] = '\n';
-	fd = openat(k->rundir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 || nook_write_all(fd, line, (size_t) len) < 0)
-		return;
-	(void) renameat(k->rundir, tmp, k->rundir, "network");
-}
-
-static int write_state(const struct keeper *k)
-{
-	char line[NOOK_PROTO_MAX + 1], tmp[] = "state.new";
-	_cleanup_close_ int fd = -EBADF;
-	int len = info_reply(k, line, sizeof(line) - 1);
-
-	if (len < 0)
-		return len;
-	line[len++] = '\n';
-	fd = openat(k->rundir, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	int r = nook_write_all(fd, line, (size_t) len);
-	if (r < 0)
-		return r;
-	if (renameat(k->rundir, tmp, k->rundir, "state") < 0)
-		return -errno;
-	return 0;
-}
-
-/* Removes what this keeper put in the run directory, and only that: a
- * socket or record that is not ours (an admin's, a successor's) stays. */
-static void remove_runtime_files(struct keeper *k)
-{
-	struct nook_keeper_rec rec;
-	struct stat st;
-
-	if (fstatat(k->rundir, "keeper.sock", &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == k->sock_st.st_dev &&
-	    st.st_ino == k->sock_st.st_ino)
-		(void) unlinkat(k->rundir, "keeper.sock", 0);
-	(void) unlinkat(k->rundir, "state", 0);
-	(void) unlinkat(k->rundir, "network", 0);
-	/* The record last: until it goes, status says "stopping" and a login
-	 * waits for us instead of starting a second container. */
-	if (nook_keeper_find(k->rundir, &rec, NULL) > 0 && rec.pid == getpid())
-		(void) unlinkat(k->rundir, "keeper", 0);
+	k->td.rundir = k->rundir; /* keeper_serve_again may have made a new one */
+	(void) nook_teardown(&k->td);
 }
 
 /*
- * Tears the container down. Runs with the user lock held (by our linger
- * timer, or by the `nookctl stop` that asked), or without it when init died
- * or we were signalled; either way no successor can start meanwhile: a login
- * that finds our record alive waits until we are gone.
+ * Runs with the user lock held (by our linger timer, or by the `nookctl
+ * stop` that asked), or without it when init died or we were signalled;
+ * either way no successor can start meanwhile: a login that finds our
+ * record alive waits until we are gone.
  *
  * Order: stop answering first (connections are refused, the socket file
- * stays), say "stopping" in the record, tear down, and remove the socket and
- * the record last, so that "not running" is only ever said when the init,
- * the cgroup and the loop device are gone.
+ * stays), say "stopping" in the record, then tear down, which removes the
+ * socket and the record last.
  */
-static void stop(struct keeper *k, const char *why)
+void keeper_stop(struct keeper *k, const char *why)
 {
-	int r;
-
 	log_info("stopping the container of '%s' (%s)", k->u->name, why);
 	if (k->listen_fd >= 0) {
 		(void) close(k->listen_fd);
@@ -180,248 +74,7 @@ static void stop(struct keeper *k, const char *why)
 	}
 	k->rec.stopping = true;
 	(void) nook_keeper_record(k->rundir, &k->rec);
-
-	(void) nook_pidfd_send_signal(k->c.init_pidfd, SIGKILL);
-	(void) nook_wait_readable(k->c.init_pidfd, -1);
-	while (waitpid(k->c.init_pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	(void) close(k->c.init_sock);
-	nook_net_stop(k->u, &k->net);
-	/* Session processes that joined from outside the pid namespace (sshd's
-	 * session child, nookctl) still pin the mount namespace. */
-	r = nook_cgroup_kill_all(&k->cg);
-	if (r < 0)
-		log_warn("processes of '%s' survive SIGKILL in its cgroup: %s", k->u->name, strerror(-r));
-	r = nook_image_wait_released(&k->img, RELEASE_TIMEOUT_MS);
-	if (r != 0)
-		log_err("image %s is still attached to a loop device after %d s; it will not be mounted "
-			"again until it is released (losetup -j %s)",
-			k->img.path, RELEASE_TIMEOUT_MS / 1000, k->img.path);
-	r = nook_cgroup_return(&k->cg, &k->origin);
-	if (r >= 0)
-		r = nook_cgroup_destroy(&k->cg);
-	if (r < 0)
-		log_warn("cannot remove the cgroup of '%s': %s", k->u->name, strerror(-r));
-	nook_image_close(&k->img);
-	/* The image is free for a successor now; the record (stopping) still
-	 * makes a login wait until we are gone. */
-	if (k->ident_fd >= 0) {
-		(void) close(k->ident_fd);
-		k->ident_fd = -EBADF;
-	}
-	remove_runtime_files(k);
-}
-
-static int listen_on(struct keeper *k);
-static int write_state(const struct keeper *k);
-static void write_net_state(const struct keeper *k);
-
-/*
- * SIGUSR1, from a login or nookctl that found us alive (our record, or the
- * image's lock) but could not connect: the run directory or our socket was
- * removed. Recreate what is missing and answer again; the container and its
- * sessions never noticed.
- */
-static void serve_again(struct keeper *k)
-{
-	struct stat st;
-
-	if (k->rec.stopping)
-		return;
-	if (fstat(k->rundir, &st) == 0 && st.st_nlink == 0) {
-		int dir = nook_rundir_open(k->u->name, true);
-
-		if (dir < 0) {
-			log_err("cannot recreate " NOOK_RUN_DIR "/%s: %s", k->u->name, strerror(-dir));
-			return;
-		}
-		(void) close(k->rundir);
-		k->rundir = dir;
-		log_warn(NOOK_RUN_DIR "/%s was removed while its container ran; recreated it", k->u->name);
-	}
-	if (fstatat(k->rundir, "keeper.sock", &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != k->sock_st.st_dev ||
-	    st.st_ino != k->sock_st.st_ino) {
-		int fd = listen_on(k);
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-		if (fd < 0 || epoll_ctl(k->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			log_err("cannot listen on " NOOK_RUN_DIR "/%s/keeper.sock again: %s", k->u->name,
-				strerror(fd < 0 ? -fd : errno));
-			if (fd >= 0)
-				(void) close(fd);
-			return;
-		}
-		(void) epoll_ctl(k->epfd, EPOLL_CTL_DEL, k->listen_fd, NULL);
-		(void) close(k->listen_fd);
-		k->listen_fd = fd;
-		log_warn(NOOK_RUN_DIR "/%s/keeper.sock was removed while its container ran; listening again",
-			 k->u->name);
-	}
-	(void) nook_keeper_record(k->rundir, &k->rec);
-	(void) write_state(k);
-	write_net_state(k);
-}
-
-static void session_add(struct keeper *k, int pidfd)
-{
-	int *n = realloc(k->sessions, (k->n_sessions + 1) * sizeof(int));
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = pidfd };
-
-	if (!n || epoll_ctl(k->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
-		if (n)
-			k->sessions = n;
-		(void) close(pidfd);
-		return;
-	}
-	k->sessions = n;
-	k->sessions[k->n_sessions++] = pidfd;
-	disarm_timer(k);
-}
-
-static bool session_gone(struct keeper *k, int fd)
-{
-	for (size_t i = 0; i < k->n_sessions; i++) {
-		if (k->sessions[i] != fd)
-			continue;
-		(void) epoll_ctl(k->epfd, EPOLL_CTL_DEL, fd, NULL);
-		(void) close(fd);
-		k->sessions[i] = k->sessions[--k->n_sessions];
-		if (k->n_sessions == 0)
-			arm_timer(k, k->u->set.linger_ms);
-		return true;
-	}
-	return false;
-}
-
-static void reply_error(int conn, enum nook_reply_error error)
-{
-	struct nook_reply reply = { .kind = NOOK_REPLY_ERROR, .error = error };
-	char buf[64];
-	int n = nook_reply_format(&reply, buf, sizeof(buf));
-
-	if (n > 0)
-		(void) nook_send_fds(conn, buf, (size_t) n, NULL, 0);
-}
-
-/* "ok INFO", with init's pidfd when WITH_PIDFD. */
-static void reply_info(const struct keeper *k, int conn, bool with_pidfd)
-{
-	char buf[NOOK_PROTO_MAX];
-	int n = info_reply(k, buf, sizeof(buf));
-
-	if (n > 0)
-		(void) nook_send_fds(conn, buf, (size_t) n, with_pidfd ? &k->c.init_pidfd : NULL, with_pidfd);
-}
-
-/* Each handler answers on CONN; SESSION_FD is the pidfd that came along
- * (register only; the table says who takes one). Returns 1 after the
- * container stopped. */
-static int on_register(struct keeper *k, int conn, int session_fd)
-{
-	session_add(k, session_fd);
-	reply_info(k, conn, true);
-	return 0;
-}
-
-static int on_attach(struct keeper *k, int conn, int session_fd)
-{
-	(void) session_fd;
-	reply_info(k, conn, true);
-	return 0;
-}
-
-static int on_status(struct keeper *k, int conn, int session_fd)
-{
-	(void) session_fd;
-	reply_info(k, conn, false);
-	return 0;
-}
-
-static int on_stop(struct keeper *k, int conn, int session_fd)
-{
-	struct nook_reply reply = { .kind = NOOK_REPLY_STOPPED };
-	char buf[16];
-	int n;
-
-	(void) session_fd;
-	stop(k, "nookctl stop");
-	n = nook_reply_format(&reply, buf, sizeof(buf));
-	if (n > 0)
-		(void) nook_send_fds(conn, buf, (size_t) n, NULL, 0);
-	return 1;
-}
-
-static const struct {
-	int (*handle)(struct keeper *k, int conn, int session_fd);
-	/* Takes a session: refused once init has died, as the event that
-	 * stops the container may still be queued behind the request (the
-	 * caller then goes the slow way and waits for a fresh container). */
-	bool needs_live_init;
-	bool takes_pidfd; /* a session pidfd must come along */
-} handlers[_NOOK_REQ_MAX] = {
-	[NOOK_REQ_REGISTER] = { on_register, true, true },
-	[NOOK_REQ_ATTACH] = { on_attach, true, false },
-	[NOOK_REQ_STATUS] = { on_status, false, false },
-	[NOOK_REQ_STOP] = { on_stop, false, false },
-};
-
-/* One request per connection; only root may ask. Returns 1 after "stop". */
-static int handle_client(struct keeper *k, int conn)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	char msg[64];
-	_cleanup_close_ int fd = -EBADF;
-	size_t nfd = 1;
-	ssize_t n;
-	int req;
-
-	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0)
-		return 0;
-	if (nook_wait_readable(conn, 2000) <= 0)
-		return 0;
-	n = nook_recv_fds(conn, msg, sizeof(msg), &fd, &nfd);
-	if (n <= 0)
-		return 0;
-	if (nfd != 1)
-		fd = -EBADF;
-	req = nook_req_parse(msg, (size_t) n);
-	if (req < 0) {
-		reply_error(conn, NOOK_ERROR_UNKNOWN_REQUEST);
-		return 0;
-	}
-	if (handlers[req].needs_live_init && nook_wait_readable(k->c.init_pidfd, 0) != 0) {
-		reply_error(conn, NOOK_ERROR_STOPPING);
-		return 0;
-	}
-	if (handlers[req].takes_pidfd) {
-		if (fd < 0) {
-			reply_error(conn, NOOK_ERROR_NO_PIDFD);
-			return 0;
-		}
-		return handlers[req].handle(k, conn, TAKE_FD(fd));
-	}
-	/* A pidfd that came with any other request is closed unused. */
-	return handlers[req].handle(k, conn, -EBADF);
-}
-
-static int listen_on(struct keeper *k)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), NOOK_RUN_DIR "/%s/keeper.sock", k->u->name);
-	(void) unlinkat(k->rundir, "keeper.sock", 0);
-	if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 64) < 0 ||
-	    fstatat(k->rundir, "keeper.sock", &k->sock_st, AT_SYMLINK_NOFOLLOW) < 0) {
-		int r = -errno;
-
-		(void) close(fd);
-		return r;
-	}
-	return fd;
+	teardown(k);
 }
 
 static int setup(struct keeper *k)
@@ -434,6 +87,7 @@ static int setup(struct keeper *k)
 	r = nook_net_prepare(k->u, &k->net);
 	if (r < 0)
 		return r;
+	k->td.net = &k->net;
 	r = nook_subid_get(k->u, &sub);
 	if (r >= 0 && nook_systemd_use(&k->u->set)) {
 		/* Out of the login's session scope into the user's own,
@@ -464,41 +118,33 @@ static int setup(struct keeper *k)
 	}
 	if (r >= 0)
 		r = nook_cgroup_create(&k->cg, &k->u->set);
-	if (r < 0) {
-		nook_net_stop(k->u, &k->net);
+	if (r < 0)
 		return r;
-	}
+	k->td.cg = &k->cg;
+	k->td.origin = &k->origin;
 	stage = openat(k->rundir, "root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (stage < 0) {
-		r = -errno;
-		nook_net_stop(k->u, &k->net);
-		return r;
-	}
+	if (stage < 0)
+		return -errno;
+	/* From here on a loop device may hold the image. */
+	k->td.img = &k->img;
 	r = nook_container_launch(k->u, &k->cg, &k->origin, &sub, &k->img, stage, &k->net.etc, &k->c);
-	if (r >= 0) {
-		/* The network is set up while init builds its root. */
-		r = nook_net_start(k->u, &sub, k->c.init_pid, &k->net);
-		if (r >= 0)
-			r = nook_container_ready(k->u, &k->c);
-		if (r >= 0)
-			r = nook_net_ready(k->u, &k->net);
-		if (r < 0)
-			nook_container_abort(&k->c);
-	}
-	if (r < 0) {
-		nook_net_stop(k->u, &k->net);
-		(void) nook_cgroup_kill_all(&k->cg);
-		(void) nook_image_wait_released(&k->img, RELEASE_TIMEOUT_MS);
-		if (nook_cgroup_return(&k->cg, &k->origin) >= 0)
-			(void) nook_cgroup_destroy(&k->cg);
+	if (r < 0)
 		return r;
-	}
+	k->td.c = &k->c;
+	/* The network is set up while init builds its root. */
+	r = nook_net_start(k->u, &sub, k->c.init_pid, &k->net);
+	if (r >= 0)
+		r = nook_container_ready(k->u, &k->c);
+	if (r >= 0)
+		r = nook_net_ready(k->u, &k->net);
+	if (r < 0)
+		return r;
 	k->started_usec = now_usec();
-	write_net_state(k);
-	k->listen_fd = listen_on(k);
+	keeper_write_net_state(k);
+	k->listen_fd = keeper_listen(k);
 	if (k->listen_fd < 0)
 		return k->listen_fd;
-	return write_state(k);
+	return keeper_write_state(k);
 }
 
 static int epoll_add(int epfd, int fd)
@@ -511,9 +157,10 @@ static int epoll_add(int epfd, int fd)
 __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int rundir, int status_fd,
 						  int lock_fd)
 {
+	/* k.net is nook_net_prepare's to initialise; the teardown takes what
+	 * setup() adds to k.td as it goes. */
 	struct keeper k = { .u = u, .rundir = rundir, .listen_fd = -EBADF, .ident_fd = -EBADF,
-			    .net = { .netns_fd = -EBADF, .userns_fd = -EBADF, .pasta_pidfd = -EBADF,
-				     .pasta_ready_fd = -EBADF } };
+			    .td = { .u = u, .image_lock = &k.ident_fd, .sock = &k.sock_st } };
 	sigset_t mask;
 	int r, devnull, oom_err;
 
@@ -549,7 +196,7 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	else
 		r = setup(&k);
 	if (r < 0) {
-		remove_runtime_files(&k);
+		teardown(&k);
 		(void) nook_write_all(status_fd, "fail", 4);
 		_exit(1);
 	}
@@ -583,12 +230,12 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	if (k.epfd < 0 || k.timer_fd < 0 || k.sig_fd < 0 || epoll_add(k.epfd, k.listen_fd) < 0 ||
 	    epoll_add(k.epfd, k.c.init_pidfd) < 0 || epoll_add(k.epfd, k.timer_fd) < 0 ||
 	    epoll_add(k.epfd, k.sig_fd) < 0 || (k.net.pasta_pidfd >= 0 && epoll_add(k.epfd, k.net.pasta_pidfd) < 0)) {
-		stop(&k, "keeper setup failed");
+		keeper_stop(&k, "keeper setup failed");
 		_exit(1);
 	}
 	/* Until the first session registers (the caller holds the lock until
 	 * it has), the container is idle. */
-	arm_timer(&k, u->set.linger_ms);
+	keeper_arm_timer(&k, u->set.linger_ms);
 
 	for (;;) {
 		struct epoll_event ev[16];
@@ -602,27 +249,27 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 			if (fd == k.listen_fd) {
 				_cleanup_close_ int conn = accept4(k.listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
-				if (conn >= 0 && handle_client(&k, conn) == 1)
+				if (conn >= 0 && keeper_handle_client(&k, conn) == 1)
 					_exit(0);
 			} else if (fd == k.c.init_pidfd) {
-				stop(&k, "init exited");
+				keeper_stop(&k, "init exited");
 				_exit(0);
 			} else if (fd == k.net.pasta_pidfd) {
 				(void) epoll_ctl(k.epfd, EPOLL_CTL_DEL, fd, NULL);
 				nook_net_pasta_died(u, &k.net);
 				if (k.net.pasta_pidfd >= 0)
 					(void) epoll_add(k.epfd, k.net.pasta_pidfd);
-				write_net_state(&k);
+				keeper_write_net_state(&k);
 			} else if (fd == k.sig_fd) {
 				struct signalfd_siginfo si;
 
 				if (read(k.sig_fd, &si, sizeof(si)) != (ssize_t) sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGUSR1) {
-					serve_again(&k);
+					keeper_serve_again(&k);
 					continue;
 				}
-				stop(&k, "keeper signalled");
+				keeper_stop(&k, "keeper signalled");
 				_exit(0);
 			} else if (fd == k.timer_fd) {
 				uint64_t ticks;
@@ -635,17 +282,17 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 				 * waiting for our answer. */
 				lock = nook_trylock_user(k.rundir);
 				if (lock < 0) {
-					arm_timer(&k, LOCK_RETRY_MS);
+					keeper_arm_timer(&k, LOCK_RETRY_MS);
 					continue;
 				}
-				stop(&k, "no sessions left");
+				keeper_stop(&k, "no sessions left");
 				_exit(0);
 			} else {
-				(void) session_gone(&k, fd);
+				(void) keeper_session_gone(&k, fd);
 			}
 		}
 	}
-	stop(&k, "keeper failed");
+	keeper_stop(&k, "keeper failed");
 	_exit(1);
 }
 

@@ -131,8 +131,9 @@ static int check_installation(void)
 {
 	_cleanup_close_ int fd = -EBADF;
 	char path[PATH_MAX];
-	struct stat st;
+	struct stat st = { 0 };
 	ssize_t n;
+	int r;
 
 	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
 	if (n < 0)
@@ -140,15 +141,16 @@ static int check_installation(void)
 	else
 		path[n] = '\0';
 	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		log_err("refused (real uid %u): cannot check the installation of %s: %s", getuid(),
-			path, strerror(errno));
-		return -EPERM;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+	r = fd < 0 ? -errno : nook_check_root_owned(fd, S_IFREG, S_IWGRP | S_IWOTH, &st);
+	if (fd >= 0 && (r == -EINVAL || r == -EPERM)) {
 		log_err("refused (real uid %u): %s is installed unsafely (owner uid %u, mode %04o); "
 			"it must be a root-owned file writable only by root: chown root %s; chmod 4755 %s",
 			getuid(), path, st.st_uid, st.st_mode & 07777, path, path);
+		return -EPERM;
+	}
+	if (r < 0) {
+		log_err("refused (real uid %u): cannot check the installation of %s: %s", getuid(),
+			path, strerror(-r));
 		return -EPERM;
 	}
 	return 0;

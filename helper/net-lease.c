@@ -30,26 +30,7 @@
 
 int net_dir_open(bool create)
 {
-	_cleanup_close_ int top = -EBADF, dir = -EBADF;
-	struct stat st;
-
-	if (create && mkdir(NOOK_RUN_DIR, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	top = nook_open_nofollow(NOOK_RUN_DIR, O_RDONLY | O_DIRECTORY, 0);
-	if (top < 0)
-		return top;
-	if (create && mkdirat(top, NET_DIR, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	dir = openat(top, NET_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dir < 0)
-		return -errno;
-	if (fstat(dir, &st) < 0)
-		return -errno;
-	if (st.st_uid != 0 || (st.st_mode & 0077)) {
-		log_err(NOOK_RUN_DIR "/" NET_DIR " must be a directory owned by root with mode 0700; remove it and retry");
-		return -EPERM;
-	}
-	return TAKE_FD(dir);
+	return nook_run_subdir_open(NET_DIR, create);
 }
 
 static int net_lock(int dir)

@@ -20,7 +20,6 @@
 
 #define NOOK_MAX_GROUPS 256
 #define NOOK_SUBID_COUNT 65536UL
-#define NOOK_USER_MAX 32
 
 /* ---- user.c: who the container is for ---- */
 struct nook_user {
@@ -42,7 +41,6 @@ static inline void nook_user_freep(struct nook_user *u)
 {
 	nook_user_free(u);
 }
-bool nook_valid_user_name(const char *name);
 
 /* ---- subid.c: subordinate id ranges ---- */
 struct nook_subid {
@@ -220,6 +218,9 @@ __attribute__((noreturn)) void nook_init_run(int sock);
 int nook_net_lo_up(void);
 
 /* ---- state.c: /run/nook/<user>/ ---- */
+/* /run/nook/NAME, root's and closed to others (created when CREATE) in a
+ * /run/nook of root's; logs what is wrong with either. Returns a dir fd. */
+int nook_run_subdir_open(const char *name, bool create);
 int nook_rundir_open(const char *user, bool create); /* returns dir fd */
 /* Returns the locked fd; -EBUSY (the holder logged) after TIMEOUT_MS. */
 int nook_lock_user(int rundir_fd, const char *user, unsigned timeout_ms);
@@ -346,6 +347,29 @@ bool nook_net_resolv_only_loopback(const char *host_resolv);
  * held, as LOCK_FD: the keeper holds it too until its container is up, so
  * that its setup (an image creation) stays locked if the caller dies. */
 int nook_keeper_spawn(const struct nook_user *u, int rundir_fd, int lock_fd);
+
+/* ---- teardown.c: ending a container, whoever ends it ---- */
+/* What exists of a container when it is torn down: NULL (-EBADF) for what
+ * does not (yet). */
+struct nook_teardown {
+	const struct nook_user *u;
+	/* A dead keeper's leftovers (control.c): its network is found by the
+	 * user's name, its systemd scope is stopped, its run directory files
+	 * all go, and an image still attached ends the teardown, as a new
+	 * container would follow. */
+	bool recovery;
+	struct nook_container *c;            /* our init: killed and reaped */
+	struct nook_net *net;                /* our network (nook_net_prepare succeeded) */
+	const struct nook_cgroup *cg;        /* the user's cgroup, created: emptied and removed */
+	const struct nook_cg_origin *origin; /* where the caller returns to from CG first */
+	struct nook_image *img;              /* may be on a loop device: waited for, then closed */
+	int *image_lock;                     /* the keeper's identity, closed once the image is free */
+	int rundir;                          /* its files are removed last */
+	const struct stat *sock;             /* the keeper's socket: no other one is removed */
+};
+/* Takes the steps in their one order (see teardown.c). -EBUSY when the image
+ * stays attached in recovery (nothing after that step was done), else 0. */
+int nook_teardown(const struct nook_teardown *t);
 
 /* ---- control.c: lifecycle entry points ---- */
 /* Ensures U's container runs and registers SESSION_PIDFD as a session.

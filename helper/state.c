@@ -22,25 +22,22 @@
 
 static int check_root_dir(int fd, const char *path, mode_t forbidden)
 {
-	struct stat st;
+	int r = nook_check_root_owned(fd, S_IFDIR, forbidden, NULL);
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & forbidden)) {
+	if (r == -ENOTDIR || r == -EPERM) {
 		log_err("%s must be a directory owned by root with mode %s; remove it and retry", path,
 			forbidden == 0077 ? "0700" : "0755");
 		return -EPERM;
 	}
-	return 0;
+	return r;
 }
 
-int nook_rundir_open(const char *user, bool create)
+int nook_run_subdir_open(const char *name, bool create)
 {
 	_cleanup_close_ int top = -EBADF, dir = -EBADF;
+	char path[128];
 	int r;
 
-	if (!nook_valid_user_name(user))
-		return -EINVAL;
 	if (create && mkdir(NOOK_RUN_DIR, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	top = nook_open_nofollow(NOOK_RUN_DIR, O_RDONLY | O_DIRECTORY, 0);
@@ -49,14 +46,27 @@ int nook_rundir_open(const char *user, bool create)
 	r = check_root_dir(top, NOOK_RUN_DIR, 0022);
 	if (r < 0)
 		return r;
-	if (create && mkdirat(top, user, 0700) < 0 && errno != EEXIST)
+	if (create && mkdirat(top, name, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	dir = openat(top, user, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	dir = openat(top, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dir < 0)
 		return -errno;
-	r = check_root_dir(dir, user, 0077);
+	snprintf(path, sizeof(path), NOOK_RUN_DIR "/%s", name);
+	r = check_root_dir(dir, path, 0077);
 	if (r < 0)
 		return r;
+	return TAKE_FD(dir);
+}
+
+int nook_rundir_open(const char *user, bool create)
+{
+	_cleanup_close_ int dir = -EBADF;
+
+	if (!nook_valid_user_name(user))
+		return -EINVAL;
+	dir = nook_run_subdir_open(user, create);
+	if (dir < 0)
+		return dir;
 	/* init (container root, to which host root's files belong to nobody)
 	 * must be able to look up "." in this directory: it gets o+x, and the
 	 * 0700 parent still keeps everyone else out. */

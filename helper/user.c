@@ -13,27 +13,6 @@
 #include "log.h"
 #include "nook.h"
 
-bool nook_valid_user_name(const char *name)
-{
-	size_t len = name ? strlen(name) : 0;
-
-	/* The name ends up in paths (/run/nook/<user>, <user>.img) and cgroup
-	 * names: accept only what useradd accepts by default, nothing that can
-	 * be "." / ".." or hold a slash. */
-	if (len == 0 || len > NOOK_USER_MAX)
-		return false;
-	if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
-		return false;
-	for (size_t i = 1; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-		      c == '.' || (c == '$' && i == len - 1)))
-			return false;
-	}
-	return true;
-}
-
 /* The host's size, for the limits a configuration leaves unset. */
 static void host_size(struct nook_host_size *ret)
 {

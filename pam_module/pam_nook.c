@@ -283,14 +283,14 @@ static int policy(pam_handle_t *pamh, const struct opts *o, struct who *w, struc
 static int check_helper(pam_handle_t *pamh, const char *path)
 {
 	_cleanup_close_ int fd = nook_open_nofollow(path, O_PATH, 0);
-	struct stat st;
+	struct stat st = { 0 };
+	int r = fd < 0 ? fd : nook_check_root_owned(fd, S_IFREG, S_IWGRP | S_IWOTH, &st);
 
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		pam_syslog(pamh, LOG_ERR, "helper %s is missing (%s); reinstall nook", path,
-			   strerror(fd < 0 ? -fd : errno));
+	if (fd < 0 || (r < 0 && r != -EINVAL && r != -EPERM)) {
+		pam_syslog(pamh, LOG_ERR, "helper %s is missing (%s); reinstall nook", path, strerror(-r));
 		return PAM_PERM_DENIED;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022) || !(st.st_mode & S_IXUSR)) {
+	if (r < 0 || !(st.st_mode & S_IXUSR)) {
 		pam_syslog(pamh, LOG_ERR, "helper %s must be a root-owned executable not writable by "
 				       "group or others; reinstall nook", path);
 		return PAM_PERM_DENIED;

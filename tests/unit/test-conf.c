@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "conf.h"
 #include "tap.h"
+#include "util.h"
 
 #define NAME "test.conf"
 #define NOBODY 65534
@@ -966,6 +967,21 @@ static void test_image_dirs(void)
 	nook_conf_free(c);
 }
 
+/* The one validator the config, the helper, nookctl and the PAM module share. */
+static void test_user_names(void)
+{
+	static const char *const good[] = { "alice", "_svc", "a1", "nt-bob.x", "machine$",
+					    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	static const char *const bad[] = { "", "Alice", "1a", "-a", ".", "..", ".a", "a/b", "a$b",
+					   "a b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(nook_valid_user_name(good[i]), "user name '%s' is valid", good[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(!nook_valid_user_name(bad[i]), "user name '%s' is refused", bad[i]);
+	ok(!nook_valid_user_name(NULL), "no user name is refused");
+}
+
 int main(void)
 {
 	test_value_parsers();
@@ -977,6 +993,7 @@ int main(void)
 	test_value_errors();
 	test_network();
 	test_syntax_errors();
+	test_user_names();
 	test_warnings();
 	test_load();
 	test_image_dirs();
