@@ -131,6 +131,14 @@ static int populate(const struct nook_user *u, const char *staging)
 	chown_gid = u->gid;
 	if (nftw(parents, chown_cb, 16, FTW_PHYS) < 0)
 		return -errno;
+	{
+		/* The keys the first login came in with (keys.c). */
+		_cleanup_close_ int home = open(parents, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (home < 0)
+			return -errno;
+		(void) nook_keys_seed(u, home);
+	}
 	if (chmod(parents, 0700) < 0)
 		return -errno;
 	if (setxattr(parents, "user.overlay.opaque", "y", 1, 0) < 0)

@@ -6,6 +6,11 @@
  *                              ensure USER's container and register the
  *                              caller (the parent process) as a session;
  *                              prints the keeper's info line
+ *   nook-helper [--config FILE] keys USER
+ *                              sshd's AuthorizedKeysCommand (run as root):
+ *                              prints the authorized_keys USER sees inside
+ *                              when nook selects USER, nothing otherwise
+ *                              (keys.c)
  *
  * The caller controls everything a setuid process inherits: fds, the
  * environment, signal dispositions and mask, rlimits, argv. So the hardening
@@ -39,7 +44,10 @@
 /* At least this many fds for ourselves (the keeper inherits it). */
 #define HELPER_NOFILE_MIN 1024
 
-static const char usage[] = "usage: nook-helper [--config FILE] open USER\n";
+static const char usage[] = "usage: nook-helper [--config FILE] open USER\n"
+			     "       nook-helper [--config FILE] keys USER\n";
+
+enum verb { VERB_OPEN, VERB_KEYS };
 
 /*
  * A caller may exec us with fd 0, 1 or 2 closed. The next open() would then
@@ -185,7 +193,7 @@ static int usage_error(const char *why)
  * and copies what passed: setproctitle() later reuses argv's memory.
  */
 static int parse_args(int argc, char **argv, char ret_conf[static PATH_MAX],
-		      char ret_user[static NOOK_USER_MAX + 1])
+		      char ret_user[static NOOK_USER_MAX + 1], enum verb *ret_verb)
 {
 	const char *conf = NOOK_CONF_DEFAULT_PATH;
 	char buf[65];
@@ -207,8 +215,10 @@ static int parse_args(int argc, char **argv, char ret_conf[static PATH_MAX],
 		if (conf[0] != '/')
 			return usage_error("--config needs an absolute path");
 	}
-	if (argc != i + 2 || strcmp(argv[i], "open") != 0)
-		return usage_error("not 'open USER'");
+	if (argc != i + 2 || (strcmp(argv[i], "open") != 0 && strcmp(argv[i], "keys") != 0))
+		return usage_error("not 'open USER' or 'keys USER'");
+	/* For keys, USER is what sshd got from the client (%u): as hostile
+	 * as any argument, and validated the same way. */
 	if (!nook_valid_user_name(argv[i + 1])) {
 		log_err("refused (real uid %u): '%s' is not a valid user name", getuid(),
 			printable(argv[i + 1], buf, sizeof(buf)));
@@ -218,6 +228,7 @@ static int parse_args(int argc, char **argv, char ret_conf[static PATH_MAX],
 	/* Both lengths were checked above. */
 	snprintf(ret_conf, PATH_MAX, "%s", conf);
 	snprintf(ret_user, NOOK_USER_MAX + 1, "%s", argv[i + 1]);
+	*ret_verb = strcmp(argv[i], "keys") == 0 ? VERB_KEYS : VERB_OPEN;
 	return 0;
 }
 
@@ -226,6 +237,7 @@ int main(int argc, char **argv)
 	char conf[PATH_MAX], user[NOOK_USER_MAX + 1];
 	_cleanup_(nook_user_freep) struct nook_user u = { 0 };
 	struct nook_session_info info;
+	enum verb verb = VERB_OPEN;
 	int pidfd, r;
 
 	harden();
@@ -246,7 +258,7 @@ int main(int argc, char **argv)
 			getuid(), geteuid());
 		return 1;
 	}
-	r = parse_args(argc, argv, conf, user);
+	r = parse_args(argc, argv, conf, user, &verb);
 	if (r != 0)
 		return r;
 	{
@@ -254,6 +266,15 @@ int main(int argc, char **argv)
 		static char *no_env[] = { NULL };
 
 		setproctitle_init(argc, argv, no_env);
+	}
+	if (verb == VERB_KEYS) {
+		/* Not selected: print nothing and succeed, so that sshd's
+		 * AuthorizedKeysFile alone decides for the user. Selected but
+		 * unreadable: fail (sshd then takes no key from us). */
+		r = nook_keys_selected(conf, user, &u);
+		if (r <= 0)
+			return r < 0 ? 1 : 0;
+		return nook_keys_print(&u, stdout) < 0 ? 1 : 0;
 	}
 	/* pam_nook has just looked the user up and parsed the configuration
 	 * too, and we do it again, on purpose: we are setuid root, and nothing

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "conf.h"
@@ -387,3 +388,19 @@ int nook_status(const struct nook_user *u, struct nook_session_info *ret_info, s
 /* In the forked child: applies the restricted profile and drops to U
  * (groups, gid, uid), verifying that no capability is left. */
 int nook_become_user(const struct nook_user *u);
+
+/* ---- keys.c: the authorized_keys sshd honours (AuthorizedKeysCommand) ---- */
+/* 1 (RET loaded) if NAME is a user CONF_PATH selects, 0 if not (or unknown,
+ * or root), -errno (logged) if that cannot be told. */
+int nook_keys_selected(const char *conf_path, const char *name, struct nook_user *ret);
+/* Prints the key lines of the ~/.ssh/authorized_keys U sees inside (the
+ * running container's, else the image's, else, before the first login, the
+ * host's) to OUT. 0 also when there is none; -errno (logged) when unsafe or
+ * unreadable: then nothing was printed. */
+int nook_keys_print(const struct nook_user *u, FILE *out);
+/* Copies the host's authorized_keys (the same checks) into a new image's
+ * home HOME_FD, owned by the user. */
+int nook_keys_seed(const struct nook_user *u, int home_fd);
+/* The key lines of BUF (no blanks, comments or control characters) to OUT;
+ * returns their number. Pure, unit-tested. */
+int nook_keys_filter(const char *buf, size_t len, FILE *out);

@@ -45,6 +45,7 @@ NT_SYSLOG=             # the catcher's file, or empty without a catcher
 NT_SSH_BG=             # pid of the last nt_ssh_bg
 NT_AGENT_SOCK=
 NT_SSH_NS=()           # a prefix (nsenter --net=...) for sshd and its clients
+NT_SSHD_TAIL=()        # sshd_config lines after the defaults (Match blocks)
 _nt_sshd_n=0
 _nt_sshd_hooked=0
 _nt_sshd_ports=()
@@ -309,6 +310,8 @@ nt_sshd_start()
 				LogLevel VERBOSE
 			EOF
 			[ "$sub" = 1 ] || echo "Subsystem sftp internal-sftp"
+			# Match blocks run to the end of the file: last.
+			[ "${#NT_SSHD_TAIL[@]}" -gt 0 ] && printf '%s\n' "${NT_SSHD_TAIL[@]}"
 		} >"$dir/sshd_config"
 		: >"$dir/sshd.log"
 		"${scope[@]}" "${NT_SSH_NS[@]}" "$dir/$name" -D -f "$dir/sshd_config" -E "$dir/sshd.log" </dev/null &
