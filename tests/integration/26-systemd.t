@@ -121,7 +121,7 @@ if [ "${NOOK_TEST_DISRUPTIVE:-0}" = 1 ]; then
 	systemctl restart systemd-logind
 	ok $? "systemctl restart systemd-logind"
 else
-	skip "a logind restart runs only where NOOK_TEST_DISRUPTIVE=1 (the VM suite)"
+	skip "systemctl restart systemd-logind" "a logind restart runs only where NOOK_TEST_DISRUPTIVE=1 (the VM suite)"
 fi
 out=$(nt_ssh "$alice" 'ps ax -o args=')
 grep -qx "sleep 5432" <<<"$out"
