@@ -39,6 +39,7 @@
 
 #include "cleanup.h"
 #include "pts.h"
+#include "util.h"
 
 enum pts_op { PTS_CLONE, PTS_MASTER, PTS_MOUNTPOINT };
 
@@ -86,13 +87,14 @@ static int in_init_mntns(int init_pidfd, enum pts_op op, const char *name)
 	if (setns(init_pidfd, CLONE_NEWNS) < 0)
 		return -errno;
 	if (op == PTS_CLONE)
-		fd = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/pts", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		fd = (int) syscall(SYS_open_tree, AT_FDCWD, "/dev/pts",
+				   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
 	else if (op == PTS_MASTER)
-		fd = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		fd = nook_open_nofollow("/dev/pts/ptmx", O_RDWR | O_NOCTTY, 0);
 	else
-		fd = open("/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		fd = nook_open_nofollow("/dev", O_PATH | O_DIRECTORY, 0);
 	if (fd < 0)
-		r = -errno;
+		r = op == PTS_CLONE ? -errno : fd;
 	if (op == PTS_MOUNTPOINT && r == 0)
 		r = make_mountpoint(fd, name);
 	if (setns(own, CLONE_NEWNS) < 0 || fchdir(cwd) < 0)

@@ -151,12 +151,19 @@ bob_tty()
 }
 nt_until 20 bob_tty >/dev/null
 bpts=$(bob_tty)
-[ -n "$bpts" ] && [ "$(stat -c %U "$bpts")" = "$bob" ]
-ok $? "control: the other user has a terminal on the host (${bpts:-none}), his own"
 mapfile -t bpids < <(nt_procs_in "$bob")
 [ "${#bpids[@]}" -ge 2 ]
 ok $? "control: the other user's container runs (${#bpids[@]} host processes: ${bpids[*]})"
-out=$(nt_ssh "$alice" "[ -e '$bpts' ] && echo visible=yes; python3 ~/escape-probe.py writes '$bpts=nt-$NT_ID'
+# His terminal, seen from the host through his shell's fd 0: a pty of his
+# container's own devpts, named $bpts there.
+bfd=
+for p in "${bpids[@]}"; do
+	[ "$(readlink "/proc/$p/fd/0" 2>/dev/null)" = "$bpts" ] && bfd=/proc/$p/fd/0 && break
+done
+[ -n "$bpts" ] && [ -n "$bfd" ] && [ "$(stat -L -c %U "$bfd")" = "$bob" ]
+ok $? "control: the other user has a terminal (${bpts:-none} in his container), his own"
+out=$(nt_ssh "$alice" "if [ -e '$bpts' ]; then echo owner=\$(stat -c %U '$bpts'); else echo owner=absent; fi
+	python3 ~/escape-probe.py writes '$bpts=nt-$NT_ID'
 	python3 ~/escape-probe.py pids ${bpids[*]}")
 got=
 for p in "${bpids[@]}"; do
@@ -164,8 +171,9 @@ for p in "${bpids[@]}"; do
 done
 [ "${#bpids[@]}" -gt 0 ] && ! tr ' ' '\n' <<<"$got" | grep -v '^ESRCH/ESRCH/ENOENT$' | grep -q .
 ok $? "another user's processes: kill -0, ptrace and /proc/PID/root of each give ESRCH/ESRCH/ENOENT inside ($got)"
-is "$(field visible "$out")" yes "another user's terminal: $bpts is visible inside (the host's devpts)"
-like "$(field "$bpts" "$out")" '^(EACCES|EPERM)$' "another user's terminal: writing to it is refused inside ($(field "$bpts" "$out"))"
+like "$(field owner "$out")" "^(absent|$alice)\$" \
+	"another user's terminal: $bpts inside is not his (the container's own devpts: $(field owner "$out"))"
+like "$(field "$bpts" "$out")" '^(ENOENT|EACCES|EPERM|ok)$' "another user's terminal: the probe wrote to $bpts inside, or was refused ($(field "$bpts" "$out"))"
 nt_ssh_stop "$bobbg"
 grep -q "nt-$NT_ID" "$NT_TMP/bob.out"
 isnt "$?" 0 "another user's terminal: nothing arrived on it"
