@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The container's root file system.
- *
- * Host side (keeper, host root): detached clones of the lower layer and of
- * the bind sources, idmapped and restricted with mount_setattr.
- *
- * Inside (init, container root, in the new user and mount namespaces): a
+ * The container's root file system, built inside (init, container root, in
+ * the new user and mount namespaces): a
  * staging tmpfs over the cwd; the lower tree and the image moved into it;
  * the overlay mounted from inside the user namespace (host root mounting it
  * over an idmapped upper fails with EOVERFLOW); secrets masked; proc, sys,
- * dev, tmp, run; binds; pivot_root.
+ * dev, tmp, run; binds; pivot_root. Also the primitives the other two
+ * mount-*.c files share through mount-internal.h (struct build, the
+ * resolving, mounting and error helpers).
+ *
+ * What the keeper prepares on the host side (detached clones, the /dev
+ * tmpfs, the devpts instance) is mount-host.c; the files put over the
+ * lower layer's (resolv.conf, hosts, setuid stubs) are mount-files.c.
  *
  * Every target inside the new root is resolved with openat2(RESOLVE_IN_ROOT):
  * a symlink in the user's writable layer can never send a mount outside it.
@@ -26,53 +28,17 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "mount-internal.h"
 #include "nook.h"
-#include "setuid-stubs.h"
 #include "tmpfiles.h"
-
-/* ---- host side ---- */
-
-int nook_clone_tree(const char *path, bool recursive)
-{
-	int fd = (int) syscall(SYS_open_tree, AT_FDCWD, path,
-			       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
-
-	return fd < 0 ? -errno : fd;
-}
-
-int nook_tree_setattr(int tree_fd, uint64_t attrs, int userns_fd, bool recursive)
-{
-	struct mount_attr attr = { .attr_set = attrs };
-
-	if (userns_fd >= 0) {
-		attr.attr_set |= MOUNT_ATTR_IDMAP;
-		attr.userns_fd = (uint64_t) userns_fd;
-	}
-	if (syscall(SYS_mount_setattr, tree_fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
-		    &attr, sizeof(attr)) < 0)
-		return -errno;
-	return 0;
-}
 
 /* ---- inside ---- */
 
-struct build {
-	char *err;
-	size_t errsize;
-	int root; /* O_PATH fd of the merged root (staging "root") */
-	int devnull; /* O_PATH on the host's /dev/null, cloned for each masked file */
-	char tmpfs_size[32]; /* size= of /tmp, /run, /dev/shm ("": the kernel's default) */
-};
-
-
-
-static int rootfs_fail(struct build *b, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int rootfs_fail(struct build *b, int r, const char *fmt, ...)
+int rootfs_fail(struct build *b, int r, const char *fmt, ...)
 {
 	va_list ap;
 	size_t off;
@@ -86,7 +52,7 @@ static int rootfs_fail(struct build *b, int r, const char *fmt, ...)
 }
 
 /* Resolves REL (absolute container path) under the new root. */
-static int rootfs_resolve(struct build *b, const char *path, int flags)
+int rootfs_resolve(struct build *b, const char *path, int flags)
 {
 	struct open_how how = {
 		.flags = (unsigned) flags | O_CLOEXEC,
@@ -98,7 +64,7 @@ static int rootfs_resolve(struct build *b, const char *path, int flags)
 }
 
 /* fsopen + options + fsmount: a new detached mount of FSTYPE. */
-static int rootfs_new_fs(struct build *b, const char *fstype, const char *const *opts, uint64_t attrs)
+int rootfs_new_fs(struct build *b, const char *fstype, const char *const *opts, uint64_t attrs)
 {
 	_cleanup_close_ int fs = (int) syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC);
 	int mnt;
@@ -128,7 +94,7 @@ static int rootfs_new_fs(struct build *b, const char *fstype, const char *const 
 }
 
 /* Moves the detached tree TREE onto PATH inside the new root. */
-static int rootfs_attach(struct build *b, int tree, const char *path)
+int rootfs_attach(struct build *b, int tree, const char *path)
 {
 	_cleanup_close_ int target = rootfs_resolve(b, path, O_PATH);
 
@@ -267,7 +233,7 @@ static int mask_host_keys(struct build *b)
 	return 0;
 }
 
-static int rootfs_mkdir_in(struct build *b, const char *path, mode_t mode)
+int rootfs_mkdir_in(struct build *b, const char *path, mode_t mode)
 {
 	_cleanup_close_ int fd = rootfs_resolve(b, path, O_PATH | O_DIRECTORY);
 
@@ -284,93 +250,6 @@ static int rootfs_mkdir_in(struct build *b, const char *path, mode_t mode)
 	if (mkdirat(pfd, slash + 1, mode) < 0 && errno != EEXIST)
 		return rootfs_fail(b, -errno, "mkdir %s", path);
 	return 0;
-}
-
-/*
- * Host side: the container's /dev, a tmpfs made by host root so that its
- * device nodes work (a tmpfs mounted inside the user namespace could hold
- * none, and mknod is impossible there anyway). Only nodes that are safe to
- * share: no block devices, no mem/kmem/port. Nothing inside may write to
- * it: its root belongs to host root, which is nobody in the container.
- *
- * /dev/ptmx is a real node next to "pts", which is where the kernel looks
- * for the devpts instance to allocate from: the container's own
- * (nook_devpts_new).
- */
-int nook_dev_tree(void)
-{
-	static const struct {
-		const char *name;
-		unsigned major, minor;
-	} nodes[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
-		{ "urandom", 1, 9 }, { "tty", 5, 0 }, { "ptmx", 5, 2 },
-	};
-	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" },	 { "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
-	};
-	static const char *const dirs[] = { "pts", "shm", "mqueue" };
-	_cleanup_close_ int fs = (int) syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
-	_cleanup_close_ int mnt = -EBADF;
-
-	if (fs < 0)
-		return -errno;
-	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
-	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "64k", 0) < 0 ||
-	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return -errno;
-	mnt = (int) syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
-	if (mnt < 0)
-		return -errno;
-	for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
-		if (mknodat(mnt, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 ||
-		    fchmodat(mnt, nodes[i].name, 0666, 0) < 0)
-			return -errno;
-	for (size_t i = 0; i < ELEMENTSOF(links); i++)
-		if (symlinkat(links[i][1], mnt, links[i][0]) < 0)
-			return -errno;
-	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
-		if (mkdirat(mnt, dirs[i], 0755) < 0)
-			return -errno;
-	/* A mount point for the host's syslog socket. */
-	if (access("/dev/log", F_OK) == 0) {
-		_cleanup_close_ int fd = openat(mnt, "log", O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
-
-		if (fd < 0)
-			return -errno;
-	}
-	return TAKE_FD(mnt);
-}
-
-/*
- * Host side: the container's own devpts instance (issue 10). Ptys made
- * inside count against its max= (pty_max) and, all instances but the
- * host's together, against kernel.pty.max minus kernel.pty.reserve: the
- * host's instance keeps its reserve however many are made. The host's ptys
- * and their timestamps are not listed inside. Made by host root, so it
- * belongs to the initial user namespace: sshd's monitor allocates the
- * session's pty here (common/pts.c) and chowns it to user:tty as on the
- * host; inside the tty group shows as nogroup, as all unmapped ids do.
- * ptmxmode=0666: the instance's own ptmx, which su's relay and nookctl
- * exec open from the host, and /dev/ptmx inside, both allocate here.
- */
-int nook_devpts_new(uint64_t max)
-{
-	_cleanup_close_ int fs = (int) syscall(SYS_fsopen, "devpts", FSOPEN_CLOEXEC);
-	char n[32];
-	int mnt;
-
-	if (fs < 0)
-		return -errno;
-	snprintf(n, sizeof(n), "%" PRIu64, max);
-	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) < 0 ||
-	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0620", 0) < 0 ||
-	    (max && syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "max", n, 0) < 0) ||
-	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return -errno;
-	mnt = (int) syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
-	return mnt < 0 ? -errno : mnt;
 }
 
 /* Inside: the prepared /dev, the container's devpts, shm and mqueue. */
@@ -558,181 +437,6 @@ static int private_dirs(struct build *b)
 			return fd;
 		if (fsetxattr(fd, "user.overlay.opaque", "y", 1, 0) < 0)
 			return rootfs_fail(b, -errno, "marking /%s/%s opaque in the image", dirs[i][0], dirs[i][1]);
-	}
-	return 0;
-}
-
-/*
- * The network's /etc/resolv.conf and /etc/hosts (network.c writes them):
- * files on a small tmpfs of init's, bind-mounted read-only over the lower
- * layer's. A symlink is followed inside the new root (resolv.conf often
- * points into /run, which is our empty tmpfs here): a missing target is
- * created when it lies on that tmpfs, never in the user's image.
- */
-static int place_file(struct build *b, const char *path, int tree)
-{
-	char cur[512], link[512];
-
-	snprintf(cur, sizeof(cur), "%s", path);
-	for (int hop = 0; hop < 8; hop++) {
-		_cleanup_close_ int at = rootfs_resolve(b, cur, O_PATH | O_NOFOLLOW);
-		struct stat st;
-		ssize_t n;
-
-		if (at == -ENOENT) {
-			_cleanup_close_ int fd = -EBADF;
-			char *slash;
-
-			if (strncmp(cur, "/run/", 5) != 0 || strstr(cur, "/..") || strstr(cur, "/./"))
-				return 0;
-			for (char *p = cur + 5; (slash = strchr(p, '/')); p = slash + 1) {
-				int r;
-
-				*slash = '\0';
-				r = rootfs_mkdir_in(b, cur, 0755);
-				*slash = '/';
-				if (r < 0)
-					return r;
-			}
-			fd = rootfs_resolve(b, cur, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW);
-			if (fd < 0)
-				return rootfs_fail(b, fd, "creating %s", cur);
-			continue;
-		}
-		if (at < 0)
-			return rootfs_fail(b, at, "%s", cur);
-		if (fstat(at, &st) < 0)
-			return rootfs_fail(b, -errno, "%s", cur);
-		if (S_ISREG(st.st_mode))
-			return rootfs_attach(b, tree, cur);
-		if (!S_ISLNK(st.st_mode))
-			return 0; /* not a file: leave it */
-		n = readlinkat(at, "", link, sizeof(link) - 1);
-		if (n <= 0)
-			return rootfs_fail(b, n < 0 ? -errno : -EINVAL, "reading the link %s", cur);
-		link[n] = '\0';
-		if (link[0] == '/') {
-			snprintf(cur, sizeof(cur), "%s", link);
-		} else {
-			char *slash = strrchr(cur, '/');
-			char dir[512];
-
-			snprintf(dir, sizeof(dir), "%.*s", (int) (slash - cur), cur);
-			if ((size_t) snprintf(cur, sizeof(cur), "%s/%s", dir, link) >= sizeof(cur))
-				return rootfs_fail(b, -ENAMETOOLONG, "%s", path);
-		}
-	}
-	return rootfs_fail(b, -ELOOP, "%s", path);
-}
-
-/*
- * A small tmpfs of init's for files that will be bind-mounted into the
- * root, attached at the staging directory DIR before its files are cloned:
- * before 6.15 open_tree(OPEN_TREE_CLONE) refuses (EINVAL) a source that is
- * not mounted in the caller's namespace, and Debian 12 runs 6.1.
- */
-static int staging_tmpfs(struct build *b, const char *dir, uint64_t attrs)
-{
-	static const char *const opts[] = { "mode", "0755", "size", "64k", "nr_inodes", "16", NULL };
-	_cleanup_close_ int fs = rootfs_new_fs(b, "tmpfs", opts, attrs);
-
-	if (fs < 0)
-		return fs;
-	if (mkdir(dir, 0700) < 0)
-		return rootfs_fail(b, -errno, "staging %s/", dir);
-	if (syscall(SYS_move_mount, fs, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return rootfs_fail(b, -errno, "staging %s/", dir);
-	return TAKE_FD(fs);
-}
-
-/* Writes TEXT to NAME on the staging tmpfs FS; returns a read-only clone
- * of that one file with ATTRS besides, to be attached in the root. */
-static int staged_file(struct build *b, int fs, const char *name, const char *text, mode_t mode,
-		       uint64_t attrs)
-{
-	_cleanup_close_ int fd = openat(fs, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	_cleanup_close_ int tree = -EBADF;
-	int r;
-
-	if (fd < 0)
-		return rootfs_fail(b, -errno, "writing %s", name);
-	r = nook_write_all(fd, text, strlen(text));
-	if (r < 0)
-		return rootfs_fail(b, r, "writing %s", name);
-	tree = (int) syscall(SYS_open_tree, fs, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (tree < 0)
-		return rootfs_fail(b, -errno, "cloning %s", name);
-	r = nook_tree_setattr(tree, MOUNT_ATTR_RDONLY | attrs, -1, false);
-	if (r < 0)
-		return rootfs_fail(b, r, "making %s read-only", name);
-	return TAKE_FD(tree);
-}
-
-static int rootfs_put_etc_files(struct build *b, const struct nook_etc_files *etc)
-{
-	const struct {
-		const char *name, *text;
-	} files[] = {
-		{ "resolv.conf", etc->resolv_conf },
-		{ "hosts", etc->hosts },
-	};
-	const uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-	_cleanup_close_ int fs = staging_tmpfs(b, "etc", attrs);
-
-	if (fs < 0)
-		return fs;
-	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-		_cleanup_close_ int tree = -EBADF;
-		char path[64];
-		int r;
-
-		if (!files[i].text)
-			continue;
-		tree = staged_file(b, fs, files[i].name, files[i].text, 0644, attrs);
-		if (tree < 0)
-			return tree;
-		snprintf(path, sizeof(path), "/etc/%s", files[i].name);
-		r = place_file(b, path, tree);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/*
- * The stubs of setuid-stubs.c over the setuid programs that cannot work
- * here: only where the root holds the real one (a regular file of root's
- * with the setuid or setgid bit), so a program the user installed in the
- * image stays theirs. Executable, but read-only, nosuid and nodev.
- */
-static int rootfs_put_setuid_stubs(struct build *b)
-{
-	const uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-	_cleanup_close_ int fs = staging_tmpfs(b, "stubs", attrs);
-
-	if (fs < 0)
-		return fs;
-	for (size_t i = 0; i < nook_setuid_stubs_n; i++) {
-		const struct nook_setuid_stub *s = &nook_setuid_stubs[i];
-		_cleanup_close_ int at = rootfs_resolve(b, s->path, O_PATH);
-		_cleanup_close_ int tree = -EBADF;
-		char name[24], text[512];
-		struct stat st;
-		int r;
-
-		if (at < 0 || fstat(at, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-		    !(st.st_mode & (S_ISUID | S_ISGID)))
-			continue;
-		r = nook_setuid_stub_script(s, text, sizeof(text));
-		if (r < 0)
-			return rootfs_fail(b, r, "stub for %s", s->path);
-		snprintf(name, sizeof(name), "%zu", i);
-		tree = staged_file(b, fs, name, text, 0555, attrs);
-		if (tree < 0)
-			return tree;
-		r = rootfs_attach(b, tree, s->path);
-		if (r < 0)
-			return r;
 	}
 	return 0;
 }
