@@ -2,7 +2,7 @@
 /*
  * The container's devpts instance, reached from the host.
  *
- * Each container has a devpts instance of its own (helper/mount.c): ptys
+ * Each container has a devpts instance of its own (helper/mount-host.c): ptys
  * made inside count against its max= and the host's reserve
  * (kernel.pty.reserve) keeps the host's instance usable however many are
  * made; the host's ptys and their timestamps are not listed inside (issue

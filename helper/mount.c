@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The container's root file system.
- *
- * Host side (keeper, host root): detached clones of the lower layer and of
- * the bind sources, idmapped and restricted with mount_setattr.
- *
- * Inside (init, container root, in the new user and mount namespaces): a
+ * The container's root file system, built inside (init, container root, in
+ * the new user and mount namespaces): a
  * staging tmpfs over the cwd; the lower tree and the image moved into it;
  * the overlay mounted from inside the user namespace (host root mounting it
  * over an idmapped upper fails with EOVERFLOW); secrets masked; proc, sys,
- * dev, tmp, run; binds; pivot_root.
+ * dev, tmp, run; binds; pivot_root. Also the primitives the other two
+ * mount-*.c files share through mount-internal.h (struct build, the
+ * resolving, mounting and error helpers).
+ *
+ * What the keeper prepares on the host side (detached clones, the /dev
+ * tmpfs, the devpts instance) is mount-host.c; the files put over the
+ * lower layer's (resolv.conf, hosts, setuid stubs) are mount-files.c.
  *
  * Every target inside the new root is resolved with openat2(RESOLVE_IN_ROOT):
  * a symlink in the user's writable layer can never send a mount outside it.
@@ -26,53 +28,17 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "mount-internal.h"
 #include "nook.h"
-#include "setuid-stubs.h"
 #include "tmpfiles.h"
-
-/* ---- host side ---- */
-
-int nook_clone_tree(const char *path, bool recursive)
-{
-	int fd = (int) syscall(SYS_open_tree, AT_FDCWD, path,
-			       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
-
-	return fd < 0 ? -errno : fd;
-}
-
-int nook_tree_setattr(int tree_fd, uint64_t attrs, int userns_fd, bool recursive)
-{
-	struct mount_attr attr = { .attr_set = attrs };
-
-	if (userns_fd >= 0) {
-		attr.attr_set |= MOUNT_ATTR_IDMAP;
-		attr.userns_fd = (uint64_t) userns_fd;
-	}
-	if (syscall(SYS_mount_setattr, tree_fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
-		    &attr, sizeof(attr)) < 0)
-		return -errno;
-	return 0;
-}
 
 /* ---- inside ---- */
 
-struct build {
-	char *err;
-	size_t errsize;
-	int root; /* O_PATH fd of the merged root (staging "root") */
-	int devnull; /* O_PATH on the host's /dev/null, cloned for each masked file */
-	char tmpfs_size[32]; /* size= of /tmp, /run, /dev/shm ("": the kernel's default) */
-};
-
-
-
-static int fail(struct build *b, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(struct build *b, int r, const char *fmt, ...)
+int rootfs_fail(struct build *b, int r, const char *fmt, ...)
 {
 	va_list ap;
 	size_t off;
@@ -86,7 +52,7 @@ static int fail(struct build *b, int r, const char *fmt, ...)
 }
 
 /* Resolves REL (absolute container path) under the new root. */
-static int resolve(struct build *b, const char *path, int flags)
+int rootfs_resolve(struct build *b, const char *path, int flags)
 {
 	struct open_how how = {
 		.flags = (unsigned) flags | O_CLOEXEC,
@@ -98,19 +64,19 @@ static int resolve(struct build *b, const char *path, int flags)
 }
 
 /* fsopen + options + fsmount: a new detached mount of FSTYPE. */
-static int new_fs(struct build *b, const char *fstype, const char *const *opts, uint64_t attrs)
+int rootfs_new_fs(struct build *b, const char *fstype, const char *const *opts, uint64_t attrs)
 {
 	_cleanup_close_ int fs = (int) syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC);
 	int mnt;
 
 	if (fs < 0)
-		return fail(b, -errno, "fsopen %s", fstype);
+		return rootfs_fail(b, -errno, "fsopen %s", fstype);
 	for (const char *const *o = opts; o && *o; o += 2) {
 		int r = o[1] ? (int) syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, o[0], o[1], 0)
 			     : (int) syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, o[0], NULL, 0);
 
 		if (r < 0)
-			return fail(b, -errno, "%s option %s=%s", fstype, o[0], o[1] ? o[1] : "");
+			return rootfs_fail(b, -errno, "%s option %s=%s", fstype, o[0], o[1] ? o[1] : "");
 	}
 	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		char why[200] = "";
@@ -119,35 +85,35 @@ static int new_fs(struct build *b, const char *fstype, const char *const *opts, 
 
 		if (n > 0)
 			why[n - 1] = '\0';
-		return fail(b, r, "creating %s%s%s", fstype, *why ? " " : "", why);
+		return rootfs_fail(b, r, "creating %s%s%s", fstype, *why ? " " : "", why);
 	}
 	mnt = (int) syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attrs);
 	if (mnt < 0)
-		return fail(b, -errno, "fsmount %s", fstype);
+		return rootfs_fail(b, -errno, "fsmount %s", fstype);
 	return mnt;
 }
 
 /* Moves the detached tree TREE onto PATH inside the new root. */
-static int attach(struct build *b, int tree, const char *path)
+int rootfs_attach(struct build *b, int tree, const char *path)
 {
-	_cleanup_close_ int target = resolve(b, path, O_PATH);
+	_cleanup_close_ int target = rootfs_resolve(b, path, O_PATH);
 
 	if (target < 0)
-		return fail(b, target, "mount point %s", path);
+		return rootfs_fail(b, target, "mount point %s", path);
 	if (syscall(SYS_move_mount, tree, "", target, "",
 		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-		return fail(b, -errno, "mounting on %s", path);
+		return rootfs_fail(b, -errno, "mounting on %s", path);
 	return 0;
 }
 
 static int mount_new(struct build *b, const char *fstype, const char *const *opts, uint64_t attrs,
 		     const char *path)
 {
-	_cleanup_close_ int mnt = new_fs(b, fstype, opts, attrs);
+	_cleanup_close_ int mnt = rootfs_new_fs(b, fstype, opts, attrs);
 
 	if (mnt < 0)
 		return mnt;
-	return attach(b, mnt, path);
+	return rootfs_attach(b, mnt, path);
 }
 
 /*
@@ -166,19 +132,19 @@ static int mount_user_tmpfs(struct build *b, const char *mode, const char *path)
 /* Bind-mounts PATH onto itself with extra ATTRS (e.g. read-only). */
 static int remount_attrs(struct build *b, const char *path, uint64_t attrs)
 {
-	_cleanup_close_ int at = resolve(b, path, O_PATH);
+	_cleanup_close_ int at = rootfs_resolve(b, path, O_PATH);
 	_cleanup_close_ int tree = -EBADF;
 
 	if (at == -ENOENT)
 		return 0;
 	if (at < 0)
-		return fail(b, at, "%s", path);
+		return rootfs_fail(b, at, "%s", path);
 	tree = (int) syscall(SYS_open_tree, at, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 	if (tree < 0)
-		return fail(b, -errno, "cloning %s", path);
+		return rootfs_fail(b, -errno, "cloning %s", path);
 	if (nook_tree_setattr(tree, attrs, -1, true) < 0)
-		return fail(b, -errno, "making %s read-only", path);
-	return attach(b, tree, path);
+		return rootfs_fail(b, -errno, "making %s read-only", path);
+	return rootfs_attach(b, tree, path);
 }
 
 /*
@@ -189,15 +155,15 @@ static int remount_attrs(struct build *b, const char *path, uint64_t attrs)
 static int mask(struct build *b, const char *path)
 {
 	static const char *const opts[] = { "mode", "0755", "size", "4k", "nr_inodes", "8", NULL };
-	_cleanup_close_ int at = resolve(b, path, O_PATH);
+	_cleanup_close_ int at = rootfs_resolve(b, path, O_PATH);
 	struct stat st;
 
 	if (at == -ENOENT || at == -ENOTDIR)
 		return 0;
 	if (at < 0)
-		return fail(b, at, "masking %s", path);
+		return rootfs_fail(b, at, "masking %s", path);
 	if (fstat(at, &st) < 0)
-		return fail(b, -errno, "masking %s", path);
+		return rootfs_fail(b, -errno, "masking %s", path);
 	if (S_ISDIR(st.st_mode))
 		return mount_new(b, "tmpfs", opts,
 				 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
@@ -205,12 +171,12 @@ static int mask(struct build *b, const char *path)
 	_cleanup_close_ int null = (int) syscall(SYS_open_tree, b->devnull, "",
 						 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (null < 0)
-		return fail(b, -errno, "cloning /dev/null");
+		return rootfs_fail(b, -errno, "cloning /dev/null");
 	/* Read-only, nosuid, noexec: a mask is nothing to write to or run. */
 	int r = nook_tree_setattr(null, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, -1, false);
 	if (r < 0)
-		return fail(b, r, "masking %s", path);
-	return attach(b, null, path);
+		return rootfs_fail(b, r, "masking %s", path);
+	return rootfs_attach(b, null, path);
 }
 
 /* Paths of the lower layer that no container may see (besides `hide`):
@@ -238,7 +204,7 @@ static const char *const readonly_proc[] = {
 /* sshd's private host keys: ssh_host_*_key (not the .pub files). */
 static int mask_host_keys(struct build *b)
 {
-	int dfd = resolve(b, "/etc/ssh", O_RDONLY | O_DIRECTORY);
+	int dfd = rootfs_resolve(b, "/etc/ssh", O_RDONLY | O_DIRECTORY);
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
 
@@ -249,7 +215,7 @@ static int mask_host_keys(struct build *b)
 		int r = -errno;
 
 		(void) close(dfd);
-		return fail(b, r, "/etc/ssh");
+		return rootfs_fail(b, r, "/etc/ssh");
 	}
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name);
@@ -267,9 +233,9 @@ static int mask_host_keys(struct build *b)
 	return 0;
 }
 
-static int mkdir_in(struct build *b, const char *path, mode_t mode)
+int rootfs_mkdir_in(struct build *b, const char *path, mode_t mode)
 {
-	_cleanup_close_ int fd = resolve(b, path, O_PATH | O_DIRECTORY);
+	_cleanup_close_ int fd = rootfs_resolve(b, path, O_PATH | O_DIRECTORY);
 
 	if (fd >= 0)
 		return 0;
@@ -278,99 +244,12 @@ static int mkdir_in(struct build *b, const char *path, mode_t mode)
 	char parent[512];
 
 	snprintf(parent, sizeof(parent), "%.*s", (int) (slash - path), path);
-	_cleanup_close_ int pfd = resolve(b, *parent ? parent : "/", O_PATH | O_DIRECTORY);
+	_cleanup_close_ int pfd = rootfs_resolve(b, *parent ? parent : "/", O_PATH | O_DIRECTORY);
 	if (pfd < 0)
-		return fail(b, pfd, "%s", parent);
+		return rootfs_fail(b, pfd, "%s", parent);
 	if (mkdirat(pfd, slash + 1, mode) < 0 && errno != EEXIST)
-		return fail(b, -errno, "mkdir %s", path);
+		return rootfs_fail(b, -errno, "mkdir %s", path);
 	return 0;
-}
-
-/*
- * Host side: the container's /dev, a tmpfs made by host root so that its
- * device nodes work (a tmpfs mounted inside the user namespace could hold
- * none, and mknod is impossible there anyway). Only nodes that are safe to
- * share: no block devices, no mem/kmem/port. Nothing inside may write to
- * it: its root belongs to host root, which is nobody in the container.
- *
- * /dev/ptmx is a real node next to "pts", which is where the kernel looks
- * for the devpts instance to allocate from: the container's own
- * (nook_devpts_new).
- */
-int nook_dev_tree(void)
-{
-	static const struct {
-		const char *name;
-		unsigned major, minor;
-	} nodes[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
-		{ "urandom", 1, 9 }, { "tty", 5, 0 }, { "ptmx", 5, 2 },
-	};
-	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" },	 { "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
-	};
-	static const char *const dirs[] = { "pts", "shm", "mqueue" };
-	_cleanup_close_ int fs = (int) syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
-	_cleanup_close_ int mnt = -EBADF;
-
-	if (fs < 0)
-		return -errno;
-	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
-	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "size", "64k", 0) < 0 ||
-	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return -errno;
-	mnt = (int) syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
-	if (mnt < 0)
-		return -errno;
-	for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
-		if (mknodat(mnt, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 ||
-		    fchmodat(mnt, nodes[i].name, 0666, 0) < 0)
-			return -errno;
-	for (size_t i = 0; i < ELEMENTSOF(links); i++)
-		if (symlinkat(links[i][1], mnt, links[i][0]) < 0)
-			return -errno;
-	for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
-		if (mkdirat(mnt, dirs[i], 0755) < 0)
-			return -errno;
-	/* A mount point for the host's syslog socket. */
-	if (access("/dev/log", F_OK) == 0) {
-		_cleanup_close_ int fd = openat(mnt, "log", O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
-
-		if (fd < 0)
-			return -errno;
-	}
-	return TAKE_FD(mnt);
-}
-
-/*
- * Host side: the container's own devpts instance (issue 10). Ptys made
- * inside count against its max= (pty_max) and, all instances but the
- * host's together, against kernel.pty.max minus kernel.pty.reserve: the
- * host's instance keeps its reserve however many are made. The host's ptys
- * and their timestamps are not listed inside. Made by host root, so it
- * belongs to the initial user namespace: sshd's monitor allocates the
- * session's pty here (common/pts.c) and chowns it to user:tty as on the
- * host; inside the tty group shows as nogroup, as all unmapped ids do.
- * ptmxmode=0666: the instance's own ptmx, which su's relay and nookctl
- * exec open from the host, and /dev/ptmx inside, both allocate here.
- */
-int nook_devpts_new(uint64_t max)
-{
-	_cleanup_close_ int fs = (int) syscall(SYS_fsopen, "devpts", FSOPEN_CLOEXEC);
-	char n[32];
-	int mnt;
-
-	if (fs < 0)
-		return -errno;
-	snprintf(n, sizeof(n), "%" PRIu64, max);
-	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "ptmxmode", "0666", 0) < 0 ||
-	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "mode", "0620", 0) < 0 ||
-	    (max && syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "max", n, 0) < 0) ||
-	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return -errno;
-	mnt = (int) syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
-	return mnt < 0 ? -errno : mnt;
 }
 
 /* Inside: the prepared /dev, the container's devpts, shm and mqueue. */
@@ -378,9 +257,9 @@ static int build_dev(struct build *b, int dev_fd, int pts_fd)
 {
 	int r;
 
-	r = attach(b, dev_fd, "/dev");
+	r = rootfs_attach(b, dev_fd, "/dev");
 	if (r >= 0)
-		r = attach(b, pts_fd, "/dev/pts");
+		r = rootfs_attach(b, pts_fd, "/dev/pts");
 	if (r >= 0)
 		r = mount_user_tmpfs(b, "1777", "/dev/shm");
 	if (r >= 0)
@@ -394,7 +273,7 @@ static int build_dev(struct build *b, int dev_fd, int pts_fd)
 							OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 
 		if (log >= 0)
-			(void) attach(b, log, "/dev/log");
+			(void) rootfs_attach(b, log, "/dev/log");
 	}
 	return 0;
 }
@@ -407,23 +286,23 @@ static int build_dev(struct build *b, int dev_fd, int pts_fd)
  */
 static int make_runtime_dir(struct build *b, const struct nook_user *u)
 {
-	_cleanup_close_ int run = resolve(b, "/run", O_PATH | O_DIRECTORY);
+	_cleanup_close_ int run = rootfs_resolve(b, "/run", O_PATH | O_DIRECTORY);
 	_cleanup_close_ int users = -EBADF, dir = -EBADF;
 	char name[32];
 
 	if (run < 0)
-		return fail(b, run, "/run");
+		return rootfs_fail(b, run, "/run");
 	if (mkdirat(run, "user", 0755) < 0 && errno != EEXIST)
-		return fail(b, -errno, "mkdir /run/user");
+		return rootfs_fail(b, -errno, "mkdir /run/user");
 	users = openat(run, "user", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (users < 0)
-		return fail(b, -errno, "/run/user");
+		return rootfs_fail(b, -errno, "/run/user");
 	snprintf(name, sizeof(name), "%u", (unsigned) u->uid);
 	if (mkdirat(users, name, 0700) < 0)
-		return fail(b, -errno, "mkdir /run/user/%s", name);
+		return rootfs_fail(b, -errno, "mkdir /run/user/%s", name);
 	dir = openat(users, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dir < 0 || fchown(dir, u->uid, u->gid) < 0 || fchmod(dir, 0700) < 0)
-		return fail(b, -errno, "/run/user/%s", name);
+		return rootfs_fail(b, -errno, "/run/user/%s", name);
 	return 0;
 }
 
@@ -436,26 +315,26 @@ static int make_runtime_dir(struct build *b, const struct nook_user *u)
 static int make_run_dirs(struct build *b)
 {
 	_cleanup_close_ int lower = open("lower", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int run = resolve(b, "/run", O_PATH | O_DIRECTORY);
+	_cleanup_close_ int run = rootfs_resolve(b, "/run", O_PATH | O_DIRECTORY);
 	struct nook_run_dirs dirs = { 0 };
 	const char *failed = "";
 	struct stat st;
 	int r;
 
 	if (lower < 0)
-		return fail(b, -errno, "staging lower");
+		return rootfs_fail(b, -errno, "staging lower");
 	if (run < 0)
-		return fail(b, run, "/run");
+		return rootfs_fail(b, run, "/run");
 	/* Container root owns host root's files through the idmapped lower. */
 	r = nook_tmpfiles_collect(lower, 0, &dirs);
 	if (r < 0)
-		return fail(b, r, "reading tmpfiles.d of %s", "the lower layer");
+		return rootfs_fail(b, r, "reading tmpfiles.d of %s", "the lower layer");
 	/* Before pivot_root, "/" is still the host's. */
 	if (fstatat(AT_FDCWD, "/run/lock", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
 		nook_run_dirs_add(&dirs, "lock", 01777);
 	r = nook_run_dirs_make(&dirs, lower, run, &failed);
 	if (r < 0)
-		return fail(b, r, "/run/%s", failed);
+		return rootfs_fail(b, r, "/run/%s", failed);
 	return 0;
 }
 
@@ -476,16 +355,16 @@ static int ensure_home(struct build *b, const struct nook_user *u)
 
 			*p = '\0';
 			if (mkdir(path, saved ? 0755 : 0700) < 0 && errno != EEXIST)
-				return fail(b, -errno, "creating %s in the image", path);
+				return rootfs_fail(b, -errno, "creating %s in the image", path);
 			*p = saved;
 			if (!saved)
 				break;
 		}
 	}
 	if (chown(path, u->uid, u->gid) < 0)
-		return fail(b, -errno, "chown %s", path);
+		return rootfs_fail(b, -errno, "chown %s", path);
 	if (setxattr(path, "user.overlay.opaque", "y", 1, 0) < 0)
-		return fail(b, -errno, "marking %s opaque", path);
+		return rootfs_fail(b, -errno, "marking %s opaque", path);
 	return 0;
 }
 
@@ -510,19 +389,19 @@ static int upper_dir_like_lower(struct build *b, int up_dir, int lo_dir, const c
 	struct stat st;
 
 	if (fstatat(lo_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return fail(b, -errno, "lower %s", name);
+		return rootfs_fail(b, -errno, "lower %s", name);
 	if (mkdirat(up_dir, name, 0700) == 0) {
 		fd = open_beneath(up_dir, name, O_RDONLY | O_DIRECTORY);
 		if (fd < 0)
-			return fail(b, fd, "upper %s", name);
+			return rootfs_fail(b, fd, "upper %s", name);
 		if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0)
-			return fail(b, -errno, "upper %s", name);
+			return rootfs_fail(b, -errno, "upper %s", name);
 		return TAKE_FD(fd);
 	}
 	if (errno != EEXIST)
-		return fail(b, -errno, "creating %s in the image", name);
+		return rootfs_fail(b, -errno, "creating %s in the image", name);
 	fd = open_beneath(up_dir, name, O_RDONLY | O_DIRECTORY);
-	return fd < 0 ? fail(b, fd, "%s in the image", name) : TAKE_FD(fd);
+	return fd < 0 ? rootfs_fail(b, fd, "%s in the image", name) : TAKE_FD(fd);
 }
 
 /*
@@ -541,7 +420,7 @@ static int private_dirs(struct build *b)
 	_cleanup_close_ int upper = open("image/upper", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (lower < 0 || upper < 0)
-		return fail(b, -errno, "staging layers");
+		return rootfs_fail(b, -errno, "staging layers");
 	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
 		_cleanup_close_ int lo_parent = open_beneath(lower, dirs[i][0], O_PATH | O_DIRECTORY);
 		_cleanup_close_ int up_parent = -EBADF, fd = -EBADF;
@@ -557,182 +436,7 @@ static int private_dirs(struct build *b)
 		if (fd < 0)
 			return fd;
 		if (fsetxattr(fd, "user.overlay.opaque", "y", 1, 0) < 0)
-			return fail(b, -errno, "marking /%s/%s opaque in the image", dirs[i][0], dirs[i][1]);
-	}
-	return 0;
-}
-
-/*
- * The network's /etc/resolv.conf and /etc/hosts (network.c writes them):
- * files on a small tmpfs of init's, bind-mounted read-only over the lower
- * layer's. A symlink is followed inside the new root (resolv.conf often
- * points into /run, which is our empty tmpfs here): a missing target is
- * created when it lies on that tmpfs, never in the user's image.
- */
-static int place_file(struct build *b, const char *path, int tree)
-{
-	char cur[512], link[512];
-
-	snprintf(cur, sizeof(cur), "%s", path);
-	for (int hop = 0; hop < 8; hop++) {
-		_cleanup_close_ int at = resolve(b, cur, O_PATH | O_NOFOLLOW);
-		struct stat st;
-		ssize_t n;
-
-		if (at == -ENOENT) {
-			_cleanup_close_ int fd = -EBADF;
-			char *slash;
-
-			if (strncmp(cur, "/run/", 5) != 0 || strstr(cur, "/..") || strstr(cur, "/./"))
-				return 0;
-			for (char *p = cur + 5; (slash = strchr(p, '/')); p = slash + 1) {
-				int r;
-
-				*slash = '\0';
-				r = mkdir_in(b, cur, 0755);
-				*slash = '/';
-				if (r < 0)
-					return r;
-			}
-			fd = resolve(b, cur, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW);
-			if (fd < 0)
-				return fail(b, fd, "creating %s", cur);
-			continue;
-		}
-		if (at < 0)
-			return fail(b, at, "%s", cur);
-		if (fstat(at, &st) < 0)
-			return fail(b, -errno, "%s", cur);
-		if (S_ISREG(st.st_mode))
-			return attach(b, tree, cur);
-		if (!S_ISLNK(st.st_mode))
-			return 0; /* not a file: leave it */
-		n = readlinkat(at, "", link, sizeof(link) - 1);
-		if (n <= 0)
-			return fail(b, n < 0 ? -errno : -EINVAL, "reading the link %s", cur);
-		link[n] = '\0';
-		if (link[0] == '/') {
-			snprintf(cur, sizeof(cur), "%s", link);
-		} else {
-			char *slash = strrchr(cur, '/');
-			char dir[512];
-
-			snprintf(dir, sizeof(dir), "%.*s", (int) (slash - cur), cur);
-			if ((size_t) snprintf(cur, sizeof(cur), "%s/%s", dir, link) >= sizeof(cur))
-				return fail(b, -ENAMETOOLONG, "%s", path);
-		}
-	}
-	return fail(b, -ELOOP, "%s", path);
-}
-
-/*
- * A small tmpfs of init's for files that will be bind-mounted into the
- * root, attached at the staging directory DIR before its files are cloned:
- * before 6.15 open_tree(OPEN_TREE_CLONE) refuses (EINVAL) a source that is
- * not mounted in the caller's namespace, and Debian 12 runs 6.1.
- */
-static int staging_tmpfs(struct build *b, const char *dir, uint64_t attrs)
-{
-	static const char *const opts[] = { "mode", "0755", "size", "64k", "nr_inodes", "16", NULL };
-	_cleanup_close_ int fs = new_fs(b, "tmpfs", opts, attrs);
-
-	if (fs < 0)
-		return fs;
-	if (mkdir(dir, 0700) < 0)
-		return fail(b, -errno, "staging %s/", dir);
-	if (syscall(SYS_move_mount, fs, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return fail(b, -errno, "staging %s/", dir);
-	return TAKE_FD(fs);
-}
-
-/* Writes TEXT to NAME on the staging tmpfs FS; returns a read-only clone
- * of that one file with ATTRS besides, to be attached in the root. */
-static int staged_file(struct build *b, int fs, const char *name, const char *text, mode_t mode,
-		       uint64_t attrs)
-{
-	_cleanup_close_ int fd = openat(fs, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	_cleanup_close_ int tree = -EBADF;
-	int r;
-
-	if (fd < 0)
-		return fail(b, -errno, "writing %s", name);
-	r = nook_write_all(fd, text, strlen(text));
-	if (r < 0)
-		return fail(b, r, "writing %s", name);
-	tree = (int) syscall(SYS_open_tree, fs, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (tree < 0)
-		return fail(b, -errno, "cloning %s", name);
-	r = nook_tree_setattr(tree, MOUNT_ATTR_RDONLY | attrs, -1, false);
-	if (r < 0)
-		return fail(b, r, "making %s read-only", name);
-	return TAKE_FD(tree);
-}
-
-static int put_etc_files(struct build *b, const struct nook_etc_files *etc)
-{
-	const struct {
-		const char *name, *text;
-	} files[] = {
-		{ "resolv.conf", etc->resolv_conf },
-		{ "hosts", etc->hosts },
-	};
-	const uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-	_cleanup_close_ int fs = staging_tmpfs(b, "etc", attrs);
-
-	if (fs < 0)
-		return fs;
-	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
-		_cleanup_close_ int tree = -EBADF;
-		char path[64];
-		int r;
-
-		if (!files[i].text)
-			continue;
-		tree = staged_file(b, fs, files[i].name, files[i].text, 0644, attrs);
-		if (tree < 0)
-			return tree;
-		snprintf(path, sizeof(path), "/etc/%s", files[i].name);
-		r = place_file(b, path, tree);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-/*
- * The stubs of setuid-stubs.c over the setuid programs that cannot work
- * here: only where the root holds the real one (a regular file of root's
- * with the setuid or setgid bit), so a program the user installed in the
- * image stays theirs. Executable, but read-only, nosuid and nodev.
- */
-static int put_setuid_stubs(struct build *b)
-{
-	const uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-	_cleanup_close_ int fs = staging_tmpfs(b, "stubs", attrs);
-
-	if (fs < 0)
-		return fs;
-	for (size_t i = 0; i < nook_setuid_stubs_n; i++) {
-		const struct nook_setuid_stub *s = &nook_setuid_stubs[i];
-		_cleanup_close_ int at = resolve(b, s->path, O_PATH);
-		_cleanup_close_ int tree = -EBADF;
-		char name[24], text[512];
-		struct stat st;
-		int r;
-
-		if (at < 0 || fstat(at, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-		    !(st.st_mode & (S_ISUID | S_ISGID)))
-			continue;
-		r = nook_setuid_stub_script(s, text, sizeof(text));
-		if (r < 0)
-			return fail(b, r, "stub for %s", s->path);
-		snprintf(name, sizeof(name), "%zu", i);
-		tree = staged_file(b, fs, name, text, 0555, attrs);
-		if (tree < 0)
-			return tree;
-		r = attach(b, tree, s->path);
-		if (r < 0)
-			return r;
+			return rootfs_fail(b, -errno, "marking /%s/%s opaque in the image", dirs[i][0], dirs[i][1]);
 	}
 	return 0;
 }
@@ -750,26 +454,26 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 		snprintf(b.tmpfs_size, sizeof(b.tmpfs_size), "%" PRIu64 "k", u->set.tmpfs_size >> 10);
 	/* Our mounts must not propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return fail(&b, -errno, "making / private");
+		return rootfs_fail(&b, -errno, "making / private");
 
 	/* Staging tmpfs over the cwd (a root-only directory under /run/nook
 	 * that container root could not even walk to by path). */
-	stage = new_fs(&b, "tmpfs", stage_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	stage = rootfs_new_fs(&b, "tmpfs", stage_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	if (stage < 0)
 		return stage;
 	if (syscall(SYS_move_mount, stage, "", AT_FDCWD, ".", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return fail(&b, -errno, "staging tmpfs");
+		return rootfs_fail(&b, -errno, "staging tmpfs");
 	if (fchdir(stage) < 0)
-		return fail(&b, -errno, "entering staging tmpfs");
+		return rootfs_fail(&b, -errno, "entering staging tmpfs");
 	if (mkdir("lower", 0700) < 0 || mkdir("image", 0700) < 0 || mkdir("root", 0755) < 0)
-		return fail(&b, -errno, "staging directories");
+		return rootfs_fail(&b, -errno, "staging directories");
 	if (syscall(SYS_move_mount, a->lower_fd, "", AT_FDCWD, "lower", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return fail(&b, -errno, "lower layer %s", u->set.rootfs);
+		return rootfs_fail(&b, -errno, "lower layer %s", u->set.rootfs);
 	if (syscall(SYS_move_mount, a->image_fd, "", AT_FDCWD, "image", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return fail(&b, -errno, "image");
+		return rootfs_fail(&b, -errno, "image");
 	if ((mkdir("image/upper", 0755) < 0 && errno != EEXIST) ||
 	    (mkdir("image/work", 0755) < 0 && errno != EEXIST))
-		return fail(&b, -errno, "upper/ and work/ in the image");
+		return rootfs_fail(&b, -errno, "upper/ and work/ in the image");
 	r = ensure_home(&b, u);
 	if (r < 0)
 		return r;
@@ -783,30 +487,30 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 		 * older kernels (Debian 12's 6.1) accept it too. */
 		static const char *const ovl_opts[] = { "lowerdir", "lower", "upperdir", "image/upper",
 							"workdir", "image/work", "userxattr", NULL, NULL };
-		ovl = new_fs(&b, "overlay", ovl_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+		ovl = rootfs_new_fs(&b, "overlay", ovl_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 		if (ovl < 0)
 			return ovl;
 	}
 	if (syscall(SYS_move_mount, ovl, "", AT_FDCWD, "root", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return fail(&b, -errno, "overlay on root");
+		return rootfs_fail(&b, -errno, "overlay on root");
 	b.root = open("root", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (b.root < 0)
-		return fail(&b, -errno, "overlay root");
+		return rootfs_fail(&b, -errno, "overlay root");
 	/* An O_PATH handle, not a clone: each mask clones it, and before 6.15
 	 * a clone of a detached mount is EINVAL (Debian 12 runs 6.1). */
 	b.devnull = open("/dev/null", O_PATH | O_CLOEXEC);
 	if (b.devnull < 0)
-		return fail(&b, -errno, "/dev/null");
+		return rootfs_fail(&b, -errno, "/dev/null");
 
 	/* Keep a handle on the home (in the overlay) before /home is masked. */
 	{
-		_cleanup_close_ int at = resolve(&b, u->home, O_PATH | O_DIRECTORY);
+		_cleanup_close_ int at = rootfs_resolve(&b, u->home, O_PATH | O_DIRECTORY);
 
 		if (at < 0)
-			return fail(&b, at, "home %s", u->home);
+			return rootfs_fail(&b, at, "home %s", u->home);
 		home = (int) syscall(SYS_open_tree, at, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 		if (home < 0)
-			return fail(&b, -errno, "home %s", u->home);
+			return rootfs_fail(&b, -errno, "home %s", u->home);
 	}
 
 	if ((r = mount_new(&b, "proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
@@ -834,16 +538,16 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 		if ((r = remount_attrs(&b, readonly_proc[i], MOUNT_ATTR_RDONLY)) < 0)
 			return r;
 
-	if (a->etc && (r = put_etc_files(&b, a->etc)) < 0)
+	if (a->etc && (r = rootfs_put_etc_files(&b, a->etc)) < 0)
 		return r;
-	if ((r = put_setuid_stubs(&b)) < 0)
+	if ((r = rootfs_put_setuid_stubs(&b)) < 0)
 		return r;
 
 	/* The home comes back on top of the masks: on a tmpfs under the
 	 * masked parent when the parent is masked. */
 	snprintf(homepath, sizeof(homepath), "%s", u->home);
 	{
-		_cleanup_close_ int at = resolve(&b, homepath, O_PATH | O_DIRECTORY);
+		_cleanup_close_ int at = rootfs_resolve(&b, homepath, O_PATH | O_DIRECTORY);
 
 		if (at < 0) {
 			static const char *const opts[] = { "mode", "0755", NULL };
@@ -855,7 +559,7 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 				      *parent ? parent : "/");
 			if (r < 0)
 				return r;
-			r = mkdir_in(&b, homepath, 0700);
+			r = rootfs_mkdir_in(&b, homepath, 0700);
 			if (r < 0)
 				return r;
 			r = remount_attrs(&b, parent, MOUNT_ATTR_RDONLY);
@@ -863,19 +567,19 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 				return r;
 		}
 	}
-	r = attach(&b, home, homepath);
+	r = rootfs_attach(&b, home, homepath);
 	if (r < 0)
 		return r;
 
 	for (size_t i = 0; i < a->n_binds; i++) {
-		_cleanup_close_ int at = resolve(&b, a->binds[i].dst, O_PATH);
+		_cleanup_close_ int at = rootfs_resolve(&b, a->binds[i].dst, O_PATH);
 
 		if (at == -ENOENT) {
-			r = mkdir_in(&b, a->binds[i].dst, 0755);
+			r = rootfs_mkdir_in(&b, a->binds[i].dst, 0755);
 			if (r < 0)
 				return r;
 		}
-		r = attach(&b, a->binds[i].fd, a->binds[i].dst);
+		r = rootfs_attach(&b, a->binds[i].fd, a->binds[i].dst);
 		if (r < 0)
 			return r;
 	}
@@ -884,13 +588,13 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	 * and is detached right away (no put_old directory, and no handle on
 	 * the old root is needed: umount2(".") finds it on top). */
 	if (fchdir(b.root) < 0)
-		return fail(&b, -errno, "entering the new root");
+		return rootfs_fail(&b, -errno, "entering the new root");
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		return fail(&b, -errno, "pivot_root");
+		return rootfs_fail(&b, -errno, "pivot_root");
 	if (umount2(".", MNT_DETACH) < 0)
-		return fail(&b, -errno, "detaching the old root");
+		return rootfs_fail(&b, -errno, "detaching the old root");
 	if (chdir("/") < 0)
-		return fail(&b, -errno, "chdir /");
+		return rootfs_fail(&b, -errno, "chdir /");
 	(void) close(b.root);
 	(void) close(b.devnull);
 	return 0;

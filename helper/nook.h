@@ -158,7 +158,8 @@ enum nook_tool_output {
  * status (128+N for signal N) or -errno. */
 int nook_run_tool(char *const argv[], enum nook_tool_output out);
 
-/* ---- mount.c: the container's root, built by init inside the userns ---- */
+/* ---- mount.c (and mount-files.c): the container's root, built by init
+ * inside the userns ---- */
 struct nook_bind_fd {
 	int fd; /* detached clone of the host source, prepared by the keeper */
 	const char *dst;
@@ -179,6 +180,11 @@ struct nook_rootfs_args {
 	struct nook_bind_fd *binds;
 	size_t n_binds;
 };
+/* Inside: builds the root on a tmpfs mounted over the cwd and pivots into
+ * it. On failure, ERR says what failed. */
+int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsize);
+
+/* ---- mount-host.c: what the keeper prepares for the root, host side ---- */
 /* Host side: a detached tmpfs holding the container's /dev nodes. */
 int nook_dev_tree(void);
 /* Host side: a new devpts instance, at most MAX ptys (0: the kernel's limit). */
@@ -188,9 +194,6 @@ int nook_clone_tree(const char *path, bool recursive);
 /* Host side: sets ATTRS (MOUNT_ATTR_*) on a detached tree, idmapped through
  * USERNS_FD when >= 0. */
 int nook_tree_setattr(int tree_fd, uint64_t attrs, int userns_fd, bool recursive);
-/* Inside: builds the root on a tmpfs mounted over the cwd and pivots into
- * it. On failure, ERR says what failed. */
-int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsize);
 
 /* ---- container.c: creating the container (runs in the keeper) ---- */
 struct nook_container {

@@ -6,7 +6,7 @@
  * without privileges and fails in its own words: sudo talks of adjusting
  * "the container configuration", exim4 of spool permissions, su of an
  * authentication failure. None of that tells the user what happened or what
- * to do. mount.c binds a stub over each of these paths when the lower layer
+ * to do. mount-files.c binds a stub over each of these paths when the lower layer
  * holds the real, root-owned setuid program there: running it prints one
  * line that says why and what to use instead, and exits 1, which scripts
  * and ansible's become see as the failure it is.

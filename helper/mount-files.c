@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Files the container gets in place of the lower layer's, put by init
+ * inside while it builds the root (mount.c): the network's resolv.conf and
+ * hosts, and the setuid stubs (setuid-stubs.c). Each is written to a small
+ * staging tmpfs of init's, cloned, and bind-mounted read-only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "mount-internal.h"
+#include "nook.h"
+#include "setuid-stubs.h"
+
+/*
+ * The network's /etc/resolv.conf and /etc/hosts (network.c writes them):
+ * files on a small tmpfs of init's, bind-mounted read-only over the lower
+ * layer's. A symlink is followed inside the new root (resolv.conf often
+ * points into /run, which is our empty tmpfs here): a missing target is
+ * created when it lies on that tmpfs, never in the user's image.
+ */
+static int place_file(struct build *b, const char *path, int tree)
+{
+	char cur[512], link[512];
+
+	snprintf(cur, sizeof(cur), "%s", path);
+	for (int hop = 0; hop < 8; hop++) {
+		_cleanup_close_ int at = rootfs_resolve(b, cur, O_PATH | O_NOFOLLOW);
+		struct stat st;
+		ssize_t n;
+
+		if (at == -ENOENT) {
+			_cleanup_close_ int fd = -EBADF;
+			char *slash;
+
+			if (strncmp(cur, "/run/", 5) != 0 || strstr(cur, "/..") || strstr(cur, "/./"))
+				return 0;
+			for (char *p = cur + 5; (slash = strchr(p, '/')); p = slash + 1) {
+				int r;
+
+				*slash = '\0';
+				r = rootfs_mkdir_in(b, cur, 0755);
+				*slash = '/';
+				if (r < 0)
+					return r;
+			}
+			fd = rootfs_resolve(b, cur, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW);
+			if (fd < 0)
+				return rootfs_fail(b, fd, "creating %s", cur);
+			continue;
+		}
+		if (at < 0)
+			return rootfs_fail(b, at, "%s", cur);
+		if (fstat(at, &st) < 0)
+			return rootfs_fail(b, -errno, "%s", cur);
+		if (S_ISREG(st.st_mode))
+			return rootfs_attach(b, tree, cur);
+		if (!S_ISLNK(st.st_mode))
+			return 0; /* not a file: leave it */
+		n = readlinkat(at, "", link, sizeof(link) - 1);
+		if (n <= 0)
+			return rootfs_fail(b, n < 0 ? -errno : -EINVAL, "reading the link %s", cur);
+		link[n] = '\0';
+		if (link[0] == '/') {
+			snprintf(cur, sizeof(cur), "%s", link);
+		} else {
+			char *slash = strrchr(cur, '/');
+			char dir[512];
+
+			snprintf(dir, sizeof(dir), "%.*s", (int) (slash - cur), cur);
+			if ((size_t) snprintf(cur, sizeof(cur), "%s/%s", dir, link) >= sizeof(cur))
+				return rootfs_fail(b, -ENAMETOOLONG, "%s", path);
+		}
+	}
+	return rootfs_fail(b, -ELOOP, "%s", path);
+}
+
+/*
+ * A small tmpfs of init's for files that will be bind-mounted into the
+ * root, attached at the staging directory DIR before its files are cloned:
+ * before 6.15 open_tree(OPEN_TREE_CLONE) refuses (EINVAL) a source that is
+ * not mounted in the caller's namespace, and Debian 12 runs 6.1.
+ */
+static int staging_tmpfs(struct build *b, const char *dir, uint64_t attrs)
+{
+	static const char *const opts[] = { "mode", "0755", "size", "64k", "nr_inodes", "16", NULL };
+	_cleanup_close_ int fs = rootfs_new_fs(b, "tmpfs", opts, attrs);
+
+	if (fs < 0)
+		return fs;
+	if (mkdir(dir, 0700) < 0)
+		return rootfs_fail(b, -errno, "staging %s/", dir);
+	if (syscall(SYS_move_mount, fs, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return rootfs_fail(b, -errno, "staging %s/", dir);
+	return TAKE_FD(fs);
+}
+
+/* Writes TEXT to NAME on the staging tmpfs FS; returns a read-only clone
+ * of that one file with ATTRS besides, to be attached in the root. */
+static int staged_file(struct build *b, int fs, const char *name, const char *text, mode_t mode,
+		       uint64_t attrs)
+{
+	_cleanup_close_ int fd = openat(fs, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	_cleanup_close_ int tree = -EBADF;
+	int r;
+
+	if (fd < 0)
+		return rootfs_fail(b, -errno, "writing %s", name);
+	r = nook_write_all(fd, text, strlen(text));
+	if (r < 0)
+		return rootfs_fail(b, r, "writing %s", name);
+	tree = (int) syscall(SYS_open_tree, fs, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0)
+		return rootfs_fail(b, -errno, "cloning %s", name);
+	r = nook_tree_setattr(tree, MOUNT_ATTR_RDONLY | attrs, -1, false);
+	if (r < 0)
+		return rootfs_fail(b, r, "making %s read-only", name);
+	return TAKE_FD(tree);
+}
+
+int rootfs_put_etc_files(struct build *b, const struct nook_etc_files *etc)
+{
+	const struct {
+		const char *name, *text;
+	} files[] = {
+		{ "resolv.conf", etc->resolv_conf },
+		{ "hosts", etc->hosts },
+	};
+	const uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+	_cleanup_close_ int fs = staging_tmpfs(b, "etc", attrs);
+
+	if (fs < 0)
+		return fs;
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		_cleanup_close_ int tree = -EBADF;
+		char path[64];
+		int r;
+
+		if (!files[i].text)
+			continue;
+		tree = staged_file(b, fs, files[i].name, files[i].text, 0644, attrs);
+		if (tree < 0)
+			return tree;
+		snprintf(path, sizeof(path), "/etc/%s", files[i].name);
+		r = place_file(b, path, tree);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * The stubs of setuid-stubs.c over the setuid programs that cannot work
+ * here: only where the root holds the real one (a regular file of root's
+ * with the setuid or setgid bit), so a program the user installed in the
+ * image stays theirs. Executable, but read-only, nosuid and nodev.
+ */
+int rootfs_put_setuid_stubs(struct build *b)
+{
+	const uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	_cleanup_close_ int fs = staging_tmpfs(b, "stubs", attrs);
+
+	if (fs < 0)
+		return fs;
+	for (size_t i = 0; i < nook_setuid_stubs_n; i++) {
+		const struct nook_setuid_stub *s = &nook_setuid_stubs[i];
+		_cleanup_close_ int at = rootfs_resolve(b, s->path, O_PATH);
+		_cleanup_close_ int tree = -EBADF;
+		char name[24], text[512];
+		struct stat st;
+		int r;
+
+		if (at < 0 || fstat(at, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+		    !(st.st_mode & (S_ISUID | S_ISGID)))
+			continue;
+		r = nook_setuid_stub_script(s, text, sizeof(text));
+		if (r < 0)
+			return rootfs_fail(b, r, "stub for %s", s->path);
+		snprintf(name, sizeof(name), "%zu", i);
+		tree = staged_file(b, fs, name, text, 0555, attrs);
+		if (tree < 0)
+			return tree;
+		r = rootfs_attach(b, tree, s->path);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The in-container root build's internals, shared by mount.c (the build
+ * itself and these primitives) and mount-files.c (the files put over the
+ * lower layer's). The interface is nook.h's mount section.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nook.h"
+
+struct build {
+	char *err;
+	size_t errsize;
+	int root; /* O_PATH fd of the merged root (staging "root") */
+	int devnull; /* O_PATH on the host's /dev/null, cloned for each masked file */
+	char tmpfs_size[32]; /* size= of /tmp, /run, /dev/shm ("": the kernel's default) */
+};
+
+/* ---- mount.c ---- */
+/* Writes FMT and strerror(R) to b->err; returns R as -errno. */
+int rootfs_fail(struct build *b, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Resolves REL (absolute container path) under the new root. */
+int rootfs_resolve(struct build *b, const char *path, int flags);
+/* fsopen + options + fsmount: a new detached mount of FSTYPE. */
+int rootfs_new_fs(struct build *b, const char *fstype, const char *const *opts, uint64_t attrs);
+/* Moves the detached tree TREE onto PATH inside the new root. */
+int rootfs_attach(struct build *b, int tree, const char *path);
+/* Creates PATH's last component (MODE) inside the new root if missing;
+ * its parent must exist. */
+int rootfs_mkdir_in(struct build *b, const char *path, mode_t mode);
+
+/* ---- mount-files.c ---- */
+/* The network's /etc/resolv.conf and /etc/hosts, over the lower layer's. */
+int rootfs_put_etc_files(struct build *b, const struct nook_etc_files *etc);
+/* The setuid stubs over the real setuid programs of root's in the root. */
+int rootfs_put_setuid_stubs(struct build *b);
