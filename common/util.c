@@ -97,6 +97,17 @@ int nook_read_all(int fd, char *buf, size_t size)
 	return (int) off;
 }
 
+int nook_open_beneath(int dir, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (unsigned) flags | O_CLOEXEC | O_NOFOLLOW,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int) syscall(SYS_openat2, dir, path, &how, sizeof(how));
+
+	return fd < 0 ? -errno : fd;
+}
+
 int nook_open_nofollow(const char *path, int flags, mode_t mode)
 {
 	struct open_how how = {

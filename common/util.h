@@ -26,6 +26,9 @@ int nook_check_root_owned(int fd, mode_t type, mode_t forbidden, struct stat *re
 int nook_read_file_at(int dirfd, const char *name, char *buf, size_t size);
 /* Reads FD until EOF or SIZE-1 bytes, NUL-terminates; returns the length. */
 int nook_read_all(int fd, char *buf, size_t size);
+/* Opens PATH beneath DIR (openat2 RESOLVE_BENEATH), following no symlink:
+ * for trees the user writes (the image, the container's lower layer). */
+int nook_open_beneath(int dir, const char *path, int flags);
 /* Opens PATH (absolute) component by component with RESOLVE_NO_SYMLINKS. */
 int nook_open_nofollow(const char *path, int flags, mode_t mode);
 /* Writes all of BUF, retrying on EINTR and short writes. */

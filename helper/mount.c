@@ -368,19 +368,6 @@ static int ensure_home(struct build *b, const struct nook_user *u)
 	return 0;
 }
 
-/* openat2 beneath DIR without following any symlink: the image is the
- * user's, whatever it holds must not send init elsewhere. */
-static int open_beneath(int dir, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = (unsigned) flags | O_CLOEXEC | O_NOFOLLOW,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int) syscall(SYS_openat2, dir, path, &how, sizeof(how));
-
-	return fd < 0 ? -errno : fd;
-}
-
 /* Creates NAME in the upper directory UP_DIR as the lower's LO_DIR/NAME is
  * (mode, owner), if missing; returns a read-only fd on it. */
 static int upper_dir_like_lower(struct build *b, int up_dir, int lo_dir, const char *name)
@@ -391,7 +378,7 @@ static int upper_dir_like_lower(struct build *b, int up_dir, int lo_dir, const c
 	if (fstatat(lo_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return rootfs_fail(b, -errno, "lower %s", name);
 	if (mkdirat(up_dir, name, 0700) == 0) {
-		fd = open_beneath(up_dir, name, O_RDONLY | O_DIRECTORY);
+		fd = nook_open_beneath(up_dir, name, O_RDONLY | O_DIRECTORY);
 		if (fd < 0)
 			return rootfs_fail(b, fd, "upper %s", name);
 		if (fchown(fd, st.st_uid, st.st_gid) < 0 || fchmod(fd, st.st_mode & 07777) < 0)
@@ -400,7 +387,7 @@ static int upper_dir_like_lower(struct build *b, int up_dir, int lo_dir, const c
 	}
 	if (errno != EEXIST)
 		return rootfs_fail(b, -errno, "creating %s in the image", name);
-	fd = open_beneath(up_dir, name, O_RDONLY | O_DIRECTORY);
+	fd = nook_open_beneath(up_dir, name, O_RDONLY | O_DIRECTORY);
 	return fd < 0 ? rootfs_fail(b, fd, "%s in the image", name) : TAKE_FD(fd);
 }
 
@@ -422,7 +409,7 @@ static int private_dirs(struct build *b)
 	if (lower < 0 || upper < 0)
 		return rootfs_fail(b, -errno, "staging layers");
 	for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-		_cleanup_close_ int lo_parent = open_beneath(lower, dirs[i][0], O_PATH | O_DIRECTORY);
+		_cleanup_close_ int lo_parent = nook_open_beneath(lower, dirs[i][0], O_PATH | O_DIRECTORY);
 		_cleanup_close_ int up_parent = -EBADF, fd = -EBADF;
 		struct stat st;
 

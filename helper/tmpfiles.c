@@ -141,18 +141,6 @@ static void add_entry(struct nook_run_dirs *d, const struct nook_run_dir *e)
 		d->dir[before] = *e;
 }
 
-/* openat2 beneath DIR without following any symlink. */
-static int open_beneath(int dir, const char *path, int flags)
-{
-	struct open_how how = {
-		.flags = (unsigned) flags | O_CLOEXEC | O_NOFOLLOW,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int) syscall(SYS_openat2, dir, path, &how, sizeof(how));
-
-	return fd < 0 ? -errno : fd;
-}
-
 struct conf_file {
 	char name[256];
 	unsigned dir; /* index into conf_dirs */
@@ -166,7 +154,7 @@ static int by_name(const void *a, const void *b)
 /* Adds the *.conf names of DIR not already in FILES. */
 static int list_dir(int root_fd, unsigned dir, struct conf_file *files, size_t *n)
 {
-	int fd = open_beneath(root_fd, conf_dirs[dir], O_RDONLY | O_DIRECTORY);
+	int fd = nook_open_beneath(root_fd, conf_dirs[dir], O_RDONLY | O_DIRECTORY);
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
 
@@ -209,7 +197,7 @@ static void read_conf(int root_fd, uid_t owner, const struct conf_file *cf, stru
 	snprintf(path, sizeof(path), "%s/%s", conf_dirs[cf->dir], cf->name);
 	/* A symlink fails here (ELOOP): tmpfiles.d masks with links to
 	 * /dev/null, and a link is nothing we follow as container root. */
-	fd = open_beneath(root_fd, path, O_RDONLY | O_NONBLOCK);
+	fd = nook_open_beneath(root_fd, path, O_RDONLY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != owner ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)))
 		return;
@@ -264,7 +252,7 @@ static unsigned long resolve_id(int root_fd, const char *name, bool group)
 	id = strtoul(name, &end, 10);
 	if (*end == '\0')
 		return id;
-	fd = open_beneath(root_fd, group ? "etc/group" : "etc/passwd", O_RDONLY);
+	fd = nook_open_beneath(root_fd, group ? "etc/group" : "etc/passwd", O_RDONLY);
 	if (fd < 0)
 		return 0;
 	f = fdopen(fd, "re");

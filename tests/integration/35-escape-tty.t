@@ -54,14 +54,25 @@ is "$(field queued "$out")" 0 "control: ... and reads what root types after the 
 nt_until 10 grep -q nt-secret "$NT_TMP/control-leak"
 ok $? "control: ... which it records"
 
-out=$(drive after 5 -- "${ex[@]}" sh -c 'python3 ~/escape-probe.py keep_fd0 ~/leak 30')
-is "$(field exit "$out")" 0 "terminal: nookctl exec on a terminal returns"
-is "$(field detached "$(sed -n 's/^out://p' <<<"$out")")" yes "terminal: the leftover inside detached"
-is "$(field queued "$out")" "$(field typed "$out")" "terminal: what root typed afterwards stays unread on root's terminal" ||
-	diag "$out"
-alive=$(nt_exec "$alice" "$conf" sh -c 'kill -0 "$(cat ~/leak.pid)" && echo alive')
-is "$alive" alive "terminal: ... while the leftover still runs inside, holding its fd 0"
-is "$(nt_exec "$alice" "$conf" sh -c 'cat ~/leak 2>/dev/null; echo end')" end "terminal: ... and it read nothing"
+# leftover WHAT LEAK ARGV...: ARGV (which leaves a process behind inside,
+# keeping fd 0 and writing what it reads to ~/LEAK) on root's terminal;
+# then root types at the prompt, and nothing of it may be read.
+leftover()
+{
+	local what=$1 leak=$2 out alive
+
+	shift 2
+	out=$(drive after 5 -- "$@")
+	is "$(field exit "$out")" 0 "$what: on a terminal, it returns"
+	is "$(field detached "$(sed -n 's/^out://p' <<<"$out")")" yes "$what: the leftover inside detached"
+	is "$(field queued "$out")" "$(field typed "$out")" "$what: what root typed afterwards stays unread on root's terminal" ||
+		diag "$out"
+	alive=$(nt_exec "$alice" "$conf" sh -c "kill -0 \"\$(cat ~/$leak.pid)\" && echo alive")
+	is "$alive" alive "$what: ... while the leftover still runs inside, holding its fd 0"
+	is "$(nt_exec "$alice" "$conf" sh -c "cat ~/$leak 2>/dev/null; echo end")" end "$what: ... and it read nothing"
+}
+
+leftover "nookctl exec" leak "${ex[@]}" sh -c 'python3 ~/escape-probe.py keep_fd0 ~/leak 30'
 
 out=$(drive interact ready 'hello\n' -- "${ex[@]}" sh -c 'echo ready; read -r x; echo "got=$x"; stty size; tty; exit 7')
 is "$(field exit "$out")" 7 "terminal: the exit status comes back"
@@ -99,14 +110,7 @@ nt_pam_file "$NT_TMP/su.pam" "auth     sufficient pam_rootok.so" "conf=$conf" "h
 su_tty=(unshare -m sh -c 'mount --bind "$1" /etc/pam.d/su && mount --bind "$1" /etc/pam.d/su-l &&
 	exec su - "$2" -c "$3"' sh "$NT_TMP/su.pam" "$alice")
 
-out=$(drive after 5 -- "${su_tty[@]}" 'python3 ~/escape-probe.py keep_fd0 ~/su-leak 30')
-is "$(field exit "$out")" 0 "su: on a terminal, su returns"
-is "$(field detached "$(sed -n 's/^out://p' <<<"$out")")" yes "su: the leftover inside detached"
-is "$(field queued "$out")" "$(field typed "$out")" "su: what root typed afterwards stays unread on root's terminal" ||
-	diag "$out"
-alive=$(nt_exec "$alice" "$conf" sh -c 'kill -0 "$(cat ~/su-leak.pid)" && echo alive')
-is "$alive" alive "su: ... while the leftover still runs inside, holding its fd 0"
-is "$(nt_exec "$alice" "$conf" sh -c 'cat ~/su-leak 2>/dev/null; echo end')" end "su: ... and it read nothing"
+leftover su su-leak "${su_tty[@]}" 'python3 ~/escape-probe.py keep_fd0 ~/su-leak 30'
 
 out=$(drive interact ready 'hello\n' -- "${su_tty[@]}" 'echo ready; read -r x; echo "got=$x"; stty size; tty; echo "P""ID1=$(cat /proc/1/comm)"; exit 7')
 is "$(field exit "$out")" 7 "su: the exit status comes back to root's shell"
