@@ -160,6 +160,66 @@ fuzz:
 	$(B)/fuzz/fuzz-protocol -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		$(B)/fuzz/corpus-protocol tests/fuzz/corpus-protocol
 
+# ---- Tooling: format, compile_commands.json, coverage ----------------------
+# (one block of its own; the CI's clang build is .ci/run's `make CC=clang`)
+
+.PHONY: format format-check compile_commands.json coverage
+FORMAT_SRC = $(wildcard common/*.[ch] helper/*.[ch] pam_module/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c \
+	tests/coverage/*.c)
+
+# Rewrites the C sources in place as .clang-format says.
+format:
+	clang-format -i $(FORMAT_SRC)
+
+# Lists what `make format` would change, and fails if anything would.
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+# The compilation database of clangd and clang-tidy: bear records every
+# compiler call of a full rebuild of $(B), so each file comes with the exact
+# flags it is built with (common/ twice: PIE for the helper, PIC for the
+# module), plus the fuzz harnesses with FUZZ_CC.
+compile_commands.json:
+	bear --output $@.new -- $(MAKE) --no-print-directory -B all
+	bear --append --output $@.new -- $(FUZZ_CC) -fsyntax-only $(wildcard tests/fuzz/*.c)
+	mv $@.new $@
+
+# Line coverage of the unit and integration tests (as root; as a user the
+# integration tests skip), built with --coverage at -O0 in a build directory
+# of its own. Prints lcov's summary; the HTML report is $(COV_B)/html. What
+# is and is not counted: README, "Coverage". tests/coverage/gcov-flush.c
+# writes the counters at _exit() and execvpe() too; it is compiled with the
+# build directory's device and inode, so the programs are relinked each run.
+# The counter files are made beforehand, writable by all (a test-only tree):
+# the helper's and the module's children add theirs as whichever user they
+# have become.
+COV_B ?= build-coverage
+COV_MAKE = $(MAKE) --no-print-directory B=$(COV_B) CFLAGS='-O0 -U_FORTIFY_SOURCE --coverage' \
+	LDFLAGS='--coverage -Wl,--wrap=_exit,--wrap=execvpe $(COV_B)/gcov-flush.o'
+# The seccomp generator runs at build time, not under the tests (which check
+# the filters it compiled): it is left out of the figure.
+COV_EXCLUDE = '*/common/seccomp-gen.c' '*/common/seccomp-policy.c'
+COV_LCOV = lcov --quiet --directory $(COV_B) --base-directory $(CURDIR)
+coverage:
+	@mkdir -p $(COV_B)
+	$(CC) -std=gnu11 -O2 $(WARN) -fPIC -DCOV_DIR='"$(abspath $(COV_B))"' -DCOV_DEV=$$(stat -c %d $(COV_B)) \
+		-DCOV_INO=$$(stat -c %i $(COV_B)) -c -o $(COV_B)/gcov-flush.o tests/coverage/gcov-flush.c
+	rm -f $(COV_B)/nook-helper $(COV_B)/nookctl $(COV_B)/pam_nook.so $(COV_B)/tests/test-*
+	$(COV_MAKE) all
+	find $(COV_B) -name '*.gcda' -delete
+	$(COV_LCOV) --capture --initial --output-file $(COV_B)/base.info
+	find $(COV_B) -name '*.gcno' -exec sh -c 'for f; do install -m 0666 /dev/null "$${f%.gcno}.gcda"; done' sh {} +
+	status=0; $(COV_MAKE) check || status=$$?; echo $$status > $(COV_B)/check.status
+	find $(COV_B) -name '*.gcda' -size 0 -delete
+	$(COV_LCOV) --capture --output-file $(COV_B)/tests.info
+	lcov --quiet -a $(COV_B)/base.info -a $(COV_B)/tests.info -o $(COV_B)/all.info
+	lcov --quiet --remove $(COV_B)/all.info '/usr/*' '*/tests/*' '*/$(COV_B)/*' $(COV_EXCLUDE) \
+		-o $(COV_B)/coverage.info
+	genhtml --quiet --output-directory $(COV_B)/html $(COV_B)/coverage.info
+	lcov --summary $(COV_B)/coverage.info
+	@status=$$(cat $(COV_B)/check.status); [ "$$status" = 0 ] || \
+		echo "coverage: make check failed ($$status); the figure counts the tests that ran"; exit $$status
+
 clean:
 	rm -rf $(B)
 

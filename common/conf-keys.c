@@ -445,7 +445,9 @@ static int parse_enum(struct parser *p, const struct key_def *k, const char *v, 
 	return conf_fail(p, -EINVAL, "%s = '%s' %s", k->name, conf_show(v, b), k->words->invalid);
 }
 
+/* clang-format off */
 #define ENUM_DEF(w, msg) { .words = (w), .n_words = ELEMENTSOF(w), .invalid = (msg) }
+/* clang-format on */
 
 /* What to do with an image that image_dir's free space cannot back fully. */
 static const struct enum_word image_space_words[] = {
@@ -488,6 +490,7 @@ _Static_assert(sizeof(enum nook_profile) == sizeof(int), "enum size");
  * NOOK_LIMIT_AUTO / NOOK_CPU_AUTO is derived from the host's size later
  * (nook_settings_auto_limits): no configuration is unbounded by omission;
  * "max" is the explicit way to say so. */
+/* clang-format off */
 const struct key_def conf_keys[] = {
 	{ .name = "enable", .parse = parse_boolean, .kind = V_BOOL, AT(enable), .def_num = true },
 	{ .name = "users", .parse = conf_parse_who, .kind = V_NONE, .flags = KEY_GLOBAL | KEY_MAY_BE_EMPTY },
@@ -531,6 +534,7 @@ const struct key_def conf_keys[] = {
 	  .def_num = NOOK_LIMIT_AUTO },
 	{ .name = "pty_max", .parse = parse_pty_max, .kind = V_U64, AT(pty_max), .def_num = 256 },
 };
+/* clang-format on */
 const size_t conf_n_keys = ELEMENTSOF(conf_keys);
 _Static_assert(ELEMENTSOF(conf_keys) <= KEYS_MAX, "raise KEYS_MAX");
 

@@ -54,6 +54,7 @@ struct nook_sc_rule {
 	struct scmp_arg_cmp args[2]; /* all must hold */
 };
 
+/* clang-format off */
 #define ALLOW(n) { .name = (n), .verdict = NOOK_SC_ALLOW }
 #define REFUSE(n) { .name = (n), .verdict = NOOK_SC_REFUSE }
 #define ALLOW_IF(n, a) { .name = (n), .verdict = NOOK_SC_ALLOW, .n_args = 1, .args = { a } }
@@ -70,6 +71,7 @@ struct nook_sc_rule {
 /* None of the bits of MASK set in argument IDX. */
 #define NONE_OF(idx, mask) \
 	{ .arg = (idx), .op = SCMP_CMP_MASKED_EQ, .datum_a = (mask), .datum_b = 0 }
+/* clang-format on */
 
 /*
  * Namespace flags a clone() must not carry: a new user namespace would
@@ -87,6 +89,7 @@ struct nook_sc_rule {
  * names this libseccomp does not know are skipped when loading: see
  * seccomp_add().
  */
+/* clang-format off */
 static const struct nook_sc_rule restricted_rules[] = {
 	/*
 	 * Docker's default profile (moby profiles/seccomp/default.json),
@@ -290,6 +293,7 @@ static const struct nook_sc_rule restricted_rules[] = {
 	REFUSE("get_mempolicy"), REFUSE("set_mempolicy"), REFUSE("set_mempolicy_home_node"),
 	REFUSE("migrate_pages"), REFUSE("move_pages"),
 };
+/* clang-format on */
 
 struct nook_sc_profile {
 	const struct nook_sc_rule *rules;

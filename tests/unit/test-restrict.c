@@ -121,6 +121,7 @@ static long clone_flags(unsigned long flags)
 	return clone_reap(syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL));
 }
 
+/* clang-format off */
 static long call_clone_newuser(void) { return clone_flags(CLONE_NEWUSER); }
 static long call_clone_newns(void) { return clone_flags(CLONE_NEWNS); }
 static long call_clone_newnet(void) { return clone_flags(CLONE_NEWNET); }
@@ -199,6 +200,7 @@ static long call_tioclinux(void) { return pty_ioctl(TIOCLINUX); }
 static long call_tioclinux_high(void) { return pty_ioctl((1UL << 40) | TIOCLINUX); }
 
 static long call_getppid(void) { return getppid(); }
+/* clang-format on */
 
 struct refusal {
 	const char *what;
@@ -337,9 +339,11 @@ static int socket_ok(int family, int type, int protocol)
 	return fd < 0 ? -errno : 0;
 }
 
+/* clang-format off */
 static int allow_socket_inet(void) { return socket_ok(AF_INET, SOCK_STREAM, 0); }
 static int allow_socket_unix(void) { return socket_ok(AF_UNIX, SOCK_STREAM, 0); }
 static int allow_socket_netlink(void) { return socket_ok(AF_NETLINK, SOCK_RAW, 0); }
+/* clang-format on */
 
 static int allow_socket_inet6(void)
 {
