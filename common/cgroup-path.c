@@ -14,7 +14,6 @@
 #include "cleanup.h"
 #include "util.h"
 
-
 bool nook_valid_cg_path(const char *p)
 {
 	if (!*p || *p == '/')

@@ -18,7 +18,7 @@
 #define NOOK_CG_USER "user"
 struct nook_cgroup {
 	bool v2;
-	size_t n; /* hierarchies: 1 on v2, memory/cpu/pids on v1 */
+	size_t n;                         /* hierarchies: 1 on v2, memory/cpu/pids on v1 */
 	char ctrl[NOOK_CG_MAX_CTRL][16];  /* "" on v2, else controller name */
 	char base[NOOK_CG_MAX_CTRL][512]; /* hierarchy mount, e.g. /sys/fs/cgroup/memory */
 	char user[NOOK_CG_MAX_CTRL][512]; /* the user's cgroup, relative to base */

@@ -56,18 +56,18 @@ static inline void nook_strvfreep(char ***v)
 #define _cleanup_closedir_ _cleanup_(nook_closedirp)
 #define _cleanup_strv_ _cleanup_(nook_strvfreep)
 
-#define TAKE_FD(fd)                 \
-	({                          \
-		int _fd_ = (fd);    \
-		(fd) = -EBADF;      \
-		_fd_;               \
+#define TAKE_FD(fd)              \
+	({                       \
+		int _fd_ = (fd); \
+		(fd) = -EBADF;   \
+		_fd_;            \
 	})
 
-#define TAKE_PTR(p)                    \
-	({                             \
+#define TAKE_PTR(p)                      \
+	({                               \
 		__typeof__(p) _p_ = (p); \
-		(p) = NULL;            \
-		_p_;                   \
+		(p) = NULL;              \
+		_p_;                     \
 	})
 
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))

@@ -25,9 +25,9 @@
 
 #include "conf.h"
 
-#define HOSTNAME_LEN_MAX 64  /* HOST_NAME_MAX: sethostname() refuses more */
-#define SHOW_MAX 64          /* how much of a bad value an error quotes */
-#define KEYS_MAX 64          /* at least conf_n_keys: sizes the per-key arrays of resolution */
+#define HOSTNAME_LEN_MAX 64 /* HOST_NAME_MAX: sethostname() refuses more */
+#define SHOW_MAX 64         /* how much of a bad value an error quotes */
+#define KEYS_MAX 64         /* at least conf_n_keys: sizes the per-key arrays of resolution */
 
 enum section_type {
 	SEC_DEFAULT,
@@ -55,9 +55,9 @@ struct key_def;
 struct entry {
 	const struct key_def *key;
 	unsigned line;
-	uint64_t num;    /* bool, size, duration, count or enum */
-	char *str;       /* path, hostname template, cgroup path; bind source */
-	char *dst;       /* bind destination */
+	uint64_t num; /* bool, size, duration, count or enum */
+	char *str;    /* path, hostname template, cgroup path; bind source */
+	char *dst;    /* bind destination */
 	bool ro;
 	struct who *who; /* users, exempt */
 	size_t n_who;
@@ -65,9 +65,9 @@ struct entry {
 
 struct section {
 	enum section_type type;
-	char *name;      /* NULL for [default] */
+	char *name; /* NULL for [default] */
 	unsigned line;
-	bool gid_known;  /* [group:NAME]: the name resolved at load time */
+	bool gid_known; /* [group:NAME]: the name resolved at load time */
 	gid_t gid;
 	struct entry *entries;
 	size_t n_entries, cap_entries;
@@ -101,15 +101,15 @@ enum value_kind {
 	V_HOSTNAME, /* char *, str with %u expanded for the user */
 	V_CIDR4,    /* struct nook_cidr, str parsed; a NULL default leaves it unset */
 	V_CIDR6,
-	V_ADDRS,    /* char **, NULL-terminated, from the blank-separated str */
-	V_PATHS,    /* list: char **, NULL-terminated, one str per entry */
-	V_BINDS,    /* list: struct nook_bind *, its count at count_offset */
+	V_ADDRS, /* char **, NULL-terminated, from the blank-separated str */
+	V_PATHS, /* list: char **, NULL-terminated, one str per entry */
+	V_BINDS, /* list: struct nook_bind *, its count at count_offset */
 };
 
 enum key_flag {
-	KEY_GLOBAL = 1 << 0,      /* only in [default]: who is selected is global policy */
-	KEY_LIST = 1 << 1,        /* repeatable: occurrences append instead of override */
-	KEY_SPLIT = 1 << 2,       /* the value holds several blank-separated items */
+	KEY_GLOBAL = 1 << 0, /* only in [default]: who is selected is global policy */
+	KEY_LIST = 1 << 1,   /* repeatable: occurrences append instead of override */
+	KEY_SPLIT = 1 << 2,  /* the value holds several blank-separated items */
 	KEY_MAY_BE_EMPTY = 1 << 3,
 };
 
@@ -136,7 +136,7 @@ struct key_def {
 	uint64_t def_num;             /* default of a numeric kind */
 	const char *def_str;          /* default of a string kind, as if written in the file */
 	enum value_kind kind;
-	unsigned flags;               /* enum key_flag */
+	unsigned flags; /* enum key_flag */
 };
 
 /* ---- conf-parse.c: messages --------------------------------------------- */

@@ -15,9 +15,9 @@
 
 #include "cleanup.h"
 
-#define CPU_MAX_PERCENT 102400 /* percent of one CPU: up to 1024 CPUs */
-#define PIDS_LIMIT 4194304   /* PID_MAX_LIMIT: the kernel refuses a larger pids.max */
-#define PTY_LIMIT 1048576    /* NR_UNIX98_PTY_MAX: the most a devpts max= may be */
+#define CPU_MAX_PERCENT 102400              /* percent of one CPU: up to 1024 CPUs */
+#define PIDS_LIMIT 4194304                  /* PID_MAX_LIMIT: the kernel refuses a larger pids.max */
+#define PTY_LIMIT 1048576                   /* NR_UNIX98_PTY_MAX: the most a devpts max= may be */
 #define IMAGE_SIZE_MIN (UINT64_C(64) << 20) /* below this ext4 + overlay work dirs barely fit */
 #define DEFAULT_BRIDGE_SUBNET "10.213.0.0/16"
 /* The bridge's own address is the first of the subnet, containers get the
@@ -33,7 +33,8 @@ static int parse_boolean(struct parser *p, const struct key_def *k, const char *
 	bool val;
 
 	if (nook_parse_bool(v, &val) < 0)
-		return conf_fail(p, -EINVAL, "%s = '%s' is not a boolean; use yes or no", k->name, conf_show(v, b));
+		return conf_fail(p, -EINVAL, "%s = '%s' is not a boolean; use yes or no", k->name,
+				 conf_show(v, b));
 	e->num = val;
 	return 0;
 }
@@ -46,15 +47,16 @@ static int check_abs_path(struct parser *p, const char *key, const char *what, c
 	size_t n = strlen(v);
 
 	if (v[0] != '/')
-		return conf_fail(p, -EINVAL, "%s: %s '%s' is not an absolute path; write it starting with '/'",
-			    key, what, conf_show(v, b));
+		return conf_fail(p, -EINVAL,
+				 "%s: %s '%s' is not an absolute path; write it starting with '/'", key, what,
+				 conf_show(v, b));
 	if (n >= PATH_MAX)
-		return conf_fail(p, -ENAMETOOLONG, "%s: %s '%s' is longer than %d bytes; shorten it", key, what,
-			    conf_show(v, b), PATH_MAX - 1);
+		return conf_fail(p, -ENAMETOOLONG, "%s: %s '%s' is longer than %d bytes; shorten it", key,
+				 what, conf_show(v, b), PATH_MAX - 1);
 	for (const char *c = v; (c = strstr(c, "..")); c += 2)
 		if (c[-1] == '/' && (c[2] == '/' || c[2] == '\0'))
 			return conf_fail(p, -EINVAL, "%s: %s '%s' contains '..'; write the path without it",
-				    key, what, conf_show(v, b));
+					 key, what, conf_show(v, b));
 	return 0;
 }
 
@@ -71,7 +73,8 @@ static int parse_path(struct parser *p, const struct key_def *k, const char *v, 
 static int parse_hide(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	if (strcmp(v, "/") == 0)
-		return conf_fail(p, -EINVAL, "%s: '/' would hide the whole lower layer; name a path below it", k->name);
+		return conf_fail(p, -EINVAL, "%s: '/' would hide the whole lower layer; name a path below it",
+				 k->name);
 	return parse_path(p, k, v, e);
 }
 
@@ -85,7 +88,7 @@ static int parse_bind_fields(struct parser *p, const char *key, const char *v, c
 	dst = strchr(src, ':');
 	if (!dst)
 		return conf_fail(p, -EINVAL, "%s = '%s' has no destination; write SOURCE:DEST[:ro|rw]", key,
-			    conf_show(v, b));
+				 conf_show(v, b));
 	*dst++ = '\0';
 	opt = strchr(dst, ':');
 	if (opt)
@@ -97,14 +100,16 @@ static int parse_bind_fields(struct parser *p, const char *key, const char *v, c
 	if (r < 0)
 		return r;
 	if (strcmp(dst, "/") == 0)
-		return conf_fail(p, -EINVAL, "%s: destination '/' would replace the root; bind below it", key);
+		return conf_fail(p, -EINVAL, "%s: destination '/' would replace the root; bind below it",
+				 key);
 	if (!opt || strcmp(opt, "rw") == 0)
 		e->ro = false;
 	else if (strcmp(opt, "ro") == 0)
 		e->ro = true;
 	else
-		return conf_fail(p, -EINVAL, "%s: unknown option '%s'; use ro or rw (paths cannot contain ':')",
-			    key, conf_show(opt, b));
+		return conf_fail(p, -EINVAL,
+				 "%s: unknown option '%s'; use ro or rw (paths cannot contain ':')", key,
+				 conf_show(opt, b));
 	e->str = strdup(src);
 	e->dst = strdup(dst);
 	return e->str && e->dst ? 0 : -ENOMEM;
@@ -128,16 +133,19 @@ static int parse_image_size(struct parser *p, const struct key_def *k, const cha
 	int r = nook_parse_size(v, &e->num);
 
 	if (r == -ERANGE)
-		return conf_fail(p, r, "%s = '%s' is too large; use a size such as 10G", k->name, conf_show(v, b));
+		return conf_fail(p, r, "%s = '%s' is too large; use a size such as 10G", k->name,
+				 conf_show(v, b));
 	if (r < 0)
-		return conf_fail(p, r, "%s = '%s' is not a size; use a number with an optional K, M, G or T suffix, e.g. 10G",
-			    k->name, conf_show(v, b));
+		return conf_fail(
+			p, r,
+			"%s = '%s' is not a size; use a number with an optional K, M, G or T suffix, e.g. 10G",
+			k->name, conf_show(v, b));
 	if (e->num == 0)
 		return conf_fail(p, -EINVAL, "%s = '%s': an image needs a fixed size; use e.g. 10G", k->name,
-			    conf_show(v, b));
+				 conf_show(v, b));
 	if (e->num < IMAGE_SIZE_MIN)
-		return conf_fail(p, -EINVAL, "%s = '%s' is below the minimum of 64M; use at least 64M", k->name,
-			    conf_show(v, b));
+		return conf_fail(p, -EINVAL, "%s = '%s' is below the minimum of 64M; use at least 64M",
+				 k->name, conf_show(v, b));
 	return 0;
 }
 
@@ -147,20 +155,24 @@ static int parse_memory_max(struct parser *p, const struct key_def *k, const cha
 	int r = nook_parse_size(v, &e->num);
 
 	if (r == -ERANGE)
-		return conf_fail(p, r, "%s = '%s' is too large; use a size such as 4G, or max", k->name, conf_show(v, b));
+		return conf_fail(p, r, "%s = '%s' is too large; use a size such as 4G, or max", k->name,
+				 conf_show(v, b));
 	if (r < 0)
-		return conf_fail(p, r, "%s = '%s' is not a size; use a number with an optional K, M, G or T suffix, or max",
-			    k->name, conf_show(v, b));
+		return conf_fail(
+			p, r,
+			"%s = '%s' is not a size; use a number with an optional K, M, G or T suffix, or max",
+			k->name, conf_show(v, b));
 	/* 0 is how the struct spells "no limit"; a literal 0 would mean an
 	 * instant OOM, which is surely not what was meant. */
 	if (e->num == 0 && strcasecmp(v, "max") != 0)
-		return conf_fail(p, -EINVAL, "%s = 0 would allow no memory at all; use max for no limit", k->name);
+		return conf_fail(p, -EINVAL, "%s = 0 would allow no memory at all; use max for no limit",
+				 k->name);
 	return 0;
 }
 
 /* "max" -> 0, else an integer in [1, limit], optionally followed by SUFFIX. */
-static int parse_limit(struct parser *p, const char *key, const char *v, uint64_t limit,
-		       const char *suffix, uint64_t *ret)
+static int parse_limit(struct parser *p, const char *key, const char *v, uint64_t limit, const char *suffix,
+		       uint64_t *ret)
 {
 	char b[SHOW_MAX + 4];
 	const char *s = v;
@@ -178,7 +190,7 @@ static int parse_limit(struct parser *p, const char *key, const char *v, uint64_
 		r = -ERANGE;
 	if (r < 0)
 		return conf_fail(p, r, "%s = '%s' is not valid; use an integer from 1 to %llu, or max", key,
-			    conf_show(v, b), (unsigned long long) limit);
+				 conf_show(v, b), (unsigned long long) limit);
 	*ret = n;
 	return 0;
 }
@@ -204,10 +216,14 @@ static int parse_tmpfs_size(struct parser *p, const struct key_def *k, const cha
 	int r = nook_parse_size(v, &e->num);
 
 	if (r < 0)
-		return conf_fail(p, r, "%s = '%s' is not a size; use a number with an optional K, M, G or T suffix, or max",
-			    k->name, conf_show(v, b));
+		return conf_fail(
+			p, r,
+			"%s = '%s' is not a size; use a number with an optional K, M, G or T suffix, or max",
+			k->name, conf_show(v, b));
 	if (e->num == 0 && strcasecmp(v, "max") != 0)
-		return conf_fail(p, -EINVAL, "%s = 0 would leave no room in /tmp; use max for the kernel's default", k->name);
+		return conf_fail(p, -EINVAL,
+				 "%s = 0 would leave no room in /tmp; use max for the kernel's default",
+				 k->name);
 	return 0;
 }
 
@@ -219,8 +235,10 @@ static int parse_linger(struct parser *p, const struct key_def *k, const char *v
 	if (r == -ERANGE)
 		return conf_fail(p, r, "%s = '%s' is too large; use e.g. 10m", k->name, conf_show(v, b));
 	if (r < 0)
-		return conf_fail(p, r, "%s = '%s' is not a duration; use 0 or a number with ms, s, m, h or d, e.g. 30s",
-			    k->name, conf_show(v, b));
+		return conf_fail(
+			p, r,
+			"%s = '%s' is not a duration; use 0 or a number with ms, s, m, h or d, e.g. 30s",
+			k->name, conf_show(v, b));
 	return 0;
 }
 
@@ -232,8 +250,8 @@ static int parse_lock_timeout(struct parser *p, const struct key_def *k, const c
 	if (r < 0)
 		return r;
 	if (e->num == 0)
-		return conf_fail(p, -EINVAL, "%s = '%s': a login must be able to wait a little; use e.g. 90s", k->name,
-			    conf_show(v, b));
+		return conf_fail(p, -EINVAL, "%s = '%s': a login must be able to wait a little; use e.g. 90s",
+				 k->name, conf_show(v, b));
 	return 0;
 }
 
@@ -251,17 +269,21 @@ static int parse_hostname(struct parser *p, const struct key_def *k, const char 
 				c++;
 				continue;
 			}
-			return conf_fail(p, -EINVAL, "%s = '%s': unknown escape '%%%.1s'; use %%u for the user name or %%%% for '%%'",
-				    k->name, conf_show(v, b), c[1] ? c + 1 : "");
+			return conf_fail(
+				p, -EINVAL,
+				"%s = '%s': unknown escape '%%%.1s'; use %%u for the user name or %%%% for '%%'",
+				k->name, conf_show(v, b), c[1] ? c + 1 : "");
 		}
 		if (!conf_hostname_char(*c))
-			return conf_fail(p, -EINVAL, "%s = '%s': a hostname may only contain letters, digits, '-' and '.'",
-				    k->name, conf_show(v, b));
+			return conf_fail(
+				p, -EINVAL,
+				"%s = '%s': a hostname may only contain letters, digits, '-' and '.'",
+				k->name, conf_show(v, b));
 		literal++;
 	}
 	if (literal > HOSTNAME_LEN_MAX)
 		return conf_fail(p, -EINVAL, "%s = '%s' is longer than %d characters; shorten it", k->name,
-			    conf_show(v, b), HOSTNAME_LEN_MAX);
+				 conf_show(v, b), HOSTNAME_LEN_MAX);
 	e->str = strdup(v);
 	return e->str ? 0 : -ENOMEM;
 }
@@ -276,33 +298,43 @@ static int parse_cgroup_root(struct parser *p, const struct key_def *k, const ch
 	if (strncmp(s, "./", 2) == 0)
 		s += 2;
 	if (*s == '/')
-		return conf_fail(p, -EINVAL, "%s = '%s' must be relative; drop the leading '/' (or write ./NAME for a cgroup below the creating process's)",
-			    k->name, conf_show(v, b));
+		return conf_fail(
+			p, -EINVAL,
+			"%s = '%s' must be relative; drop the leading '/' (or write ./NAME for a cgroup below the creating process's)",
+			k->name, conf_show(v, b));
 	if (!*s)
-		return conf_fail(p, -EINVAL, "%s = '%s' names no cgroup; use e.g. nook or ./nook", k->name, conf_show(v, b));
+		return conf_fail(p, -EINVAL, "%s = '%s' names no cgroup; use e.g. nook or ./nook", k->name,
+				 conf_show(v, b));
 	while (*s) {
 		size_t n = 0;
 
 		while (s[n] && s[n] != '/') {
 			if (!conf_cgroup_char(s[n]))
-				return conf_fail(p, -EINVAL, "%s = '%s': a cgroup name may only contain letters, digits, '_', '.' and '-'",
-					    k->name, conf_show(v, b));
+				return conf_fail(
+					p, -EINVAL,
+					"%s = '%s': a cgroup name may only contain letters, digits, '_', '.' and '-'",
+					k->name, conf_show(v, b));
 			n++;
 		}
 		if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-			return conf_fail(p, -EINVAL, "%s = '%s' has an empty, '.' or '..' component; write a plain path such as nook/users",
-				    k->name, conf_show(v, b));
+			return conf_fail(
+				p, -EINVAL,
+				"%s = '%s' has an empty, '.' or '..' component; write a plain path such as nook/users",
+				k->name, conf_show(v, b));
 		if (n > NAME_MAX)
-			return conf_fail(p, -ENAMETOOLONG, "%s: a component of '%s' is longer than %d bytes; shorten it",
-				    k->name, conf_show(v, b), NAME_MAX);
+			return conf_fail(p, -ENAMETOOLONG,
+					 "%s: a component of '%s' is longer than %d bytes; shorten it",
+					 k->name, conf_show(v, b), NAME_MAX);
 		s += n;
 		if (*s == '/' && !s[1])
-			return conf_fail(p, -EINVAL, "%s = '%s' ends with '/'; remove it", k->name, conf_show(v, b));
+			return conf_fail(p, -EINVAL, "%s = '%s' ends with '/'; remove it", k->name,
+					 conf_show(v, b));
 		if (*s == '/')
 			s++;
 	}
 	if (strlen(v) >= PATH_MAX)
-		return conf_fail(p, -ENAMETOOLONG, "%s = '%s' is too long; shorten it", k->name, conf_show(v, b));
+		return conf_fail(p, -ENAMETOOLONG, "%s = '%s' is too long; shorten it", k->name,
+				 conf_show(v, b));
 	e->str = strdup(v);
 	return e->str ? 0 : -ENOMEM;
 }
@@ -316,12 +348,15 @@ static int parse_slice(struct parser *p, const struct key_def *k, const char *v,
 
 	if (n <= 6 || n > 200 || strcmp(v + n - 6, ".slice") != 0 || v[0] == '-' || v[n - 7] == '-' ||
 	    strstr(v, "--"))
-		return conf_fail(p, -EINVAL, "%s = '%s' is not a slice name; write e.g. nook.slice or nook-lab.slice",
-			    k->name, conf_show(v, b));
+		return conf_fail(p, -EINVAL,
+				 "%s = '%s' is not a slice name; write e.g. nook.slice or nook-lab.slice",
+				 k->name, conf_show(v, b));
 	for (size_t i = 0; i < n - 6; i++)
 		if (!conf_cgroup_char(v[i]) || v[i] == '.')
-			return conf_fail(p, -EINVAL, "%s = '%s': a slice name may only contain letters, digits, '_' and '-' before .slice",
-				    k->name, conf_show(v, b));
+			return conf_fail(
+				p, -EINVAL,
+				"%s = '%s': a slice name may only contain letters, digits, '_' and '-' before .slice",
+				k->name, conf_show(v, b));
 	e->str = strdup(v);
 	return e->str ? 0 : -ENOMEM;
 }
@@ -335,15 +370,19 @@ static int parse_ifname(struct parser *p, const struct key_def *k, const char *v
 	size_t n = strlen(v);
 
 	if (n > NOOK_IFNAME_MAX)
-		return conf_fail(p, -EINVAL, "%s = '%s' is longer than %d characters; shorten it", k->name, conf_show(v, b),
-			    NOOK_IFNAME_MAX);
+		return conf_fail(p, -EINVAL, "%s = '%s' is longer than %d characters; shorten it", k->name,
+				 conf_show(v, b), NOOK_IFNAME_MAX);
 	for (size_t i = 0; i < n; i++)
 		if (!conf_cgroup_char(v[i]))
-			return conf_fail(p, -EINVAL, "%s = '%s': an interface name may only contain letters, digits, '_', '.' and '-'",
-				    k->name, conf_show(v, b));
+			return conf_fail(
+				p, -EINVAL,
+				"%s = '%s': an interface name may only contain letters, digits, '_', '.' and '-'",
+				k->name, conf_show(v, b));
 	if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0 || strncmp(v, "nk-", 3) == 0)
-		return conf_fail(p, -EINVAL, "%s = '%s' is reserved (nk-* are the containers' own interfaces); choose another name",
-			    k->name, conf_show(v, b));
+		return conf_fail(
+			p, -EINVAL,
+			"%s = '%s' is reserved (nk-* are the containers' own interfaces); choose another name",
+			k->name, conf_show(v, b));
 	e->str = strdup(v);
 	return e->str ? 0 : -ENOMEM;
 }
@@ -368,13 +407,16 @@ static int parse_subnet(struct parser *p, const struct key_def *k, const char *v
 	int r = nook_parse_cidr(v, family, &c);
 
 	if (r < 0)
-		return conf_fail(p, r, "%s = '%s' is not an %s prefix; write ADDRESS/LENGTH, e.g. %s", k->name, conf_show(v, b),
-			    family == AF_INET ? "IPv4" : "IPv6", example);
+		return conf_fail(p, r, "%s = '%s' is not an %s prefix; write ADDRESS/LENGTH, e.g. %s",
+				 k->name, conf_show(v, b), family == AF_INET ? "IPv4" : "IPv6", example);
 	if (c.prefix < lo || c.prefix > hi)
-		return conf_fail(p, -ERANGE, "%s = '%s': the length must be from /%u to /%u", k->name, conf_show(v, b), lo, hi);
+		return conf_fail(p, -ERANGE, "%s = '%s': the length must be from /%u to /%u", k->name,
+				 conf_show(v, b), lo, hi);
 	if (!cidr_usable(&c))
-		return conf_fail(p, -EINVAL, "%s = '%s' is a loopback, multicast or reserved range; use a private one such as %s",
-			    k->name, conf_show(v, b), example);
+		return conf_fail(
+			p, -EINVAL,
+			"%s = '%s' is a loopback, multicast or reserved range; use a private one such as %s",
+			k->name, conf_show(v, b), example);
 	if (nook_cidr_host_bits(&c)) {
 		for (unsigned i = 0; i < 16; i++) {
 			unsigned first = i * 8;
@@ -385,8 +427,8 @@ static int parse_subnet(struct parser *p, const struct key_def *k, const char *v
 				c.addr[i] &= (uint8_t) (0xffu << (8 - (c.prefix - first)));
 		}
 		(void) inet_ntop(family, c.addr, text, sizeof(text));
-		return conf_fail(p, -EINVAL, "%s = '%s' has host bits set; write the network, %s/%u", k->name, conf_show(v, b),
-			    text, c.prefix);
+		return conf_fail(p, -EINVAL, "%s = '%s' has host bits set; write the network, %s/%u", k->name,
+				 conf_show(v, b), text, c.prefix);
 	}
 	e->str = strdup(v);
 	return e->str ? 0 : -ENOMEM;
@@ -406,11 +448,15 @@ static int parse_dns_items(struct parser *p, const char *key, char *v, struct en
 		int family = strchr(w, ':') ? AF_INET6 : AF_INET;
 
 		if (inet_pton(family, w, bin) != 1)
-			return conf_fail(p, -EINVAL, "%s: '%s' is not a numeric IPv4 or IPv6 address; write e.g. 192.0.2.53",
-				    key, conf_show(w, b));
+			return conf_fail(
+				p, -EINVAL,
+				"%s: '%s' is not a numeric IPv4 or IPv6 address; write e.g. 192.0.2.53", key,
+				conf_show(w, b));
 		if (++n > NOOK_DNS_MAX)
-			return conf_fail(p, -E2BIG, "%s: more than %d name servers; the resolver only uses %d, so list at most that many",
-				    key, NOOK_DNS_MAX, NOOK_DNS_MAX);
+			return conf_fail(
+				p, -E2BIG,
+				"%s: more than %d name servers; the resolver only uses %d, so list at most that many",
+				key, NOOK_DNS_MAX, NOOK_DNS_MAX);
 		(void) inet_ntop(family, bin, text, sizeof(text));
 		len += (size_t) snprintf(out + len, sizeof(out) - len, "%s%s", len ? " " : "", text);
 	}
@@ -454,8 +500,7 @@ static const struct enum_word image_space_words[] = {
 	{ "refuse", 0 },
 	{ "warn", 1 },
 };
-static const struct enum_def image_space_enum =
-	ENUM_DEF(image_space_words, "is not refuse or warn");
+static const struct enum_def image_space_enum = ENUM_DEF(image_space_words, "is not refuse or warn");
 
 static const struct enum_word cgroup_manager_words[] = {
 	{ "auto", NOOK_CG_AUTO },

@@ -30,18 +30,20 @@ static int check_owner(int fd, const char *path, bool dir, char **ret_err)
 
 	if (r == -ENOTDIR || r == -EINVAL)
 		return conf_fail_file(ret_err, r, "%s: not a %s; replace it with one", path,
-				 dir ? "directory" : "regular file");
+				      dir ? "directory" : "regular file");
 	if (r == -EPERM && st.st_uid != 0)
 		return conf_fail_file(ret_err, r, "%s: owned by uid %u, must be owned by root; chown root %s",
-				 path, (unsigned) st.st_uid, path);
+				      path, (unsigned) st.st_uid, path);
 	if (r == -EPERM)
-		return conf_fail_file(ret_err, r, "%s: writable by group or others (mode %04o); chmod go-w %s",
-				 path, (unsigned) (st.st_mode & 07777), path);
+		return conf_fail_file(ret_err, r,
+				      "%s: writable by group or others (mode %04o); chmod go-w %s", path,
+				      (unsigned) (st.st_mode & 07777), path);
 	if (r < 0)
 		return conf_fail_file(ret_err, r, "%s: cannot stat: %s", path, strerror(-r));
 	if (!dir && st.st_size > CONF_FILE_MAX)
-		return conf_fail_file(ret_err, -EFBIG, "%s: %lld bytes, more than the limit of %d; make it smaller",
-				 path, (long long) st.st_size, CONF_FILE_MAX);
+		return conf_fail_file(ret_err, -EFBIG,
+				      "%s: %lld bytes, more than the limit of %d; make it smaller", path,
+				      (long long) st.st_size, CONF_FILE_MAX);
 	return 0;
 }
 
@@ -59,8 +61,9 @@ static int read_all(int fd, const char *path, char **ret, size_t *ret_len, char 
 		if (len == cap) {
 			char *nb;
 			if (cap > CONF_FILE_MAX)
-				return conf_fail_file(ret_err, -EFBIG, "%s: more than the limit of %d bytes; make it smaller",
-						 path, CONF_FILE_MAX);
+				return conf_fail_file(ret_err, -EFBIG,
+						      "%s: more than the limit of %d bytes; make it smaller",
+						      path, CONF_FILE_MAX);
 			cap *= 2;
 			nb = realloc(buf, cap);
 			if (!nb)
@@ -77,8 +80,8 @@ static int read_all(int fd, const char *path, char **ret, size_t *ret_len, char 
 		len += (size_t) n;
 	}
 	if (len > CONF_FILE_MAX)
-		return conf_fail_file(ret_err, -EFBIG, "%s: more than the limit of %d bytes; make it smaller", path,
-				 CONF_FILE_MAX);
+		return conf_fail_file(ret_err, -EFBIG, "%s: more than the limit of %d bytes; make it smaller",
+				      path, CONF_FILE_MAX);
 	*ret = TAKE_PTR(buf);
 	*ret_len = len;
 	return 0;
@@ -97,8 +100,8 @@ static int load_file(struct nook_conf *c, int dirfd, const char *name, const cha
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return conf_fail_file(ret_err, -ENOENT, "%s: does not exist; create it (see nook.conf(5))",
-					 path);
+			return conf_fail_file(ret_err, -ENOENT,
+					      "%s: does not exist; create it (see nook.conf(5))", path);
 		return conf_fail_file(ret_err, -errno, "%s: cannot open: %m", path);
 	}
 	r = check_owner(fd, path, false, ret_err);

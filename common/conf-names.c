@@ -75,7 +75,7 @@ int conf_lookup_failed(struct parser *p, int r, const char *what, const char *na
 		return r;
 	errno = -r;
 	return conf_fail(p, r, "cannot look up %s '%s': %m; check the name service (nsswitch.conf)", what,
-		    name);
+			 name);
 }
 
 /* ---- users and exempt ----------------------------------------------------- */
@@ -96,29 +96,33 @@ static int parse_who_items(struct parser *p, const char *key, char *v, struct en
 		} else if (w[0] == '@') {
 			item.kind = WHO_GROUP;
 			if (!nook_valid_user_name(w + 1))
-				return conf_fail(p, -EINVAL,
-					    "%s: '%s' is not a valid group name; use lower-case letters, digits, '_', '-' or '.'",
-					    key, conf_show(w + 1, b));
+				return conf_fail(
+					p, -EINVAL,
+					"%s: '%s' is not a valid group name; use lower-case letters, digits, '_', '-' or '.'",
+					key, conf_show(w + 1, b));
 			r = conf_group_lookup(w + 1, &item.gid);
 			if (r < 0)
 				return conf_lookup_failed(p, r, "group", w + 1);
 			item.gid_known = r > 0;
 			if (!r) {
-				r = conf_warn(p, "%s: group '%s' does not exist; its entry matches nobody", key, w + 1);
+				r = conf_warn(p, "%s: group '%s' does not exist; its entry matches nobody",
+					      key, w + 1);
 				if (r < 0)
 					return r;
 			}
 		} else {
 			if (!nook_valid_user_name(w))
 				return conf_fail(p, -EINVAL,
-					    "%s: '%s' is not a user name, @group or *; fix or remove it",
-					    key, conf_show(w, b));
+						 "%s: '%s' is not a user name, @group or *; fix or remove it",
+						 key, conf_show(w, b));
 			r = conf_user_exists(w);
 			if (r < 0)
 				return conf_lookup_failed(p, r, "user", w);
 			if (!r) {
-				r = conf_warn(p, "%s: user '%s' does not exist; the entry has no effect until it does",
-					 key, w);
+				r = conf_warn(
+					p,
+					"%s: user '%s' does not exist; the entry has no effect until it does",
+					key, w);
 				if (r < 0)
 					return r;
 			}

@@ -38,7 +38,7 @@ const char *conf_show(const char *v, char buf[static SHOW_MAX + 4])
 /* "FILE:LINE: message" (or just the message when LINE is 0), cut to
  * NOOK_CONF_ERR_MAX - 1 bytes; NULL when out of memory. */
 static __attribute__((format(printf, 3, 0))) char *vformat(const char *file, unsigned line, const char *fmt,
-							    va_list ap)
+							   va_list ap)
 {
 	char *body = NULL, *msg = NULL;
 
@@ -220,7 +220,8 @@ static int parse_header(struct parser *p, char *line)
 	int r;
 
 	if (line[n - 1] != ']')
-		return conf_fail(p, -EINVAL, "section header '%s' lacks the closing ']'; add it", conf_show(line, b));
+		return conf_fail(p, -EINVAL, "section header '%s' lacks the closing ']'; add it",
+				 conf_show(line, b));
 	line[n - 1] = '\0';
 	inner = conf_trim(line + 1);
 	if (strcmp(inner, "default") != 0) {
@@ -230,11 +231,15 @@ static int parse_header(struct parser *p, char *line)
 				name = inner + strlen(types[i].prefix);
 			}
 		if (!name)
-			return conf_fail(p, -EINVAL, "unknown section [%s]; use [default], [group:NAME] or [user:NAME]",
-				    conf_show(inner, b));
+			return conf_fail(p, -EINVAL,
+					 "unknown section [%s]; use [default], [group:NAME] or [user:NAME]",
+					 conf_show(inner, b));
 		if (!nook_valid_user_name(name))
-			return conf_fail(p, -EINVAL, "[%s]: '%s' is not a valid %s name; use lower-case letters, digits, '_', '-' or '.' (at most %d)",
-				    conf_show(inner, b), conf_show(name, b2), section_type_name(type), NOOK_USER_MAX);
+			return conf_fail(
+				p, -EINVAL,
+				"[%s]: '%s' is not a valid %s name; use lower-case letters, digits, '_', '-' or '.' (at most %d)",
+				conf_show(inner, b), conf_show(name, b2), section_type_name(type),
+				NOOK_USER_MAX);
 	}
 
 	s = section_add(p->conf, type, p->line);
@@ -251,15 +256,19 @@ static int parse_header(struct parser *p, char *line)
 			return conf_lookup_failed(p, r, "group", name);
 		s->gid_known = r > 0;
 		if (!r)
-			return conf_warn(p, "[group:%s] names a group that does not exist; the section applies to nobody",
-				    name);
+			return conf_warn(
+				p,
+				"[group:%s] names a group that does not exist; the section applies to nobody",
+				name);
 	} else {
 		r = conf_user_exists(name);
 		if (r < 0)
 			return conf_lookup_failed(p, r, "user", name);
 		if (!r)
-			return conf_warn(p, "[user:%s] names a user that does not exist; the section applies to nobody until it does",
-				    name);
+			return conf_warn(
+				p,
+				"[user:%s] names a user that does not exist; the section applies to nobody until it does",
+				name);
 	}
 	return 0;
 }
@@ -272,15 +281,17 @@ static int parse_assignment(struct parser *p, char *line, struct section **cur)
 	char *key, *value;
 
 	if (!eq)
-		return conf_fail(p, -EINVAL, "'%s' is not 'key = value', a [section] or a comment; fix the line",
-			    conf_show(line, b));
+		return conf_fail(p, -EINVAL,
+				 "'%s' is not 'key = value', a [section] or a comment; fix the line",
+				 conf_show(line, b));
 	*eq = '\0';
 	key = conf_trim(line);
 	value = conf_trim(eq + 1);
 
 	k = conf_key_lookup(key);
 	if (!k)
-		return conf_fail(p, -EINVAL, "unknown key '%s'; see nook.conf(5) for the valid keys", conf_show(key, b));
+		return conf_fail(p, -EINVAL, "unknown key '%s'; see nook.conf(5) for the valid keys",
+				 conf_show(key, b));
 	/* Keys before the first header belong to [default]. */
 	if (!*cur) {
 		*cur = section_add(p->conf, SEC_DEFAULT, p->line);
@@ -288,8 +299,10 @@ static int parse_assignment(struct parser *p, char *line, struct section **cur)
 			return -ENOMEM;
 	}
 	if ((k->flags & KEY_GLOBAL) && (*cur)->type != SEC_DEFAULT)
-		return conf_fail(p, -EINVAL, "'%s' is only valid in [default] (it decides who gets a container); move it there",
-			    k->name);
+		return conf_fail(
+			p, -EINVAL,
+			"'%s' is only valid in [default] (it decides who gets a container); move it there",
+			k->name);
 	if (!*value && !(k->flags & KEY_MAY_BE_EMPTY))
 		return conf_fail(p, -EINVAL, "'%s' has an empty value; give one or remove the line", k->name);
 
@@ -352,7 +365,8 @@ static int check_duplicates(struct parser *p, size_t first_section)
 		const struct section *s = &c->sections[i];
 		for (size_t j = 0; j < s->n_entries; j++)
 			if (!(s->entries[j].key->flags & KEY_LIST))
-				items[n++] = (struct dup_item) { s->type, s->name, conf_key_index(s->entries[j].key),
+				items[n++] = (struct dup_item) { s->type, s->name,
+								 conf_key_index(s->entries[j].key),
 								 s->entries[j].line };
 	}
 	qsort(items, n, sizeof(*items), dup_cmp);
@@ -375,9 +389,10 @@ static int check_duplicates(struct parser *p, size_t first_section)
 			    items[i].line < first)
 				first = items[i].line;
 		p->line = found->line;
-		return conf_fail(p, -EINVAL, "duplicate key '%s' in [%s%s%s] (first set at line %u); remove one of them",
-			    conf_keys[found->key].name, section_type_name(found->type), found->name ? ":" : "",
-			    found->name ? found->name : "", first);
+		return conf_fail(p, -EINVAL,
+				 "duplicate key '%s' in [%s%s%s] (first set at line %u); remove one of them",
+				 conf_keys[found->key].name, section_type_name(found->type),
+				 found->name ? ":" : "", found->name ? found->name : "", first);
 	}
 }
 

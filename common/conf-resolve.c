@@ -105,8 +105,8 @@ bool nook_uid_never_contained(uid_t uid)
 	return uid == 0;
 }
 
-int nook_conf_selected(const struct nook_conf *conf, const char *user, gid_t gid,
-		       const gid_t *groups, size_t n_groups)
+int nook_conf_selected(const struct nook_conf *conf, const char *user, gid_t gid, const gid_t *groups,
+		       size_t n_groups)
 {
 	const struct ident id = { user, gid, groups, n_groups };
 	const struct key_def *users = conf_key_lookup("users"), *exempt = conf_key_lookup("exempt");
@@ -296,8 +296,8 @@ static int settings_fill(const struct nook_conf *c, const struct ident *id, stru
 	return fill.r;
 }
 
-int nook_conf_resolve(const struct nook_conf *conf, const char *user, gid_t gid,
-		      const gid_t *groups, size_t n_groups, struct nook_settings *ret)
+int nook_conf_resolve(const struct nook_conf *conf, const char *user, gid_t gid, const gid_t *groups,
+		      size_t n_groups, struct nook_settings *ret)
 {
 	const struct ident id = { user, gid, groups, n_groups };
 	struct nook_settings s = { 0 };

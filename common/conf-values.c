@@ -75,7 +75,10 @@ int nook_parse_size(const char *s, uint64_t *ret)
 		char suffix;
 		unsigned shift;
 	} units[] = {
-		{ 'k', 10 }, { 'm', 20 }, { 'g', 30 }, { 't', 40 },
+		{ 'k', 10 },
+		{ 'm', 20 },
+		{ 'g', 30 },
+		{ 't', 40 },
 	};
 	uint64_t v;
 	unsigned shift = 0;
@@ -115,8 +118,8 @@ int nook_parse_duration_ms(const char *s, uint64_t *ret)
 		const char *unit;
 		uint64_t ms;
 	} units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "min", 60000 }, { "m", 60000 },
-		{ "h", 3600000 }, { "d", 86400000 },
+		{ "ms", 1 },    { "s", 1000 },    { "min", 60000 },
+		{ "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
 	};
 	uint64_t v;
 	int r;
@@ -149,7 +152,7 @@ int nook_parse_bool(const char *s, bool *ret)
 		const char *word;
 		bool value;
 	} words[] = {
-		{ "yes", true }, { "true", true }, { "on", true }, { "1", true },
+		{ "yes", true }, { "true", true },   { "on", true },   { "1", true },
 		{ "no", false }, { "false", false }, { "off", false }, { "0", false },
 	};
 

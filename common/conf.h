@@ -65,31 +65,32 @@ struct nook_bind {
 /* The settings that apply to one user, after resolution. */
 struct nook_settings {
 	bool enable;
-	char *rootfs;     /* absolute; default "/" */
-	char **hide;      /* NULL-terminated list of absolute paths */
+	char *rootfs; /* absolute; default "/" */
+	char **hide;  /* NULL-terminated list of absolute paths */
 	struct nook_bind *binds;
 	size_t n_binds;
-	char *image_dir;  /* absolute; default /var/lib/nook/images */
-	uint64_t image_size; /* bytes; default 10G */
+	char *image_dir;       /* absolute; default /var/lib/nook/images */
+	uint64_t image_size;   /* bytes; default 10G */
 	bool image_space_warn; /* image_space = warn: start an image image_dir cannot back (default refuse) */
-	char *hostname;   /* already expanded (%u -> user name) */
-	uint64_t linger_ms; /* default 0 */
+	char *hostname;        /* already expanded (%u -> user name) */
+	uint64_t linger_ms;    /* default 0 */
 	uint64_t lock_timeout_ms; /* longest wait for the user's lock; default NOOK_LOCK_TIMEOUT_MS */
-	uint64_t memory_max; /* bytes, 0 = no limit, NOOK_LIMIT_AUTO until resolved */
-	uint32_t cpu_max;    /* percent of one CPU, 0 = no limit, NOOK_CPU_AUTO until resolved */
-	uint64_t pids_max;   /* 0 = no limit, NOOK_LIMIT_AUTO until resolved */
-	uint64_t pty_max;    /* ptys of the container's own devpts instance, 0 = the kernel's limit */
-	uint64_t tmpfs_size; /* bytes per tmpfs inside, 0 = the kernel's default, NOOK_LIMIT_AUTO until resolved */
-	char *cgroup_root;   /* default "nook"; see nook.conf(5) */
+	uint64_t memory_max;      /* bytes, 0 = no limit, NOOK_LIMIT_AUTO until resolved */
+	uint32_t cpu_max;         /* percent of one CPU, 0 = no limit, NOOK_CPU_AUTO until resolved */
+	uint64_t pids_max;        /* 0 = no limit, NOOK_LIMIT_AUTO until resolved */
+	uint64_t pty_max;         /* ptys of the container's own devpts instance, 0 = the kernel's limit */
+	uint64_t
+		tmpfs_size; /* bytes per tmpfs inside, 0 = the kernel's default, NOOK_LIMIT_AUTO until resolved */
+	char *cgroup_root;                       /* default "nook"; see nook.conf(5) */
 	enum nook_cgroup_manager cgroup_manager; /* default auto */
-	char *systemd_slice; /* default "nook.slice" */
+	char *systemd_slice;                     /* default "nook.slice" */
 	enum nook_network network;
-	char *bridge;        /* network = bridge: its name; default nook0 */
+	char *bridge;                    /* network = bridge: its name; default nook0 */
 	struct nook_cidr bridge_subnet;  /* IPv4; default 10.213.0.0/16 */
 	struct nook_cidr bridge_subnet6; /* IPv6, family 0 when unset */
-	bool isolate;        /* bridge: no traffic to other containers; default yes */
-	bool host_access;    /* reach the host's own addresses; default no */
-	char **dns;          /* NULL-terminated nameserver addresses (numeric); empty = automatic */
+	bool isolate;                    /* bridge: no traffic to other containers; default yes */
+	bool host_access;                /* reach the host's own addresses; default no */
+	char **dns; /* NULL-terminated nameserver addresses (numeric); empty = automatic */
 	enum nook_profile profile;
 };
 
@@ -149,16 +150,16 @@ bool nook_uid_never_contained(uid_t uid);
  * Selected means: not listed in `exempt`, matched by `users` (name, @group or
  * *), and `enable` resolves to true for them. Returns 1 selected, 0 not.
  */
-int nook_conf_selected(const struct nook_conf *conf, const char *user, gid_t gid,
-		       const gid_t *groups, size_t n_groups);
+int nook_conf_selected(const struct nook_conf *conf, const char *user, gid_t gid, const gid_t *groups,
+		       size_t n_groups);
 
 /*
  * Resolves the settings for USER (default, then the [group:G] sections of
  * every group the user is in, in file order, then [user:USER]).
  * On success *ret is filled and must be released with nook_settings_free().
  */
-int nook_conf_resolve(const struct nook_conf *conf, const char *user, gid_t gid,
-		      const gid_t *groups, size_t n_groups, struct nook_settings *ret);
+int nook_conf_resolve(const struct nook_conf *conf, const char *user, gid_t gid, const gid_t *groups,
+		      size_t n_groups, struct nook_settings *ret);
 
 /*
  * Every image_dir CONF can resolve to: the [default] one (or the built-in
@@ -170,9 +171,9 @@ int nook_conf_image_dirs(const struct nook_conf *conf, char ***ret);
 void nook_settings_free(struct nook_settings *s);
 
 /* Value parsers, exported for reuse and unit tests. All return 0 or -EINVAL/-ERANGE. */
-int nook_parse_size(const char *s, uint64_t *ret);      /* "10G", "512M", "4096", "max" -> 0 */
+int nook_parse_size(const char *s, uint64_t *ret);        /* "10G", "512M", "4096", "max" -> 0 */
 int nook_parse_duration_ms(const char *s, uint64_t *ret); /* "0", "30s", "10m", "1h", "250ms" */
-int nook_parse_bool(const char *s, bool *ret);          /* yes/no/true/false/on/off/1/0 */
+int nook_parse_bool(const char *s, bool *ret);            /* yes/no/true/false/on/off/1/0 */
 /* "ADDR/LEN" of FAMILY (AF_INET or AF_INET6); -EINVAL if malformed, -ERANGE
  * if LEN is too long for the family. Host bits are kept as written. */
 int nook_parse_cidr(const char *s, int family, struct nook_cidr *ret);

@@ -109,7 +109,8 @@ static bool rest_is_last(const struct field *fields, size_t n, unsigned mask)
 	return true;
 }
 
-static __attribute__((format(printf, 4, 5))) int append(char *buf, size_t size, size_t *off, const char *fmt, ...)
+static __attribute__((format(printf, 4, 5))) int append(char *buf, size_t size, size_t *off, const char *fmt,
+							...)
 {
 	va_list ap;
 	int w;
@@ -341,7 +342,8 @@ int nook_reply_parse(const char *buf, size_t len, struct nook_reply *ret)
 	len = strip_newline(buf, len);
 	if (len >= 3 && memcmp(buf, "ok ", 3) == 0) {
 		rp.kind = NOOK_REPLY_OK;
-		r = parse_fields(info_fields, ELEMENTSOF(info_fields), NOOK_INFO_ALL, buf + 3, len - 3, &rp.info);
+		r = parse_fields(info_fields, ELEMENTSOF(info_fields), NOOK_INFO_ALL, buf + 3, len - 3,
+				 &rp.info);
 	} else if (len == 7 && memcmp(buf, "stopped", 7) == 0) {
 		rp.kind = NOOK_REPLY_STOPPED;
 		r = 0;
@@ -369,8 +371,8 @@ int nook_keeper_rec_format(const struct nook_keeper_rec *rec, char *buf, size_t 
 int nook_keeper_rec_parse(const char *buf, size_t len, struct nook_keeper_rec *ret)
 {
 	struct nook_keeper_rec rec = { 0 };
-	int r = parse_fields(rec_fields, ELEMENTSOF(rec_fields), ALL_OF(rec_fields), buf, strip_newline(buf, len),
-			     &rec);
+	int r = parse_fields(rec_fields, ELEMENTSOF(rec_fields), ALL_OF(rec_fields), buf,
+			     strip_newline(buf, len), &rec);
 
 	if (r < 0)
 		return r;

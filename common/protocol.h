@@ -60,10 +60,10 @@ enum {
 struct nook_session_info {
 	pid_t init_pid;
 	pid_t keeper_pid;
-	int init_pidfd; /* not on the wire: -EBADF unless the request returns one */
+	int init_pidfd;        /* not on the wire: -EBADF unless the request returns one */
 	uint64_t started_usec; /* CLOCK_REALTIME */
 	unsigned sessions;
-	char loop[32]; /* "" without a loop device */
+	char loop[32];     /* "" without a loop device */
 	char cgroup[2048]; /* nook_cgroup_serialize() */
 };
 /* Writes the FIELDS (NOOK_INFO_*) of INFO, in the fixed order, as one line
@@ -82,8 +82,8 @@ enum nook_reply_kind {
 	_NOOK_REPLY_KIND_MAX,
 };
 enum nook_reply_error {
-	NOOK_ERROR_STOPPING,        /* init died: no new sessions */
-	NOOK_ERROR_NO_PIDFD,        /* register without a session pidfd */
+	NOOK_ERROR_STOPPING, /* init died: no new sessions */
+	NOOK_ERROR_NO_PIDFD, /* register without a session pidfd */
 	NOOK_ERROR_UNKNOWN_REQUEST,
 	_NOOK_ERROR_MAX,
 };
@@ -100,7 +100,7 @@ int nook_reply_parse(const char *buf, size_t len, struct nook_reply *ret);
  * for it), whether it is stopping, and its image, so that status and stop
  * need no configuration. */
 struct nook_keeper_rec {
-	pid_t pid; /* > 1 */
+	pid_t pid;                /* > 1 */
 	unsigned long long start; /* /proc/PID/stat field 22 */
 	bool stopping;
 	char image[512];

@@ -58,7 +58,8 @@ static void fd_close(int *fd)
 
 int nook_relay_setup(uid_t uid, int init_pidfd, struct nook_relay *ret)
 {
-	struct nook_relay r = { .master = -EBADF, .cmd = { -EBADF, -EBADF, -EBADF },
+	struct nook_relay r = { .master = -EBADF,
+				.cmd = { -EBADF, -EBADF, -EBADF },
 				.ours = { -EBADF, -EBADF, -EBADF } };
 
 	if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
@@ -228,8 +229,9 @@ int nook_relay_run(struct nook_relay *r, pid_t child, int sig_fd)
 	} else {
 		for (int fd = 0; fd < 3; fd++)
 			if (r->ours[fd] >= 0)
-				ch[n_ch++] = fd == 0 ? (struct channel) { .in = STDIN_FILENO, .out = r->ours[0] }
-						     : (struct channel) { .in = r->ours[fd], .out = fd };
+				ch[n_ch++] =
+					fd == 0 ? (struct channel) { .in = STDIN_FILENO, .out = r->ours[0] }
+						: (struct channel) { .in = r->ours[fd], .out = fd };
 	}
 	for (size_t i = 0; i < n_ch; i++)
 		if (ch[i].in != STDIN_FILENO)
@@ -242,7 +244,8 @@ int nook_relay_run(struct nook_relay *r, pid_t child, int sig_fd)
 
 		p[np++] = (struct pollfd) { .fd = sig_fd, .events = POLLIN };
 		for (size_t i = 0; i < n_ch; i++) {
-			p[np++] = (struct pollfd) { .fd = ch[i].eof || ch[i].len ? -1 : ch[i].in, .events = POLLIN };
+			p[np++] = (struct pollfd) { .fd = ch[i].eof || ch[i].len ? -1 : ch[i].in,
+						    .events = POLLIN };
 			p[np++] = (struct pollfd) { .fd = ch[i].len ? ch[i].out : -1, .events = POLLOUT };
 		}
 		if (poll(p, np, -1) < 0 && errno != EINTR)

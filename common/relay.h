@@ -10,11 +10,11 @@
 #include <termios.h>
 
 struct nook_relay {
-	bool active;       /* something to relay (some of fds 0-2 is a terminal) */
-	bool pty;          /* stdin and stdout are terminals: a new pty */
-	int master;        /* pty mode: our end */
-	int cmd[3];        /* what the command gets as 0, 1, 2 (pty mode: cmd[0] for all) */
-	int ours[3];       /* pipe mode: our ends */
+	bool active;          /* something to relay (some of fds 0-2 is a terminal) */
+	bool pty;             /* stdin and stdout are terminals: a new pty */
+	int master;           /* pty mode: our end */
+	int cmd[3];           /* what the command gets as 0, 1, 2 (pty mode: cmd[0] for all) */
+	int ours[3];          /* pipe mode: our ends */
 	struct termios saved; /* the caller's terminal before raw mode */
 };
 /* Before the fork: a pty for UID (from the devpts instance of the container

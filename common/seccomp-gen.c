@@ -57,7 +57,8 @@ int main(void)
 			int r = nook_seccomp_build((enum nook_profile) p, carve, &ctx);
 
 			if (r < 0) {
-				fprintf(stderr, "seccomp-gen: profile %s: %s\n", profile_names[p], strerror(-r));
+				fprintf(stderr, "seccomp-gen: profile %s: %s\n", profile_names[p],
+					strerror(-r));
 				return 1;
 			}
 			snprintf(name, sizeof(name), "nook_bpf_%s_%s", profile_names[p],
@@ -65,11 +66,13 @@ int main(void)
 			n[carve] = emit(ctx, name);
 			seccomp_release(ctx);
 			if (n[carve] < 0) {
-				fprintf(stderr, "seccomp-gen: exporting %s: %s\n", name, strerror((int) -n[carve]));
+				fprintf(stderr, "seccomp-gen: exporting %s: %s\n", name,
+					strerror((int) -n[carve]));
 				return 1;
 			}
 		}
-		printf("#define NOOK_BPF_%zu_N_ALLOW %ld\n#define NOOK_BPF_%zu_N_CARVE %ld\n\n", p, n[0], p, n[1]);
+		printf("#define NOOK_BPF_%zu_N_ALLOW %ld\n#define NOOK_BPF_%zu_N_CARVE %ld\n\n", p, n[0], p,
+		       n[1]);
 	}
 	printf("struct nook_bpf_profile {\n\tconst struct sock_filter *allowlist, *carveouts;\n"
 	       "\tsize_t n_allowlist, n_carveouts;\n};\n\n");

@@ -80,7 +80,7 @@ struct nook_sc_rule {
  * CLONE_NEWTIME shares its bit with CSIGNAL for clone(); exit signals are
  * below 65, so masking it refuses nothing legitimate.
  */
-#define NOOK_CLONE_NS_FLAGS                                                                 \
+#define NOOK_CLONE_NS_FLAGS                                                                     \
 	((uint64_t) (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | \
 		     CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_NEWTIME))
 
@@ -447,4 +447,3 @@ int nook_seccomp_build(enum nook_profile profile, bool carveouts, scmp_filter_ct
 		return -EINVAL;
 	return carveouts ? build_carveouts(p, ret) : build_allowlist(p, ret);
 }
-

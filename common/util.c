@@ -27,8 +27,8 @@ bool nook_valid_user_name(const char *name)
 	for (size_t i = 1; i < len; i++) {
 		char c = name[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
-		      c == '.' || (c == '$' && i == len - 1)))
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.' ||
+		      (c == '$' && i == len - 1)))
 			return false;
 	}
 	return true;
@@ -174,8 +174,9 @@ ssize_t nook_recv_fds(int sock, void *buf, size_t len, int *fds, size_t *n)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			      .msg_controllen = sizeof(u.buf) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)
+	};
 	size_t want = n ? *n : 0, got = 0;
 	ssize_t r;
 

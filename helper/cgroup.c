@@ -278,8 +278,8 @@ int nook_cgroup_resolve(const char *sysfs_root, const char *cgroup_root, const c
 		int r;
 
 		snprintf(cg.ctrl[i], sizeof(cg.ctrl[i]), "%s", ctrl);
-		if ((size_t) snprintf(cg.base[i], sizeof(cg.base[i]), "%s%s%s", sysfs_root,
-				      cg.v2 ? "" : "/", ctrl) >= sizeof(cg.base[i]))
+		if ((size_t) snprintf(cg.base[i], sizeof(cg.base[i]), "%s%s%s", sysfs_root, cg.v2 ? "" : "/",
+				      ctrl) >= sizeof(cg.base[i]))
 			return -ENAMETOOLONG;
 		if (!cg.v2 && access(cg.base[i], F_OK) < 0)
 			return -ENOENT;
@@ -334,8 +334,8 @@ int nook_cgroup_resolve_delegated(const char *sysfs_root, const char *self_cgrou
 	if (mkdirat(scope, NOOK_CG_LEAF_KEEPER, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	{
-		_cleanup_close_ int leaf = openat(scope, NOOK_CG_LEAF_KEEPER, O_PATH | O_DIRECTORY | O_NOFOLLOW |
-								  O_CLOEXEC);
+		_cleanup_close_ int leaf =
+			openat(scope, NOOK_CG_LEAF_KEEPER, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		if (leaf < 0)
 			return -errno;
@@ -395,7 +395,8 @@ int nook_cgroup_create(const struct nook_cgroup *cg, const struct nook_settings 
 			return (int) ufd;
 		r = be->set_limits(ufd, cg->ctrl[i], s);
 		if (r < 0) {
-			log_err("cgroup %s/%s: cannot set limits: %s", cg->base[i], cg->user[i], strerror(-r));
+			log_err("cgroup %s/%s: cannot set limits: %s", cg->base[i], cg->user[i],
+				strerror(-r));
 			return r;
 		}
 		if (mkdirat(ufd, NOOK_CG_LEAF_CONTAINER, 0755) < 0 && errno != EEXIST) {
@@ -501,8 +502,7 @@ int nook_cgroup_exists(const struct nook_cgroup *cg)
 	return 0;
 }
 
-int nook_cgroup_origin(const struct nook_cgroup *cg, const char *self_cgroup_file,
-		       struct nook_cg_origin *ret)
+int nook_cgroup_origin(const struct nook_cgroup *cg, const char *self_cgroup_file, struct nook_cg_origin *ret)
 {
 	for (size_t i = 0; i < cg->n; i++) {
 		int r = self_cgroup(self_cgroup_file, cg->ctrl[i], ret->path[i], sizeof(ret->path[i]));
@@ -551,4 +551,3 @@ int nook_cgroup_stats(const struct nook_cgroup *cg, struct nook_cg_stats *ret)
 	*ret = st;
 	return 0;
 }
-

@@ -76,10 +76,16 @@ static void trees_close(struct trees *t)
 
 /* The child: becomes container root, builds the root, reports, reaps. */
 __attribute__((noreturn)) static void child(const struct nook_user *u, struct trees *t, int sock,
-					     const struct nook_etc_files *etc, int securebits)
+					    const struct nook_etc_files *etc, int securebits)
 {
-	struct nook_rootfs_args a = { .user = u, .etc = etc, .lower_fd = t->lower, .image_fd = t->image,
-				      .dev_fd = t->dev, .pts_fd = t->pts, .binds = t->binds, .n_binds = t->n_binds };
+	struct nook_rootfs_args a = { .user = u,
+				      .etc = etc,
+				      .lower_fd = t->lower,
+				      .image_fd = t->image,
+				      .dev_fd = t->dev,
+				      .pts_fd = t->pts,
+				      .binds = t->binds,
+				      .n_binds = t->n_binds };
 	char msg[1024] = "ok";
 	char go;
 	int r;
@@ -150,7 +156,8 @@ report:
 static int owner_switch(bool to_owner, uid_t uid, gid_t gid, int securebits)
 {
 	if (to_owner) {
-		if (prctl(PR_SET_SECUREBITS, (unsigned long) securebits | SECBIT_NO_SETUID_FIXUP, 0, 0, 0) < 0 ||
+		if (prctl(PR_SET_SECUREBITS, (unsigned long) securebits | SECBIT_NO_SETUID_FIXUP, 0, 0, 0) <
+			    0 ||
 		    setresgid((gid_t) -1, gid, (gid_t) -1) < 0 || setresuid((uid_t) -1, uid, (uid_t) -1) < 0)
 			return -errno;
 		return geteuid() == uid && getegid() == gid ? 0 : -EPERM;
@@ -158,11 +165,13 @@ static int owner_switch(bool to_owner, uid_t uid, gid_t gid, int securebits)
 	if (setresuid((uid_t) -1, 0, (uid_t) -1) < 0 || setresgid((gid_t) -1, 0, (gid_t) -1) < 0 ||
 	    prctl(PR_SET_SECUREBITS, (unsigned long) securebits, 0, 0, 0) < 0)
 		return -errno;
-	return geteuid() == 0 && getegid() == 0 && prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) == securebits ? 0 : -EPERM;
+	return geteuid() == 0 && getegid() == 0 && prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) == securebits
+		       ? 0
+		       : -EPERM;
 }
 
-static int prepare_trees(const struct nook_user *u, const struct nook_image *img, struct trees *t,
-			 char *loop, size_t loopsize)
+static int prepare_trees(const struct nook_user *u, const struct nook_image *img, struct trees *t, char *loop,
+			 size_t loopsize)
 {
 	int r;
 
@@ -217,8 +226,9 @@ static int prepare_trees(const struct nook_user *u, const struct nook_image *img
 }
 
 int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *cg,
-			  const struct nook_cg_origin *origin, const struct nook_subid *sub, const struct nook_image *img,
-			  int stage_fd, const struct nook_etc_files *etc, struct nook_container *ret)
+			  const struct nook_cg_origin *origin, const struct nook_subid *sub,
+			  const struct nook_image *img, int stage_fd, const struct nook_etc_files *etc,
+			  struct nook_container *ret)
 {
 	struct trees t = { .lower = -EBADF, .image = -EBADF, .dev = -EBADF, .pts = -EBADF };
 	_cleanup_close_ int userns = -EBADF, pidfd = -EBADF;
@@ -282,8 +292,8 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 		if (r2 < 0) {
 			/* Cannot happen with real and saved ids 0; if it did,
 			 * no later step (maps, mounts, stop) could work. */
-			log_err("cannot become root again after creating the namespaces of '%s': %s",
-				u->name, strerror(-r2));
+			log_err("cannot become root again after creating the namespaces of '%s': %s", u->name,
+				strerror(-r2));
 			if (pid > 0)
 				(void) nook_pidfd_send_signal(pidfd, SIGKILL);
 			_exit(1);
@@ -356,7 +366,8 @@ int nook_container_ready(const struct nook_user *u, const struct nook_container 
 
 	r = nook_wait_readable(c->init_sock, READY_TIMEOUT_MS);
 	if (r <= 0) {
-		log_err("the container of '%s' did not become ready in %d s", u->name, READY_TIMEOUT_MS / 1000);
+		log_err("the container of '%s' did not become ready in %d s", u->name,
+			READY_TIMEOUT_MS / 1000);
 		return r < 0 ? r : -ETIMEDOUT;
 	}
 	n = recv(c->init_sock, reply, sizeof(reply) - 1, 0);

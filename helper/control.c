@@ -93,7 +93,8 @@ static int recover(const struct nook_user *u, int rundir)
 	    nook_cgroup_deserialize(last.info.cgroup, &cg) >= 0)
 		found = true;
 	else if (!u->set.cgroup_root || /* no configuration, no record: nothing to find */
-		 nook_cgroup_resolve("/sys/fs/cgroup", u->set.cgroup_root, u->name, "/proc/self/cgroup", &cg) < 0)
+		 nook_cgroup_resolve("/sys/fs/cgroup", u->set.cgroup_root, u->name, "/proc/self/cgroup",
+				     &cg) < 0)
 		return 0;
 	if (nook_cgroup_exists(&cg) > 0) {
 		found = true;
@@ -169,8 +170,9 @@ static int keeper_wait(const struct nook_user *u, int *rundir, const struct nook
 	struct timespec t0, now;
 
 	if (!rec->stopping) {
-		log_warn("the keeper of '%s' (pid %d) is alive but its socket is gone; asking it to serve again",
-			 u->name, rec->pid);
+		log_warn(
+			"the keeper of '%s' (pid %d) is alive but its socket is gone; asking it to serve again",
+			u->name, rec->pid);
 		(void) nook_pidfd_send_signal(pidfd, SIGUSR1);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -319,7 +321,8 @@ int nook_stop(const struct nook_user *u)
 	return rundir >= 0 ? recover(u, rundir) : 0;
 }
 
-int nook_status(const struct nook_user *u, struct nook_session_info *ret_info, struct nook_keeper_rec *ret_rec)
+int nook_status(const struct nook_user *u, struct nook_session_info *ret_info,
+		struct nook_keeper_rec *ret_rec)
 {
 	_cleanup_close_ int rundir = nook_rundir_open(u->name, false);
 	_cleanup_close_ int sock = -EBADF, pidfd = -EBADF;

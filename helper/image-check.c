@@ -250,6 +250,6 @@ void nook_image_refused(const struct nook_image *img, const char *loop, int err,
 	verdict(r, found, sizeof(found));
 	log_err("the kernel refused to mount image %s (on %s): %s%s%s; %s; a read-only check (e2fsck -fn) %s; "
 		"see the kernel's messages (dmesg) and %s it with e2fsck -f %s",
-		img->path, loop, strerror(-err), *why ? ": " : "", why, wrote, found, r == 0 ? "check" : "repair",
-		img->path);
+		img->path, loop, strerror(-err), *why ? ": " : "", why, wrote, found,
+		r == 0 ? "check" : "repair", img->path);
 }

@@ -254,8 +254,10 @@ static int image_create(const struct nook_user *u, int dfd, const char *dir, con
 	{
 		/* nodiscard: mke2fs would otherwise punch holes into the
 		 * blocks just allocated (its discard of a regular file). */
-		char *argv[] = { MKFS, "-q", "-F", "-m", "0", "-L", label, "-E", "root_owner=0:0,nodiscard",
-				 "-d", staging, tmppath, size, NULL };
+		char *argv[] = {
+			MKFS, "-q",    "-F",    "-m", "0", "-L", label, "-E", "root_owner=0:0,nodiscard",
+			"-d", staging, tmppath, size, NULL
+		};
 
 		r = nook_run_tool(argv, NOOK_TOOL_STDERR);
 	}
@@ -340,9 +342,10 @@ static int image_reserve(const struct nook_user *u, const struct nook_image *img
 
 		human(need, a, sizeof(a));
 		human(avail, b, sizeof(b));
-		log_warn("image %s is sparse and image_dir %s has %s free of the %s it may need; starting "
-			 "anyway (image_space = warn): writes inside may fail or be lost once image_dir is full",
-			 img->path, u->set.image_dir, b, a);
+		log_warn(
+			"image %s is sparse and image_dir %s has %s free of the %s it may need; starting "
+			"anyway (image_space = warn): writes inside may fail or be lost once image_dir is full",
+			img->path, u->set.image_dir, b, a);
 	}
 	return 0;
 }
@@ -440,8 +443,8 @@ int nook_image_lock(const struct nook_image *img, const char *user)
 			"(nookctl status %s)",
 			img->path, holder, user, user);
 	else
-		log_err("image %s is in use by another keeper; not starting a second container for '%s'", img->path,
-			user);
+		log_err("image %s is in use by another keeper; not starting a second container for '%s'",
+			img->path, user);
 	return -EBUSY;
 }
 
@@ -592,7 +595,8 @@ int nook_image_mount(const struct nook_image *img, int userns_fd, char *ret_loop
 	mnt = (int) syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	if (mnt < 0) {
 		r = -errno;
-		log_err("cannot mount the file system of image %s (on %s): %s", img->path, loop, strerror(-r));
+		log_err("cannot mount the file system of image %s (on %s): %s", img->path, loop,
+			strerror(-r));
 		return r;
 	}
 	/* The same for the zeroing ext4 does when it splits an unwritten

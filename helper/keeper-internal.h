@@ -26,11 +26,10 @@ struct keeper {
 	size_t n_sessions;
 	uint64_t started_usec;
 	struct nook_keeper_rec rec;
-	struct stat sock_st; /* the socket file we bound: stop() removes only that one */
-	int ident_fd; /* the image's flock: who we are, whatever becomes of the run dir */
+	struct stat sock_st;     /* the socket file we bound: stop() removes only that one */
+	int ident_fd;            /* the image's flock: who we are, whatever becomes of the run dir */
 	struct nook_teardown td; /* what setup has made so far */
 };
-
 
 /* ---- keeper.c ---- */
 /* Stops the container (teardown.c) and removes our socket and record. */

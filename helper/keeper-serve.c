@@ -120,8 +120,8 @@ void keeper_serve_again(struct keeper *k)
 		k->rundir = dir;
 		log_warn(NOOK_RUN_DIR "/%s was removed while its container ran; recreated it", k->u->name);
 	}
-	if (fstatat(k->rundir, "keeper.sock", &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != k->sock_st.st_dev ||
-	    st.st_ino != k->sock_st.st_ino) {
+	if (fstatat(k->rundir, "keeper.sock", &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    st.st_dev != k->sock_st.st_dev || st.st_ino != k->sock_st.st_ino) {
 		int fd = keeper_listen(k);
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 

@@ -101,10 +101,11 @@ static int setup(struct keeper *k)
 				log_err("cgroup of %s: %s", unit, strerror(-r));
 		}
 	} else if (r >= 0) {
-		r = nook_cgroup_resolve("/sys/fs/cgroup", k->u->set.cgroup_root, k->u->name, "/proc/self/cgroup",
-					&k->cg);
+		r = nook_cgroup_resolve("/sys/fs/cgroup", k->u->set.cgroup_root, k->u->name,
+					"/proc/self/cgroup", &k->cg);
 		if (r < 0)
-			log_err("cgroup_root '%s' for '%s': %s", k->u->set.cgroup_root, k->u->name, strerror(-r));
+			log_err("cgroup_root '%s' for '%s': %s", k->u->set.cgroup_root, k->u->name,
+				strerror(-r));
 	}
 	if (r >= 0)
 		r = nook_cgroup_origin(&k->cg, "/proc/self/cgroup", &k->origin);
@@ -159,7 +160,10 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 {
 	/* k.net is nook_net_prepare's to initialise; the teardown takes what
 	 * setup() adds to k.td as it goes. */
-	struct keeper k = { .u = u, .rundir = rundir, .listen_fd = -EBADF, .ident_fd = -EBADF,
+	struct keeper k = { .u = u,
+			    .rundir = rundir,
+			    .listen_fd = -EBADF,
+			    .ident_fd = -EBADF,
 			    .td = { .u = u, .image_lock = &k.ident_fd, .sock = &k.sock_st } };
 	sigset_t mask;
 	int r, devnull, oom_err;
@@ -219,9 +223,10 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	 * know that the OOM killer may then pick the keeper or init, which
 	 * ends the container (nothing outside the user's cgroup is hurt). */
 	if (oom_err < 0) {
-		log_warn("cannot protect the keeper of '%s' from the OOM killer (oom_score_adj -1000: %s); "
-			 "the container may end when it reaches memory_max; give root CAP_SYS_RESOURCE",
-			 u->name, strerror(-oom_err));
+		log_warn(
+			"cannot protect the keeper of '%s' from the OOM killer (oom_score_adj -1000: %s); "
+			"the container may end when it reaches memory_max; give root CAP_SYS_RESOURCE",
+			u->name, strerror(-oom_err));
 	}
 
 	k.epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -229,7 +234,8 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	k.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (k.epfd < 0 || k.timer_fd < 0 || k.sig_fd < 0 || epoll_add(k.epfd, k.listen_fd) < 0 ||
 	    epoll_add(k.epfd, k.c.init_pidfd) < 0 || epoll_add(k.epfd, k.timer_fd) < 0 ||
-	    epoll_add(k.epfd, k.sig_fd) < 0 || (k.net.pasta_pidfd >= 0 && epoll_add(k.epfd, k.net.pasta_pidfd) < 0)) {
+	    epoll_add(k.epfd, k.sig_fd) < 0 ||
+	    (k.net.pasta_pidfd >= 0 && epoll_add(k.epfd, k.net.pasta_pidfd) < 0)) {
 		keeper_stop(&k, "keeper setup failed");
 		_exit(1);
 	}

@@ -85,8 +85,8 @@ static int check_node(const struct nook_user *u, const char *where, uid_t root, 
 	bool dir = kind != NODE_FILE;
 
 	if (dir ? !S_ISDIR(mode) : !S_ISREG(mode)) {
-		log_err("keys of '%s': %s%s is not a %s (symlinks are never followed); no keys", u->name, where,
-			path, node_name[kind]);
+		log_err("keys of '%s': %s%s is not a %s (symlinks are never followed); no keys", u->name,
+			where, path, node_name[kind]);
 		return -EPERM;
 	}
 	if (kind == NODE_PATH ? (uid != root && uid != u->uid) : uid != u->uid) {
@@ -100,7 +100,8 @@ static int check_node(const struct nook_user *u, const char *where, uid_t root, 
 		return -EPERM;
 	}
 	if (kind == NODE_FILE && size > KEYS_MAX) {
-		log_err("keys of '%s': %s%s is larger than %zu bytes; no keys", u->name, where, path, KEYS_MAX);
+		log_err("keys of '%s': %s%s is larger than %zu bytes; no keys", u->name, where, path,
+			KEYS_MAX);
 		return -EFBIG;
 	}
 	return 0;
@@ -144,7 +145,8 @@ static int open_step(int dirfd, const char *name)
 
 /* Reads ROOT_FD/<home>/.ssh/authorized_keys into OUT; 0 with nothing read
  * when it does not exist. ROOT is the host uid of root there. */
-static int read_tree(const struct nook_user *u, const char *where, uid_t root, int root_fd, struct keys_buf *out)
+static int read_tree(const struct nook_user *u, const char *where, uid_t root, int root_fd,
+		     struct keys_buf *out)
 {
 	char copy[1024], path[1200] = "";
 	char *comp[KEYS_MAX_DEPTH];
@@ -175,8 +177,8 @@ static int read_tree(const struct nook_user *u, const char *where, uid_t root, i
 		if (fd == -ENOENT)
 			return 0;
 		if (fd == -ELOOP || fd == -EXDEV) {
-			log_err("keys of '%s': %s%s is a symlink, which is never followed; no keys", u->name, where,
-				path);
+			log_err("keys of '%s': %s%s is a symlink, which is never followed; no keys", u->name,
+				where, path);
 			return -EPERM;
 		}
 		if (fd < 0) {
@@ -206,7 +208,8 @@ static int read_tree(const struct nook_user *u, const char *where, uid_t root, i
 			return -errno;
 		}
 		out->len = 0;
-		while (out->len <= KEYS_MAX && (got = read(fd, out->data + out->len, KEYS_MAX + 1 - out->len)) != 0) {
+		while (out->len <= KEYS_MAX &&
+		       (got = read(fd, out->data + out->len, KEYS_MAX + 1 - out->len)) != 0) {
 			if (got < 0) {
 				if (errno == EINTR)
 					continue;
@@ -217,7 +220,8 @@ static int read_tree(const struct nook_user *u, const char *where, uid_t root, i
 			out->len += (size_t) got;
 		}
 		if (out->len > KEYS_MAX) {
-			log_err("keys of '%s': %s%s grew beyond %zu bytes; no keys", u->name, where, path, KEYS_MAX);
+			log_err("keys of '%s': %s%s grew beyond %zu bytes; no keys", u->name, where, path,
+				KEYS_MAX);
 			return -EFBIG;
 		}
 	}
@@ -281,7 +285,8 @@ static int read_ext2(const struct nook_user *u, const struct nook_image *img, st
 	/* No EXT2_FLAG_RW: libext2fs opens the file read-only. */
 	e = ext2fs_open2(fdpath, NULL, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
 	if (e) {
-		log_err("keys of '%s': cannot read image %s: %s; no keys", u->name, img->path, error_message(e));
+		log_err("keys of '%s': cannot read image %s: %s; no keys", u->name, img->path,
+			error_message(e));
 		return -EIO;
 	}
 	/* The overlay's upper layer: the root of what the user sees. */
@@ -313,7 +318,8 @@ static int read_ext2(const struct nook_user *u, const struct nook_image *img, st
 		out->len = 0;
 		e = ext2fs_file_open(fs, ino, 0, &f);
 		while (e == 0 && out->len <= KEYS_MAX) {
-			e = ext2fs_file_read(f, out->data + out->len, (unsigned) (KEYS_MAX + 1 - out->len), &got);
+			e = ext2fs_file_read(f, out->data + out->len, (unsigned) (KEYS_MAX + 1 - out->len),
+					     &got);
 			if (e || got == 0)
 				break;
 			out->len += got;
@@ -325,8 +331,8 @@ static int read_ext2(const struct nook_user *u, const struct nook_image *img, st
 	}
 out:
 	if (e) {
-		log_err("keys of '%s': reading %s in image %s: %s; no keys", u->name, path[0] ? path : "/upper",
-			img->path, error_message(e));
+		log_err("keys of '%s': reading %s in image %s: %s; no keys", u->name,
+			path[0] ? path : "/upper", img->path, error_message(e));
 		r = ext2_err(e);
 	}
 	ext2fs_close_free(&fs);
@@ -375,8 +381,8 @@ static int read_stopped(const struct nook_user *u, struct keys_buf *out)
 	 * autoclear, which ends when the last mount goes. */
 	r = nook_image_wait_released(&img, KEYS_RELEASE_WAIT_MS);
 	if (r < 0) {
-		log_err("keys of '%s': image %s is still attached to a loop device; no keys this time", u->name,
-			img.path);
+		log_err("keys of '%s': image %s is still attached to a loop device; no keys this time",
+			u->name, img.path);
 		goto out;
 	}
 	r = nook_image_fsck(&img);
@@ -465,7 +471,8 @@ int nook_keys_print(const struct nook_user *u, FILE *out)
 		return -ENOMEM;
 	rundir = nook_rundir_open(u->name, true);
 	if (rundir < 0) {
-		log_err("keys of '%s': cannot prepare " NOOK_RUN_DIR "/%s: %s", u->name, u->name, strerror(-rundir));
+		log_err("keys of '%s': cannot prepare " NOOK_RUN_DIR "/%s: %s", u->name, u->name,
+			strerror(-rundir));
 		r = rundir;
 		goto out;
 	}

@@ -44,8 +44,9 @@
 /* At least this many fds for ourselves (the keeper inherits it). */
 #define HELPER_NOFILE_MIN 1024
 
-static const char usage[] = "usage: nook-helper [--config FILE] open USER\n"
-			     "       nook-helper [--config FILE] keys USER\n";
+static const char usage[] =
+	"usage: nook-helper [--config FILE] open USER\n"
+	"       nook-helper [--config FILE] keys USER\n";
 
 enum verb { VERB_OPEN, VERB_KEYS };
 
@@ -157,8 +158,8 @@ static int check_installation(void)
 		return -EPERM;
 	}
 	if (r < 0) {
-		log_err("refused (real uid %u): cannot check the installation of %s: %s", getuid(),
-			path, strerror(-r));
+		log_err("refused (real uid %u): cannot check the installation of %s: %s", getuid(), path,
+			strerror(-r));
 		return -EPERM;
 	}
 	return 0;

@@ -121,7 +121,8 @@ __attribute__((noreturn)) static void run_command(const struct nook_user *u, con
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	if (nook_relay_ctty(relay) < 0) {
-		fprintf(stderr, "nookctl: cannot make the new pty the command's terminal: %s\n", strerror(errno));
+		fprintf(stderr, "nookctl: cannot make the new pty the command's terminal: %s\n",
+			strerror(errno));
 		_exit(EXIT_NOOK);
 	}
 	if (nook_become_user(u) < 0)
@@ -263,7 +264,8 @@ static int load_or_name(const char *conf, const char *user, struct nook_user *u)
 		return -EINVAL;
 	memset(u, 0, sizeof(*u));
 	snprintf(u->name, sizeof(u->name), "%s", user);
-	log_warn("working from the runtime state in " NOOK_RUN_DIR "/%s alone (the error above "
+	log_warn("working from the runtime state in " NOOK_RUN_DIR
+		 "/%s alone (the error above "
 		 "concerns the next start only)",
 		 user);
 	return 0;
@@ -443,12 +445,15 @@ static void clean_user(int dfd, const char *user, struct clean_ctx *c)
 		char cmd[256];
 
 		if (nook_lock_holder(rundir, &pid, cmd, sizeof(cmd)) > 0)
-			log_err("not removing the leftovers of '%s' in %s: its lock (" NOOK_RUN_DIR "/%s/lock) is "
+			log_err("not removing the leftovers of '%s' in %s: its lock (" NOOK_RUN_DIR
+				"/%s/lock) is "
 				"held by pid %d (%s), a start or stop of its container (which may be creating its "
 				"image); retry when it is done",
-				user, c->dir, user, pid, *cmd ? cmd : "exited; a process it started holds the lock");
+				user, c->dir, user, pid,
+				*cmd ? cmd : "exited; a process it started holds the lock");
 		else
-			log_err("not removing the leftovers of '%s' in %s: its lock (" NOOK_RUN_DIR "/%s/lock) is "
+			log_err("not removing the leftovers of '%s' in %s: its lock (" NOOK_RUN_DIR
+				"/%s/lock) is "
 				"held, a start or stop of its container; retry when it is done",
 				user, c->dir, user);
 		c->failed = true;
@@ -509,7 +514,7 @@ static int cmd_clean(const char *conf_path, const char *user)
 			_cleanup_closedir_ DIR *dir = NULL;
 			int dup_fd = fcntl(dfd, F_DUPFD_CLOEXEC, 3);
 			struct dirent *e;
-			char (*seen)[NOOK_USER_MAX + 1] = NULL;
+			char(*seen)[NOOK_USER_MAX + 1] = NULL;
 			size_t n_seen = 0;
 
 			if (dup_fd < 0 || !(dir = fdopendir(dup_fd))) {
@@ -549,7 +554,8 @@ static int cmd_clean(const char *conf_path, const char *user)
 		failed |= c.failed;
 	}
 	if (!removed && !failed)
-		printf("no leftovers of an interrupted image creation%s%s\n", user ? " for " : "", user ? user : "");
+		printf("no leftovers of an interrupted image creation%s%s\n", user ? " for " : "",
+		       user ? user : "");
 	return failed ? 1 : 0;
 }
 

@@ -34,8 +34,8 @@ int nook_tree_setattr(int tree_fd, uint64_t attrs, int userns_fd, bool recursive
 		attr.attr_set |= MOUNT_ATTR_IDMAP;
 		attr.userns_fd = (uint64_t) userns_fd;
 	}
-	if (syscall(SYS_mount_setattr, tree_fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
-		    &attr, sizeof(attr)) < 0)
+	if (syscall(SYS_mount_setattr, tree_fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+		    sizeof(attr)) < 0)
 		return -errno;
 	return 0;
 }
@@ -57,12 +57,14 @@ int nook_dev_tree(void)
 		const char *name;
 		unsigned major, minor;
 	} nodes[] = {
-		{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
-		{ "urandom", 1, 9 }, { "tty", 5, 0 }, { "ptmx", 5, 2 },
+		{ "null", 1, 3 },    { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 },
+		{ "urandom", 1, 9 }, { "tty", 5, 0 },  { "ptmx", 5, 2 },
 	};
 	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" },	 { "stdin", "/proc/self/fd/0" },
-		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+		{ "fd", "/proc/self/fd" },
+		{ "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" },
+		{ "stderr", "/proc/self/fd/2" },
 	};
 	static const char *const dirs[] = { "pts", "shm", "mqueue" };
 	_cleanup_close_ int fs = (int) syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC);
@@ -78,7 +80,8 @@ int nook_dev_tree(void)
 	if (mnt < 0)
 		return -errno;
 	for (size_t i = 0; i < ELEMENTSOF(nodes); i++)
-		if (mknodat(mnt, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0 ||
+		if (mknodat(mnt, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) <
+			    0 ||
 		    fchmodat(mnt, nodes[i].name, 0666, 0) < 0)
 			return -errno;
 	for (size_t i = 0; i < ELEMENTSOF(links); i++)

@@ -15,8 +15,8 @@
 struct build {
 	char *err;
 	size_t errsize;
-	int root; /* O_PATH fd of the merged root (staging "root") */
-	int devnull; /* O_PATH on the host's /dev/null, cloned for each masked file */
+	int root;            /* O_PATH fd of the merged root (staging "root") */
+	int devnull;         /* O_PATH on the host's /dev/null, cloned for each masked file */
 	char tmpfs_size[32]; /* size= of /tmp, /run, /dev/shm ("": the kernel's default) */
 };
 

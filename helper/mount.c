@@ -100,8 +100,8 @@ int rootfs_attach(struct build *b, int tree, const char *path)
 
 	if (target < 0)
 		return rootfs_fail(b, target, "mount point %s", path);
-	if (syscall(SYS_move_mount, tree, "", target, "",
-		    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+	if (syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
 		return rootfs_fail(b, -errno, "mounting on %s", path);
 	return 0;
 }
@@ -139,7 +139,8 @@ static int remount_attrs(struct build *b, const char *path, uint64_t attrs)
 		return 0;
 	if (at < 0)
 		return rootfs_fail(b, at, "%s", path);
-	tree = (int) syscall(SYS_open_tree, at, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	tree = (int) syscall(SYS_open_tree, at, "",
+			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
 	if (tree < 0)
 		return rootfs_fail(b, -errno, "cloning %s", path);
 	if (nook_tree_setattr(tree, attrs, -1, true) < 0)
@@ -183,22 +184,25 @@ static int mask(struct build *b, const char *path)
  * other users' homes and every host secret readable by container root,
  * which owns host root's files through the idmapped lower layer. */
 static const char *const masked_paths[] = {
-	"/home", "/root", "/var/lib/nook", "/etc/shadow", "/etc/shadow-", "/etc/gshadow",
-	"/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d", "/etc/ssl/private",
-	"/etc/nook", "/var/backups",
+	"/home",         "/root",        "/var/lib/nook",  "/etc/shadow",      "/etc/shadow-", "/etc/gshadow",
+	"/etc/gshadow-", "/etc/sudoers", "/etc/sudoers.d", "/etc/ssl/private", "/etc/nook",    "/var/backups",
 };
 
 /* Docker's masked and read-only /proc and /sys paths: kernel memory,
  * keyrings and timers of the whole host, and the knobs that change it. */
 static const char *const masked_proc[] = {
-	"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-	"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-	"/proc/interrupts", "/proc/kallsyms", "/proc/kmsg", "/proc/sysrq-trigger",
-	"/sys/firmware", "/sys/devices/virtual/powercap", "/sys/kernel/debug",
-	"/sys/kernel/security",
+	"/proc/acpi",          "/proc/asound",         "/proc/kcore",
+	"/proc/keys",          "/proc/latency_stats",  "/proc/timer_list",
+	"/proc/timer_stats",   "/proc/sched_debug",    "/proc/scsi",
+	"/proc/interrupts",    "/proc/kallsyms",       "/proc/kmsg",
+	"/proc/sysrq-trigger", "/sys/firmware",        "/sys/devices/virtual/powercap",
+	"/sys/kernel/debug",   "/sys/kernel/security",
 };
 static const char *const readonly_proc[] = {
-	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+	"/proc/bus",
+	"/proc/fs",
+	"/proc/irq",
+	"/proc/sys",
 };
 
 /* sshd's private host keys: ssh_host_*_key (not the .pub files). */
@@ -423,7 +427,8 @@ static int private_dirs(struct build *b)
 		if (fd < 0)
 			return fd;
 		if (fsetxattr(fd, "user.overlay.opaque", "y", 1, 0) < 0)
-			return rootfs_fail(b, -errno, "marking /%s/%s opaque in the image", dirs[i][0], dirs[i][1]);
+			return rootfs_fail(b, -errno, "marking /%s/%s opaque in the image", dirs[i][0],
+					   dirs[i][1]);
 	}
 	return 0;
 }
@@ -472,8 +477,9 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 		/* Relative layer paths resolve against the staging cwd. */
 		/* "lowerdir" rather than 6.8's "lowerdir+": one layer, and
 		 * older kernels (Debian 12's 6.1) accept it too. */
-		static const char *const ovl_opts[] = { "lowerdir", "lower", "upperdir", "image/upper",
-							"workdir", "image/work", "userxattr", NULL, NULL };
+		static const char *const ovl_opts[] = { "lowerdir",    "lower",   "upperdir",
+							"image/upper", "workdir", "image/work",
+							"userxattr",   NULL,      NULL };
 		ovl = rootfs_new_fs(&b, "overlay", ovl_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 		if (ovl < 0)
 			return ovl;
@@ -495,7 +501,8 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 
 		if (at < 0)
 			return rootfs_fail(&b, at, "home %s", u->home);
-		home = (int) syscall(SYS_open_tree, at, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		home = (int) syscall(SYS_open_tree, at, "",
+				     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 		if (home < 0)
 			return rootfs_fail(&b, -errno, "home %s", u->home);
 	}
@@ -505,9 +512,9 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	    (r = mount_new(&b, "sysfs", NULL,
 			   MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 			   "/sys")) < 0 ||
-	    (r = build_dev(&b, a->dev_fd, a->pts_fd)) < 0 ||
-	    (r = mount_user_tmpfs(&b, "1777", "/tmp")) < 0 || (r = mount_user_tmpfs(&b, "0755", "/run")) < 0 ||
-	    (r = make_runtime_dir(&b, u)) < 0 || (r = make_run_dirs(&b)) < 0)
+	    (r = build_dev(&b, a->dev_fd, a->pts_fd)) < 0 || (r = mount_user_tmpfs(&b, "1777", "/tmp")) < 0 ||
+	    (r = mount_user_tmpfs(&b, "0755", "/run")) < 0 || (r = make_runtime_dir(&b, u)) < 0 ||
+	    (r = make_run_dirs(&b)) < 0)
 		return r;
 
 	for (size_t i = 0; i < ELEMENTSOF(masked_paths); i++)
@@ -542,7 +549,8 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 			char parent[1024];
 
 			snprintf(parent, sizeof(parent), "%.*s", (int) (slash - homepath), homepath);
-			r = mount_new(&b, "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+			r = mount_new(&b, "tmpfs", opts,
+				      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
 				      *parent ? parent : "/");
 			if (r < 0)
 				return r;

@@ -183,7 +183,8 @@ int nook_net_resolv_conf(enum nook_network mode, char *const *dns, const char *h
 		}
 	}
 	if (fill.n == 0)
-		fprintf(f, "# The host's name servers are not reachable from here: set dns = in nook.conf.\n");
+		fprintf(f,
+			"# The host's name servers are not reachable from here: set dns = in nook.conf.\n");
 	/* The host's search list and options apply inside too. */
 	for (const char *line = host_resolv; line && *line;) {
 		const char *end = strchr(line, '\n');

@@ -53,7 +53,8 @@ static int bridge_host_prepare(const struct nook_user *u, struct nook_net *n)
 		return -errno;
 	r = lease_take(bdir, u, n);
 	if (r < 0) {
-		log_err("no free address for '%s' in bridge_subnet of %s: %s", u->name, u->set.bridge, strerror(-r));
+		log_err("no free address for '%s' in bridge_subnet of %s: %s", u->name, u->set.bridge,
+			strerror(-r));
 		return r;
 	}
 	{
@@ -61,15 +62,17 @@ static int bridge_host_prepare(const struct nook_user *u, struct nook_net *n)
 		_cleanup_close_ int sys = open("/proc/sys/net/ipv4", O_PATH | O_DIRECTORY | O_CLOEXEC);
 
 		if (sys >= 0 && nook_read_file_at(sys, "ip_forward", fwd, sizeof(fwd)) > 0 && fwd[0] == '0')
-			log_warn("net.ipv4.ip_forward is 0: bridge containers reach only the host; "
-				 "set it to 1 (sysctl -w net.ipv4.ip_forward=1, and in /etc/sysctl.d/)");
+			log_warn(
+				"net.ipv4.ip_forward is 0: bridge containers reach only the host; "
+				"set it to 1 (sysctl -w net.ipv4.ip_forward=1, and in /etc/sysctl.d/)");
 	}
 	r = nook_nl_open(-1, &nl);
 	if (r < 0)
 		return r;
 	br = nook_nl_bridge_ensure(&nl, u->set.bridge);
 	if (br == -ENOTTY)
-		log_err("bridge = %s names an interface that is not a bridge; choose another name", u->set.bridge);
+		log_err("bridge = %s names an interface that is not a bridge; choose another name",
+			u->set.bridge);
 	else if (br < 0)
 		log_err("cannot create bridge %s: %s", u->set.bridge, strerror(-br));
 	r = br;

@@ -92,7 +92,8 @@ static int lease_read(int dir, const char *name, struct lease *ret)
 
 	if (r < 0)
 		return r;
-	for (char *w = strtok_r(buf, " \n", &save); w && n < ELEMENTSOF(field); w = strtok_r(NULL, " \n", &save))
+	for (char *w = strtok_r(buf, " \n", &save); w && n < ELEMENTSOF(field);
+	     w = strtok_r(NULL, " \n", &save))
 		field[n++] = w;
 	if (n < 5)
 		return -EBADMSG;
@@ -158,7 +159,8 @@ int lease_take(int bdir, const struct nook_user *u, struct nook_net *n)
 
 			/* Taken: by a live keeper of another user (next one),
 			 * or a leftover of a dead keeper (take it over). */
-			if (lease_read(bdir, name, &l) >= 0 && strcmp(l.user, u->name) != 0 && lease_alive(&l))
+			if (lease_read(bdir, name, &l) >= 0 && strcmp(l.user, u->name) != 0 &&
+			    lease_alive(&l))
 				continue;
 			(void) unlinkat(bdir, name, 0);
 			n->took_over = true;

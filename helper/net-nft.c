@@ -225,11 +225,12 @@ static void rules_unmark_all(int dir)
 
 static void put_sets(FILE *f)
 {
-	fprintf(f, "add table inet nook\n"
-		   "add set inet nook shared4 { type ipv4_addr; }\n"
-		   "add set inet nook shared6 { type ipv6_addr; }\n"
-		   "add set inet nook hostaccess4 { type ipv4_addr; }\n"
-		   "add set inet nook hostaccess6 { type ipv6_addr; }\n");
+	fprintf(f,
+		"add table inet nook\n"
+		"add set inet nook shared4 { type ipv4_addr; }\n"
+		"add set inet nook shared6 { type ipv6_addr; }\n"
+		"add set inet nook hostaccess4 { type ipv4_addr; }\n"
+		"add set inet nook hostaccess6 { type ipv6_addr; }\n");
 }
 
 static void put_addresses(FILE *f, const char *a4, const char *a6, bool shared, bool host)
@@ -285,7 +286,8 @@ int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char 
 		"add rule inet nook %1$s-in iifname \"%1$s\" drop\n",
 		br, s4, gw4);
 	if (n->v6)
-		fprintf(f, "add rule inet nook %1$s-nat ip6 saddr %2$s ip6 daddr != %2$s masquerade\n", br, s6);
+		fprintf(f, "add rule inet nook %1$s-nat ip6 saddr %2$s ip6 daddr != %2$s masquerade\n", br,
+			s6);
 	if (fflush(f) != 0 || !mem) {
 		(void) fclose(f);
 		free(mem);

@@ -73,8 +73,12 @@ int nook_net_prepare(const struct nook_user *u, struct nook_net *n)
 	bool have_host;
 	int r;
 
-	*n = (struct nook_net) { .mode = u->set.network, .netns_fd = -EBADF, .userns_fd = -EBADF,
-				 .pasta_pidfd = -EBADF, .pasta_ready_fd = -EBADF, .nft.err_fd = -EBADF };
+	*n = (struct nook_net) { .mode = u->set.network,
+				 .netns_fd = -EBADF,
+				 .userns_fd = -EBADF,
+				 .pasta_pidfd = -EBADF,
+				 .pasta_ready_fd = -EBADF,
+				 .nft.err_fd = -EBADF };
 	m = net_mode(n);
 	have_host = m->dns && read_host_resolv(host, sizeof(host)) >= 0;
 
@@ -98,13 +102,15 @@ int nook_net_prepare(const struct nook_user *u, struct nook_net *n)
 	}
 	if (m->dns && !fallback && !(u->set.dns && u->set.dns[0]) &&
 	    strstr(n->resolv_conf, "nameserver") == NULL)
-		log_warn("the container of '%s' gets no name server: the host's are loopback addresses; set dns = in nook.conf",
-			 u->name);
+		log_warn(
+			"the container of '%s' gets no name server: the host's are loopback addresses; set dns = in nook.conf",
+			u->name);
 	n->etc = (struct nook_etc_files) { .resolv_conf = n->resolv_conf, .hosts = n->hosts };
 	return 0;
 }
 
-int nook_net_start(const struct nook_user *u, const struct nook_subid *sub, pid_t init_pid, struct nook_net *n)
+int nook_net_start(const struct nook_user *u, const struct nook_subid *sub, pid_t init_pid,
+		   struct nook_net *n)
 {
 	const struct net_mode *m = net_mode(n);
 	char path[64];

@@ -27,8 +27,8 @@ struct nook_user {
 	char name[NOOK_USER_MAX + 1];
 	uid_t uid;
 	gid_t gid;
-	char *home;  /* pw_dir, absolute */
-	char *shell; /* pw_shell */
+	char *home;                    /* pw_dir, absolute */
+	char *shell;                   /* pw_shell */
 	gid_t groups[NOOK_MAX_GROUPS]; /* supplementary, including the primary */
 	size_t n_groups;
 	struct nook_settings set;
@@ -52,12 +52,13 @@ int nook_subid_get(const struct nook_user *u, struct nook_subid *ret);
 
 /* ---- userns.c: uid_map/gid_map text (pure, unit-tested) ---- */
 #define NOOK_MAP_MAX 4096
-int nook_idmap_format(bool gid, const struct nook_user *u, unsigned long base, unsigned long count,
-		      char *buf, size_t size);
+int nook_idmap_format(bool gid, const struct nook_user *u, unsigned long base, unsigned long count, char *buf,
+		      size_t size);
 int nook_userns_write_maps(pid_t pid, const struct nook_user *u, const struct nook_subid *sub);
 /* The host ids that own the container's user namespace: in its subordinate
  * range, never mapped (see userns.c). */
-int nook_userns_owner(const struct nook_user *u, const struct nook_subid *sub, uid_t *ret_uid, gid_t *ret_gid);
+int nook_userns_owner(const struct nook_user *u, const struct nook_subid *sub, uid_t *ret_uid,
+		      gid_t *ret_gid);
 
 /* ---- cgroup.c: per-user cgroup, v1 and v2 behind one interface ---- */
 /* Where a process was before it joined a user's cgroup (per hierarchy). */
@@ -209,8 +210,9 @@ struct nook_container {
  * set up while init works; then nook_container_ready, or on any failure
  * nook_container_abort. */
 int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *cg,
-			  const struct nook_cg_origin *origin, const struct nook_subid *sub, const struct nook_image *img,
-			  int stage_fd, const struct nook_etc_files *etc, struct nook_container *ret);
+			  const struct nook_cg_origin *origin, const struct nook_subid *sub,
+			  const struct nook_image *img, int stage_fd, const struct nook_etc_files *etc,
+			  struct nook_container *ret);
 /* Waits for init's "ok". */
 int nook_container_ready(const struct nook_user *u, const struct nook_container *c);
 /* Kills and reaps init, closes its fds. */
@@ -288,24 +290,24 @@ struct nook_net {
 	uid_t root_uid;            /* container root on the host */
 	gid_t root_gid;
 	/* bridge */
-	char veth[16];           /* host end, nk-<uid in hex> */
-	bool leased;             /* holds /run/nook/.net/<bridge>/<index> */
+	char veth[16]; /* host end, nk-<uid in hex> */
+	bool leased;   /* holds /run/nook/.net/<bridge>/<index> */
 	unsigned index;
 	struct in_addr addr4, gw4;
 	bool v6;
 	struct in6_addr addr6, gw6;
-	bool elements;           /* added to the nook table's sets */
+	bool elements; /* added to the nook table's sets */
 	bool veth_made;
 	struct nook_nft_job nft; /* nft loading the rules, until waited */
 	bool took_over;          /* the lease was a dead keeper's */
 	uint64_t rules_hash;     /* of the text of the bridge's chains */
 	bool gen_known;
-	uint32_t gen_before;     /* the nftables generation before nft ran */
+	uint32_t gen_before; /* the nftables generation before nft ran */
 	/* pasta */
 	char dns_forward[INET6_ADDRSTRLEN]; /* pasta's --dns-forward address, or "" */
 	pid_t pasta_pid;
-	int pasta_pidfd;         /* watched by the keeper */
-	int pasta_ready_fd;      /* until pasta has configured the namespace */
+	int pasta_pidfd;    /* watched by the keeper */
+	int pasta_ready_fd; /* until pasta has configured the namespace */
 	unsigned pasta_restarts;
 	bool degraded;
 };
@@ -314,7 +316,8 @@ struct nook_net {
 int nook_net_prepare(const struct nook_user *u, struct nook_net *n);
 /* Once init exists (while it sets up its root): the veth (after the rules'
  * child is done), or pasta's start. */
-int nook_net_start(const struct nook_user *u, const struct nook_subid *sub, pid_t init_pid, struct nook_net *n);
+int nook_net_start(const struct nook_user *u, const struct nook_subid *sub, pid_t init_pid,
+		   struct nook_net *n);
 /* Waits until the network works (pasta has configured the namespace). */
 int nook_net_ready(const struct nook_user *u, struct nook_net *n);
 /* The keeper saw pasta's pidfd become readable: restarts it once, then
@@ -385,7 +388,8 @@ int nook_stop(const struct nook_user *u);
  * the image's lock: a keeper that lost its socket is asked to serve again).
  * U needs only a name when there is no usable configuration. */
 enum { NOOK_NOT_RUNNING, NOOK_RUNNING, NOOK_STOPPING };
-int nook_status(const struct nook_user *u, struct nook_session_info *ret_info, struct nook_keeper_rec *ret_rec);
+int nook_status(const struct nook_user *u, struct nook_session_info *ret_info,
+		struct nook_keeper_rec *ret_rec);
 
 /* ---- become-user.c: becoming the user inside (after nook_join, enter.h) ---- */
 /* In the forked child: applies the restricted profile and drops to U

@@ -60,7 +60,7 @@
 #define FD_READY 4
 
 __attribute__((noreturn)) static void child(const struct nook_user *u, const struct nook_net *n, int ready_wr,
-					     pid_t keeper)
+					    pid_t keeper)
 {
 	char *argv[32];
 	char *const envp[] = { NULL };
@@ -80,7 +80,8 @@ __attribute__((noreturn)) static void child(const struct nook_user *u, const str
 		_exit(127);
 	/* 1. A tun node of our own, in a mount namespace nobody else sees. */
 	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
-	    mount("nook-tun", "/dev/net", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=4k,nr_inodes=4") < 0 ||
+	    mount("nook-tun", "/dev/net", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=4k,nr_inodes=4") <
+		    0 ||
 	    mknod("/dev/net/tun", S_IFCHR | 0600, makedev(10, 200)) < 0 ||
 	    chown("/dev/net/tun", n->root_uid, n->root_gid) < 0) {
 		log_err("pasta for '%s': cannot provide /dev/net/tun: %m", u->name);
@@ -190,7 +191,8 @@ static int pasta_ready(const struct nook_user *u, struct nook_net *n)
 	/* EOF (pasta died) or its pid: either way the pipe becomes readable. */
 	r = nook_wait_readable(n->pasta_ready_fd, PASTA_READY_MS);
 	if (r <= 0) {
-		log_err("pasta for '%s' did not configure the network in %d s", u->name, PASTA_READY_MS / 1000);
+		log_err("pasta for '%s' did not configure the network in %d s", u->name,
+			PASTA_READY_MS / 1000);
 		(void) nook_pidfd_send_signal(n->pasta_pidfd, SIGKILL);
 		r = -ETIMEDOUT;
 	} else {
@@ -206,8 +208,8 @@ static int pasta_ready(const struct nook_user *u, struct nook_net *n)
 	while (waitpid(n->pasta_pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (r == -ECHILD)
-		log_err("pasta for '%s' exited at start (status %d); see its messages in the system log", u->name,
-			WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		log_err("pasta for '%s' exited at start (status %d); see its messages in the system log",
+			u->name, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	(void) close(n->pasta_pidfd);
 	n->pasta_pidfd = -EBADF;
 	n->pasta_pid = 0;
@@ -280,7 +282,8 @@ static void pasta_stop(const struct nook_user *u, struct nook_net *n)
 static int pasta_describe(const struct nook_net *n, char *buf, size_t size)
 {
 	int r = snprintf(buf, size, "pasta (pid %d)%s", n->pasta_pid,
-			 n->degraded ? ", DEGRADED: pasta died; no network until the container restarts" : "");
+			 n->degraded ? ", DEGRADED: pasta died; no network until the container restarts"
+				     : "");
 
 	return (r < 0 || (size_t) r >= size) ? -ENOBUFS : r;
 }

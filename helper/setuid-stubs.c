@@ -21,7 +21,8 @@
 #include "cleanup.h"
 #include "setuid-stubs.h"
 
-#define NOT_HERE "not available inside your nook container: setuid programs run without privileges here (no_new_privs)"
+#define NOT_HERE \
+	"not available inside your nook container: setuid programs run without privileges here (no_new_privs)"
 #define ASK_ADMIN NOT_HERE "; ask the administrator for anything that needs root"
 
 const struct nook_setuid_stub nook_setuid_stubs[] = {

@@ -121,14 +121,15 @@ static void log_holder(int fd, const char *user, unsigned timeout_ms)
 	char cmd[256];
 
 	if (holder(fd, &pid, cmd, sizeof(cmd)) > 0) {
-		log_err("the lock of '%s' (" NOOK_RUN_DIR "/%s/lock) has been held for over %u s by pid %d (%s); "
+		log_err("the lock of '%s' (" NOOK_RUN_DIR
+			"/%s/lock) has been held for over %u s by pid %d (%s); "
 			"giving up. If that process is stuck, end it: kill %d",
-			user, user, timeout_ms / 1000, pid, *cmd ? cmd : "exited; a process it started holds the lock",
-			pid);
+			user, user, timeout_ms / 1000, pid,
+			*cmd ? cmd : "exited; a process it started holds the lock", pid);
 		return;
 	}
-	log_err("the lock of '%s' (" NOOK_RUN_DIR "/%s/lock) has been held for over %u s; giving up", user, user,
-		timeout_ms / 1000);
+	log_err("the lock of '%s' (" NOOK_RUN_DIR "/%s/lock) has been held for over %u s; giving up", user,
+		user, timeout_ms / 1000);
 }
 
 int nook_lock_holder(int rundir_fd, pid_t *ret_pid, char *cmd, size_t size)
@@ -158,7 +159,8 @@ int nook_lock_user(int rundir_fd, const char *user, unsigned timeout_ms)
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -errno;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= (long) timeout_ms)
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >=
+		    (long) timeout_ms)
 			break;
 		nanosleep(&ts, NULL);
 	}

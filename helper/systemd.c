@@ -236,10 +236,10 @@ static int start_scope(sd_bus *bus, const char *unit, const char *slice, const c
 	if (r >= 0)
 		r = sd_bus_message_open_container(m, 'a', "(sv)");
 	if (r >= 0)
-		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice", "s",
-					  slice, "Delegate", "b", 1, "PIDs", "au", 1, (uint32_t) getpid(),
-					  "CollectMode", "s", "inactive-or-failed", "TimeoutStopUSec", "t",
-					  (uint64_t) STOP_TIMEOUT_USEC);
+		r = sd_bus_message_append(m, "(sv)(sv)(sv)(sv)(sv)(sv)", "Description", "s", desc, "Slice",
+					  "s", slice, "Delegate", "b", 1, "PIDs", "au", 1,
+					  (uint32_t) getpid(), "CollectMode", "s", "inactive-or-failed",
+					  "TimeoutStopUSec", "t", (uint64_t) STOP_TIMEOUT_USEC);
 	if (r >= 0)
 		r = sd_bus_message_close_container(m);
 	if (r >= 0)
@@ -258,7 +258,8 @@ static int stop_unit(sd_bus *bus, const char *unit, sd_bus_error *err, char **re
 	int r;
 
 	r = sd_bus_call_method(bus, "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
-			       "org.freedesktop.systemd1.Manager", "StopUnit", err, &reply, "ss", unit, "replace");
+			       "org.freedesktop.systemd1.Manager", "StopUnit", err, &reply, "ss", unit,
+			       "replace");
 	if (r < 0)
 		return r;
 	return reply_job(reply, ret_job);
@@ -312,7 +313,8 @@ int nook_systemd_scope_start(const char *user, const char *slice, char *ret_unit
 		if (r < 0)
 			return r;
 		r = start_scope(bus, unit, slice, user, &err, &job);
-		if (r < 0 && attempt == 0 && sd_bus_error_has_name(&err, "org.freedesktop.systemd1.UnitExists")) {
+		if (r < 0 && attempt == 0 &&
+		    sd_bus_error_has_name(&err, "org.freedesktop.systemd1.UnitExists")) {
 			/* A unit of a container whose keeper is gone (the
 			 * caller cleaned up what it could, under the user's
 			 * lock): systemd stops what is left, then we retry. */

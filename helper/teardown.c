@@ -151,7 +151,8 @@ static int rundir_clean(const struct nook_teardown *t)
 /* In this order; the comment at the top says why. A step that fails
  * returns < 0 and ends the teardown there. */
 static int (*const steps[])(const struct nook_teardown *t) = {
-	kill_init, kill_rest, network_down, image_released, cgroup_remove, scope_stop, image_let_go, rundir_clean,
+	kill_init,     kill_rest,  network_down, image_released,
+	cgroup_remove, scope_stop, image_let_go, rundir_clean,
 };
 
 int nook_teardown(const struct nook_teardown *t)

@@ -94,8 +94,8 @@ int nook_tmpfiles_parse_line(const char *line, struct nook_run_dir *ret)
 		return 0;
 	/* /run/NAME: one component of plain characters, so no specifier
 	 * (%), escape (\), quoting, glob or "..": nothing to interpret. */
-	if (l[1] <= 5 || memcmp(f[1], "/run/", 5) != 0 || !name_ok(f[1] + 5, l[1] - 5, sizeof(d.name), "._-+@:") ||
-	    f[1][5] == '.')
+	if (l[1] <= 5 || memcmp(f[1], "/run/", 5) != 0 ||
+	    !name_ok(f[1] + 5, l[1] - 5, sizeof(d.name), "._-+@:") || f[1][5] == '.')
 		return 0;
 	memcpy(d.name, f[1] + 5, l[1] - 5);
 	if (n > 2 && !field_is(f[2], l[2], "-")) {

@@ -15,9 +15,9 @@
 #define NOOK_RUN_FILES_MAX 128
 
 struct nook_run_dir {
-	char name[64];	/* one path component: the directory is /run/NAME */
-	mode_t mode;	/* 0..07777 */
-	char user[33];	/* a name or a number; "" for root */
+	char name[64];  /* one path component: the directory is /run/NAME */
+	mode_t mode;    /* 0..07777 */
+	char user[33];  /* a name or a number; "" for root */
 	char group[33]; /* likewise */
 };
 

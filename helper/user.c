@@ -94,8 +94,8 @@ int nook_user_load(const char *conf_path, const char *name, struct nook_user *re
 	r = nook_conf_resolve(conf, name, ret->gid, ret->groups, ret->n_groups, &ret->set);
 	nook_conf_free(conf);
 	if (r < 0) {
-		log_err("%s: cannot resolve the settings of '%s' (check hostname and paths): %s",
-			conf_path, name, strerror(-r));
+		log_err("%s: cannot resolve the settings of '%s' (check hostname and paths): %s", conf_path,
+			name, strerror(-r));
 		nook_user_free(ret);
 		return r;
 	}

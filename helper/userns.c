@@ -33,8 +33,8 @@ static int cmp_ul(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int nook_idmap_format(bool gid, const struct nook_user *u, unsigned long base, unsigned long count,
-		      char *buf, size_t size)
+int nook_idmap_format(bool gid, const struct nook_user *u, unsigned long base, unsigned long count, char *buf,
+		      size_t size)
 {
 	unsigned long ident[NOOK_MAX_GROUPS + 1] = { 0 };
 	size_t n_ident = 0, off = 0, extents = 0;

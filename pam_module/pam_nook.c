@@ -110,8 +110,9 @@ static int parse_opts(pam_handle_t *pamh, int argc, const char **argv, struct op
 		/* Only sshd calls setcred in a child after open_session; login
 		 * and su would never enter, and their users would get a host
 		 * session. Refuse rather than fail open. */
-		pam_syslog(pamh, LOG_ERR, "enter=setcred works with sshd only, not with service '%s'; "
-				       "use enter=session",
+		pam_syslog(pamh, LOG_ERR,
+			   "enter=setcred works with sshd only, not with service '%s'; "
+			   "use enter=session",
 			   service ? service : "?");
 		return PAM_SERVICE_ERR;
 	}
@@ -195,7 +196,8 @@ static const struct parsed *parsed_get(pam_handle_t *pamh, const char *conf_path
 
 /* Keeps W and CONF for the next hook; true if CONF now belongs to PAM's
  * data (freed with it), false if the caller still owns it. */
-static bool parsed_keep(pam_handle_t *pamh, const char *conf_path, const struct who *w, struct nook_conf *conf)
+static bool parsed_keep(pam_handle_t *pamh, const char *conf_path, const struct who *w,
+			struct nook_conf *conf)
 {
 	struct parsed *p = calloc(1, sizeof(*p));
 
@@ -291,8 +293,10 @@ static int check_helper(pam_handle_t *pamh, const char *path)
 		return PAM_PERM_DENIED;
 	}
 	if (r < 0 || !(st.st_mode & S_IXUSR)) {
-		pam_syslog(pamh, LOG_ERR, "helper %s must be a root-owned executable not writable by "
-				       "group or others; reinstall nook", path);
+		pam_syslog(pamh, LOG_ERR,
+			   "helper %s must be a root-owned executable not writable by "
+			   "group or others; reinstall nook",
+			   path);
 		return PAM_PERM_DENIED;
 	}
 	return PAM_SUCCESS;
@@ -433,8 +437,8 @@ static void enter(pam_handle_t *pamh, struct state *s, const char *user, const s
 		/* Logged before /proc and /dev/log are the container's? syslog's
 		 * socket was opened by pam_syslog earlier or is reachable in the
 		 * container through the bind of /dev/log. */
-		pam_syslog(pamh, LOG_CRIT, "cannot enter the container of '%s': %s; ending the session",
-			   user, strerror(-r));
+		pam_syslog(pamh, LOG_CRIT, "cannot enter the container of '%s': %s; ending the session", user,
+			   strerror(-r));
 		/* Fail closed (the one deliberate exit in this module): the
 		 * caller would otherwise give the user a host shell. */
 		_exit(1);
@@ -457,8 +461,10 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 		return r;
 	r = check_helper(pamh, o.helper);
 	if (r != PAM_SUCCESS) {
-		(void) pam_error(pamh, "nook: logins for %s are disabled until the administrator repairs "
-				       "the installation", w.name);
+		(void) pam_error(pamh,
+				 "nook: logins for %s are disabled until the administrator repairs "
+				 "the installation",
+				 w.name);
 		return r;
 	}
 	s = get_state(pamh, true);
@@ -494,8 +500,9 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	s->profile = set.profile;
 	nook_settings_free(&set);
 	if (check_helper(pamh, o.helper) != PAM_SUCCESS || reach_container(pamh, &o, w.name, &s->info) < 0) {
-		(void) pam_error(pamh, "nook: your session could not be started; please contact the "
-				       "administrator");
+		(void) pam_error(pamh,
+				 "nook: your session could not be started; please contact the "
+				 "administrator");
 		return PAM_SESSION_ERR;
 	}
 	s->opened = true;
@@ -504,16 +511,18 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		 * container's devpts, so that it has its name inside (pts.c). */
 		r = nook_pts_private_view(s->info.init_pidfd);
 		if (r == -ENOTRECOVERABLE) {
-			pam_syslog(pamh, LOG_CRIT, "cannot return from the container's mount namespace; "
-						   "ending the session");
+			pam_syslog(pamh, LOG_CRIT,
+				   "cannot return from the container's mount namespace; "
+				   "ending the session");
 			/* Fail closed: host root in the user's mount tree goes no further. */
 			_exit(1);
 		}
 		if (r < 0) {
-			pam_syslog(pamh, LOG_ERR, "cannot give sshd the ptys of the container of '%s': %s", w.name,
-				   strerror(-r));
-			(void) pam_error(pamh, "nook: your session could not be started; please contact the "
-					       "administrator");
+			pam_syslog(pamh, LOG_ERR, "cannot give sshd the ptys of the container of '%s': %s",
+				   w.name, strerror(-r));
+			(void) pam_error(pamh,
+					 "nook: your session could not be started; please contact the "
+					 "administrator");
 			return PAM_SESSION_ERR;
 		}
 	} else {
@@ -529,19 +538,22 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 			nook_login_tty_hand_over(pamh, s->info.init_pid, w.uid);
 			r = nook_login_tty_prepare(pamh, s->info.init_pidfd, &tty);
 			if (r == -ENOTRECOVERABLE) {
-				pam_syslog(pamh, LOG_CRIT, "cannot return from the container's mount namespace; "
-							   "ending the session");
+				pam_syslog(pamh, LOG_CRIT,
+					   "cannot return from the container's mount namespace; "
+					   "ending the session");
 				/* Fail closed: host root in the user's mount tree goes no further. */
 				_exit(1);
 			}
 			if (r < 0) {
-				(void) pam_error(pamh, "nook: your session could not be started; please contact "
-						       "the administrator");
+				(void) pam_error(pamh,
+						 "nook: your session could not be started; please contact "
+						 "the administrator");
 				return PAM_SESSION_ERR;
 			}
 		} else if (nook_caller_terminal_relay(pamh, w.uid, s->info.init_pidfd) < 0) {
-			(void) pam_error(pamh, "nook: your session could not be started; please contact the "
-					       "administrator");
+			(void) pam_error(pamh,
+					 "nook: your session could not be started; please contact the "
+					 "administrator");
 			return PAM_SESSION_ERR;
 		}
 		enter(pamh, s, w.name, &tty);
@@ -585,8 +597,10 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 		s = get_state(pamh, false);
 		/* A selected user must not slip through a broken module line. */
 		if (s && s->account_pid && getpid() != s->account_pid && !s->opened) {
-			pam_syslog(pamh, LOG_CRIT, "a selected user reached setcred without a usable "
-				   "pam_nook session line (check enter= and the options); ending the session");
+			pam_syslog(
+				pamh, LOG_CRIT,
+				"a selected user reached setcred without a usable "
+				"pam_nook session line (check enter= and the options); ending the session");
 			_exit(1);
 		}
 		return PAM_IGNORE;

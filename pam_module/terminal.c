@@ -107,7 +107,8 @@ static int replace_terminal_fds(const dev_t *ttys, size_t n, bool pty)
 		int keep;
 		bool caller = false;
 
-		if (*end || end == de->d_name || fd <= 2 || fd == dirfd(d) || fstat((int) fd, &st) < 0 || !S_ISCHR(st.st_mode))
+		if (*end || end == de->d_name || fd <= 2 || fd == dirfd(d) || fstat((int) fd, &st) < 0 ||
+		    !S_ISCHR(st.st_mode))
 			continue;
 		for (size_t i = 0; i < n; i++)
 			caller |= st.st_rdev == ttys[i];
@@ -163,7 +164,8 @@ int nook_caller_terminal_relay(pam_handle_t *pamh, uid_t uid, int init_pidfd)
 	}
 	r = nook_relay_setup(uid, init_pidfd, &relay);
 	if (r == -ENOTRECOVERABLE) {
-		pam_syslog(pamh, LOG_CRIT, "cannot return from the container's mount namespace; ending the session");
+		pam_syslog(pamh, LOG_CRIT,
+			   "cannot return from the container's mount namespace; ending the session");
 		/* Fail closed: host root in the user's mount tree goes no further. */
 		_exit(1);
 	}
@@ -263,7 +265,8 @@ int nook_login_tty_prepare(pam_handle_t *pamh, int init_pidfd, struct nook_login
 		snprintf(path, sizeof(path), "/dev/pts");
 	} else {
 		/* Only a plain name: nothing that could lead elsewhere. */
-		if (strlen(tty) > 32 || tty[strspn(tty, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")])
+		if (strlen(tty) > 32 ||
+		    tty[strspn(tty, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")])
 			return 0;
 		snprintf(path, sizeof(path), "/dev/%s", tty);
 	}
@@ -274,14 +277,16 @@ int nook_login_tty_prepare(pam_handle_t *pamh, int init_pidfd, struct nook_login
 	}
 	if (strcmp(path, "/dev/pts") != 0) {
 		if (!S_ISCHR(st.st_mode)) {
-			pam_syslog(pamh, LOG_ERR, "%s is not a terminal; not taking it into the session", path);
+			pam_syslog(pamh, LOG_ERR, "%s is not a terminal; not taking it into the session",
+				   path);
 			return -ENOTTY;
 		}
 		r = nook_pts_dev_mountpoint(init_pidfd, path + 5);
 		if (r == -ENOTRECOVERABLE)
 			return r;
 		if (r < 0) {
-			pam_syslog(pamh, LOG_ERR, "cannot make %s in the container's /dev: %s", path, strerror(-r));
+			pam_syslog(pamh, LOG_ERR, "cannot make %s in the container's /dev: %s", path,
+				   strerror(-r));
 			return r;
 		}
 	}

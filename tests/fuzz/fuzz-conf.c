@@ -28,7 +28,8 @@ static void exercise(const struct nook_conf *c)
 	(void) nook_conf_selected(c, "root", 0, NULL, 0);
 	if (nook_conf_resolve(c, "nobody", 65534, groups, 2, &s) == 0) {
 		/* Touch everything, so ASan sees any bad pointer. */
-		size_t n = strlen(s.rootfs) + strlen(s.image_dir) + strlen(s.hostname) + strlen(s.cgroup_root);
+		size_t n =
+			strlen(s.rootfs) + strlen(s.image_dir) + strlen(s.hostname) + strlen(s.cgroup_root);
 		for (char **h = s.hide; *h; h++)
 			n += strlen(*h);
 		for (size_t i = 0; i < s.n_binds; i++)
@@ -63,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	exercise(c);
 	if (second) {
 		second += sizeof(sep) - 1;
-		if (nook_conf_parse_buffer(c, "fuzz2.conf", second, size - (size_t) (second - buf), &err) < 0) {
+		if (nook_conf_parse_buffer(c, "fuzz2.conf", second, size - (size_t) (second - buf), &err) <
+		    0) {
 			if (err && (strncmp(err, "fuzz2.conf:", 11) != 0 || strlen(err) >= NOOK_CONF_ERR_MAX))
 				abort();
 			free(err);

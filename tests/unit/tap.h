@@ -36,22 +36,22 @@ static inline __attribute__((format(printf, 2, 3))) int tap_ok(int cond, const c
 
 #define ok(cond, ...) tap_ok(!!(cond), __VA_ARGS__)
 
-#define is_int(got, want, ...)                                                               \
-	({                                                                                   \
-		long long _g = (long long) (got), _w = (long long) (want);                  \
-		int _r = tap_ok(_g == _w, __VA_ARGS__);                                      \
-		if (!_r)                                                                     \
-			printf("#   got %lld, want %lld\n", _g, _w);                           \
-		_r;                                                                          \
+#define is_int(got, want, ...)                                             \
+	({                                                                 \
+		long long _g = (long long) (got), _w = (long long) (want); \
+		int _r = tap_ok(_g == _w, __VA_ARGS__);                    \
+		if (!_r)                                                   \
+			printf("#   got %lld, want %lld\n", _g, _w);       \
+		_r;                                                        \
 	})
 
-#define is_str(got, want, ...)                                                               \
-	({                                                                                   \
-		const char *_g = (got), *_w = (want);                                        \
-		int _r = tap_ok(_g && _w && strcmp(_g, _w) == 0, __VA_ARGS__);              \
-		if (!_r)                                                                     \
+#define is_str(got, want, ...)                                                                       \
+	({                                                                                           \
+		const char *_g = (got), *_w = (want);                                                \
+		int _r = tap_ok(_g && _w && strcmp(_g, _w) == 0, __VA_ARGS__);                       \
+		if (!_r)                                                                             \
 			printf("#   got '%s', want '%s'\n", _g ? _g : "(null)", _w ? _w : "(null)"); \
-		_r;                                                                          \
+		_r;                                                                                  \
 	})
 
 static inline __attribute__((format(printf, 1, 2))) void diag(const char *fmt, ...)

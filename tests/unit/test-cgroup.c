@@ -89,8 +89,8 @@ static void mkd(const char *rel)
  * them as a v2 kernel would, then run create() again. */
 static void v2_knobs(const char *dir)
 {
-	static const char *const knobs[] = { "memory.max", "memory.swap.max", "cpu.max", "pids.max",
-					     "cgroup.subtree_control", "cgroup.procs" };
+	static const char *const knobs[] = { "memory.max", "memory.swap.max",        "cpu.max",
+					     "pids.max",   "cgroup.subtree_control", "cgroup.procs" };
 	char rel[512];
 
 	for (size_t i = 0; i < ELEMENTSOF(knobs); i++) {
@@ -177,7 +177,8 @@ int main(void)
 	ok(back.v2 == cg.v2 && back.n == cg.n && strcmp(back.base[0], cg.base[0]) == 0 &&
 		   strcmp(back.user[0], cg.user[0]) == 0,
 	   "serialize/deserialize round trip");
-	is_int(nook_cgroup_deserialize("v3 -:/x:y", &back), -EINVAL, "deserialize refuses an unknown version");
+	is_int(nook_cgroup_deserialize("v3 -:/x:y", &back), -EINVAL,
+	       "deserialize refuses an unknown version");
 	is_int(nook_cgroup_deserialize("v2 -:/sys/fs/cgroup:../../etc", &back), -EINVAL,
 	       "deserialize refuses a path with ..");
 	is_int(nook_cgroup_deserialize("v2 -:relative:nook/alice", &back), -EINVAL,
@@ -199,7 +200,8 @@ int main(void)
 	is_str(cg.user[1], "nt-y/bob", "v1: cpu path (the caller is at the root of cpu,cpuacct)");
 	is_str(cg.user[2], "other/nt-y/bob", "v1: pids path");
 	s = (struct nook_settings) { .memory_max = 1ULL << 30, .cpu_max = 50, .pids_max = 64 };
-	if (mkdirs("memory/outer/nt-y/bob") < 0 || mkdirs("cpu/nt-y/bob") < 0 || mkdirs("pids/other/nt-y/bob") < 0)
+	if (mkdirs("memory/outer/nt-y/bob") < 0 || mkdirs("cpu/nt-y/bob") < 0 ||
+	    mkdirs("pids/other/nt-y/bob") < 0)
 		return skip_all("cannot prepare the fake v1 cgroupfs");
 	put("memory/outer/nt-y/bob/memory.limit_in_bytes", "");
 	put("cpu/nt-y/bob/cpu.cfs_period_us", "");

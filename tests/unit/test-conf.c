@@ -138,8 +138,8 @@ static void test_value_parsers(void)
 		int r;
 		bool v;
 	} bools[] = {
-		{ "yes", 0, true }, { "TRUE", 0, true }, { "on", 0, true }, { "1", 0, true },
-		{ "no", 0, false }, { "False", 0, false }, { "off", 0, false }, { "0", 0, false },
+		{ "yes", 0, true },      { "TRUE", 0, true },    { "on", 0, true },       { "1", 0, true },
+		{ "no", 0, false },      { "False", 0, false },  { "off", 0, false },     { "0", 0, false },
 		{ "y", -EINVAL, false }, { "", -EINVAL, false }, { "2", -EINVAL, false },
 	};
 
@@ -200,7 +200,8 @@ static void test_defaults(void)
 		nook_settings_auto_limits(&a, &h);
 		ok(a.memory_max == 0, "an explicit max stays unlimited");
 		ok(a.pids_max == 250 && a.cpu_max == 100, "small host: 250 tasks, one CPU");
-		ok(a.tmpfs_size == (UINT64_C(256) << 20), "tmpfs_size with memory_max = max: a quarter of the host's");
+		ok(a.tmpfs_size == (UINT64_C(256) << 20),
+		   "tmpfs_size with memory_max = max: a quarter of the host's");
 	}
 	is_str(s.cgroup_root, "nook", "cgroup_root defaults to nook");
 	ok(s.cgroup_manager == NOOK_CG_AUTO, "cgroup_manager defaults to auto");
@@ -281,7 +282,8 @@ static void test_every_key(void)
 		struct nook_conf *c0 = parse("pty_max = 2000000\n", &e0);
 
 		ok(!c0 && e0 && strstr(e0, "pty_max = '2000000'") && strstr(e0, "1048576"),
-		   "pty_max above the kernel's limit is refused, naming the range (%s)", e0 ? e0 : "accepted");
+		   "pty_max above the kernel's limit is refused, naming the range (%s)",
+		   e0 ? e0 : "accepted");
 		if (c0)
 			nook_conf_free(c0);
 	}
@@ -419,8 +421,9 @@ static void test_selection(void)
 	is_int(nook_conf_selected(c, "root", 0, NULL, 0), 1, "empty exempt exempts nobody");
 	nook_conf_free(c);
 
-	c = parse("users = *\n[user:nobody]\nenable = no\n[group:root]\nenable = no\n[user:root]\nenable = yes\n",
-		  NULL);
+	c = parse(
+		"users = *\n[user:nobody]\nenable = no\n[group:root]\nenable = no\n[user:root]\nenable = yes\n",
+		NULL);
 	is_int(nook_conf_selected(c, "nobody", NOBODY, NULL, 0), 0, "enable = no in [user:] unselects");
 	is_int(nook_conf_selected(c, "alice", 1000, root_grp, 1), 0, "enable = no in [group:] unselects");
 	is_int(nook_conf_selected(c, "bob", 1000, NULL, 0), 1, "others stay selected");
@@ -454,11 +457,11 @@ static void test_hostname(void)
 	is_str(s.hostname, "alice-box", "%%u expanded");
 	nook_settings_free(&s);
 	is_int(nook_conf_resolve(c, "a_b", 1, NULL, 0, &s), -EINVAL, "'_' from the user name: -EINVAL");
-	is_int(nook_conf_resolve(c, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1,
-				 NULL, 0, &s),
-	       -EINVAL, "expansion over 64 characters: -EINVAL");
-	is_int(nook_conf_resolve(c, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1, NULL,
+	is_int(nook_conf_resolve(c, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1, NULL,
 				 0, &s),
+	       -EINVAL, "expansion over 64 characters: -EINVAL");
+	is_int(nook_conf_resolve(c, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1, NULL, 0,
+				 &s),
 	       0, "exactly 64 characters is fine");
 	nook_settings_free(&s);
 	nook_conf_free(c);
@@ -514,7 +517,8 @@ static void test_value_errors(void)
 	parse_fails("network = host\n", 1, "use none, pasta or bridge", "network host");
 	parse_fails("profile = none\n", 1, "only value is restricted", "profile none");
 	parse_fails("cgroup_root = /nook\n", 1, "must be relative", "absolute cgroup_root");
-	parse_fails("cgroup_manager = cgmanager\n", 1, "use auto, systemd or cgroupfs", "unknown cgroup_manager");
+	parse_fails("cgroup_manager = cgmanager\n", 1, "use auto, systemd or cgroupfs",
+		    "unknown cgroup_manager");
 	parse_fails("systemd_slice = nook\n", 1, "not a slice name", "systemd_slice without .slice");
 	parse_fails("systemd_slice = -nook.slice\n", 1, "not a slice name", "systemd_slice starting with -");
 	parse_fails("systemd_slice = nook-.slice\n", 1, "not a slice name", "systemd_slice ending with -");
@@ -541,8 +545,8 @@ static void test_syntax_errors(void)
 	parse_fails("[user:]\n", 1, "not a valid user name", "empty user name");
 	parse_fails("[default\n", 1, "closing ']'", "header without ]");
 	parse_fails("just words\n", 1, "is not 'key = value'", "line without =");
-	parse_fails("linger = 1s\nlinger = 2s\n", 2, "duplicate key 'linger' in [default] (first set at line 1)",
-		    "duplicate key");
+	parse_fails("linger = 1s\nlinger = 2s\n", 2,
+		    "duplicate key 'linger' in [default] (first set at line 1)", "duplicate key");
 	parse_fails("[user:nobody]\nlinger = 1s\n[default]\n[user:nobody]\nlinger = 2s\n", 5,
 		    "duplicate key 'linger' in [user:nobody]", "duplicate key across a repeated header");
 	parse_fails("linger = 1s\n[default]\nlinger = 2s\n", 3, "duplicate key",
@@ -553,7 +557,8 @@ static void test_syntax_errors(void)
 		struct nook_conf *c = nook_conf_new();
 		char *err = NULL;
 		int r = nook_conf_parse_buffer(c, NAME, nul, sizeof(nul) - 1, &err);
-		ok(r == -EINVAL && err && strstr(err, NAME ":2: contains a NUL byte"), "NUL byte refused at its line");
+		ok(r == -EINVAL && err && strstr(err, NAME ":2: contains a NUL byte"),
+		   "NUL byte refused at its line");
 		free(err);
 		nook_conf_free(c);
 	}
@@ -576,7 +581,8 @@ static void test_syntax_errors(void)
 		size_t nw = n_warnings(c);
 		int r = add(c, "bad.conf", "hostname = second\n[user:nosuchuser-y]\nnope = 1\n", &err);
 
-		ok(r == -EINVAL && err && strstr(err, "bad.conf:3: unknown key 'nope'"), "bad second file refused");
+		ok(r == -EINVAL && err && strstr(err, "bad.conf:3: unknown key 'nope'"),
+		   "bad second file refused");
 		free(err);
 		is_int(n_warnings(c), nw, "its warnings are dropped");
 		is_int(nook_conf_resolve(c, "u", 1, NULL, 0, &s), 0, "conf still resolves");
@@ -598,13 +604,14 @@ static void test_syntax_errors(void)
 
 static void test_warnings(void)
 {
-	struct nook_conf *c = parse("users = nobody nosuchuser-a @nosuchgroup-b\n"
-				    "exempt = root nosuchuser-c\n"
-				    "[user:nosuchuser-d]\n"
-				    "[group:nosuchgroup-e]\n"
-				    "[user:nobody]\n"
-				    "[group:nogroup]\n",
-				    NULL);
+	struct nook_conf *c =
+		parse("users = nobody nosuchuser-a @nosuchgroup-b\n"
+		      "exempt = root nosuchuser-c\n"
+		      "[user:nosuchuser-d]\n"
+		      "[group:nosuchgroup-e]\n"
+		      "[user:nobody]\n"
+		      "[group:nogroup]\n",
+		      NULL);
 	struct nook_settings s;
 
 	ok(c, "nonexistent users and groups are not errors");
@@ -613,9 +620,13 @@ static void test_warnings(void)
 	ok(has_warning(c, NAME ":1:", "'nosuchgroup-b'"), "warning for a group in users");
 	ok(has_warning(c, NAME ":2:", "'nosuchuser-c'"), "warning for a user in exempt");
 	ok(has_warning(c, NAME ":3:", "[user:nosuchuser-d]"), "warning for [user:] of a nonexistent user");
-	ok(has_warning(c, NAME ":4:", "[group:nosuchgroup-e]"), "warning for [group:] of a nonexistent group");
-	ok(!has_warning(c, "'nobody'", NULL) && !has_warning(c, "[user:nobody]", NULL) && !has_warning(c, "nogroup", NULL), "no warning for existing ones");
-	is_int(nook_conf_selected(c, "nosuchuser-a", 1, NULL, 0), 1, "a listed user is still selected by name");
+	ok(has_warning(c, NAME ":4:", "[group:nosuchgroup-e]"),
+	   "warning for [group:] of a nonexistent group");
+	ok(!has_warning(c, "'nobody'", NULL) && !has_warning(c, "[user:nobody]", NULL) &&
+		   !has_warning(c, "nogroup", NULL),
+	   "no warning for existing ones");
+	is_int(nook_conf_selected(c, "nosuchuser-a", 1, NULL, 0), 1,
+	       "a listed user is still selected by name");
 	ok(nook_conf_resolve(c, "nosuchuser-d", 1, NULL, 0, &s) == 0, "resolve works");
 	nook_settings_free(&s);
 	nook_conf_free(c);
@@ -739,7 +750,8 @@ static void test_load(void)
 	if (c && nook_conf_resolve(c, "u", 1, NULL, 0, &s) == 0) {
 		is_str(s.hostname, "second", "the last drop-in in lexical order wins");
 		ok(s.linger_ms == 5000, "a drop-in overrides the main file");
-		ok(s.hide[0] && s.hide[1] && !s.hide[2] && !strcmp(s.hide[0], "/a") && !strcmp(s.hide[1], "/b"),
+		ok(s.hide[0] && s.hide[1] && !s.hide[2] && !strcmp(s.hide[0], "/a") &&
+			   !strcmp(s.hide[1], "/b"),
 		   "drop-ins are read in lexical order");
 		nook_settings_free(&s);
 	}
@@ -755,7 +767,8 @@ static void test_load(void)
 	err = NULL;
 	write_file(dpath, "25-bad.conf", "linger = 2s\n", 0644, NOBODY);
 	r = nook_conf_load(main_path, &c, &err);
-	ok(r == -EPERM && err && strstr(err, "25-bad.conf: owned by uid 65534"), "drop-in not owned by root refused");
+	ok(r == -EPERM && err && strstr(err, "25-bad.conf: owned by uid 65534"),
+	   "drop-in not owned by root refused");
 	free(err);
 	err = NULL;
 	write_file(dpath, "25-bad.conf", "linger = 2s\n", 0620, 0);
@@ -775,7 +788,8 @@ static void test_load(void)
 	xchmod(dpath, 0755);
 	xchown(dpath, NOBODY);
 	r = nook_conf_load(main_path, &c, &err);
-	ok(r == -EPERM && err && strstr(err, "nook.conf.d: owned by uid 65534"), "drop-in dir owned by nobody refused");
+	ok(r == -EPERM && err && strstr(err, "nook.conf.d: owned by uid 65534"),
+	   "drop-in dir owned by nobody refused");
 	free(err);
 	err = NULL;
 	xchown(dpath, 0);
@@ -859,7 +873,8 @@ static void test_network(void)
 	ok(s.network == NOOK_NET_NONE, "network defaults to none");
 	is_str(s.bridge, "nook0", "bridge defaults to nook0");
 	inet_ntop(AF_INET, s.bridge_subnet.addr, text, sizeof(text));
-	ok(s.bridge_subnet.family == AF_INET && strcmp(text, "10.213.0.0") == 0 && s.bridge_subnet.prefix == 16,
+	ok(s.bridge_subnet.family == AF_INET && strcmp(text, "10.213.0.0") == 0 &&
+		   s.bridge_subnet.prefix == 16,
 	   "bridge_subnet defaults to 10.213.0.0/16");
 	ok(s.bridge_subnet6.family == 0, "no bridge_subnet6 by default");
 	ok(s.isolate, "isolate defaults to yes");
@@ -869,18 +884,19 @@ static void test_network(void)
 	nook_conf_free(c);
 
 	/* Every key, and the per-group/per-user override. */
-	c = parse("network = bridge\n"
-		  "bridge = labbr0\n"
-		  "bridge_subnet = 192.168.77.0/24\n"
-		  "bridge_subnet6 = fd00:213:0:1::/64\n"
-		  "isolate = no\n"
-		  "host_access = yes\n"
-		  "dns = 192.0.2.53, 2001:DB8::0:53  198.51.100.53\n"
-		  "[user:alice]\n"
-		  "network = pasta\n"
-		  "dns = 192.0.2.1\n"
-		  "isolate = yes\n",
-		  NULL);
+	c =
+		parse("network = bridge\n"
+		      "bridge = labbr0\n"
+		      "bridge_subnet = 192.168.77.0/24\n"
+		      "bridge_subnet6 = fd00:213:0:1::/64\n"
+		      "isolate = no\n"
+		      "host_access = yes\n"
+		      "dns = 192.0.2.53, 2001:DB8::0:53  198.51.100.53\n"
+		      "[user:alice]\n"
+		      "network = pasta\n"
+		      "dns = 192.0.2.1\n"
+		      "isolate = yes\n",
+		      NULL);
 	ok(c, "network keys parse");
 	is_int(nook_conf_resolve(c, "bob", 1000, NULL, 0, &s), 0, "bob resolves");
 	ok(s.network == NOOK_NET_BRIDGE, "network = bridge");
@@ -900,8 +916,10 @@ static void test_network(void)
 	}
 	nook_settings_free(&s);
 	is_int(nook_conf_resolve(c, "alice", 1000, NULL, 0, &s), 0, "alice resolves");
-	ok(s.network == NOOK_NET_PASTA && s.isolate && s.host_access, "[user:alice] overrides network and isolate");
-	ok(s.dns && s.dns[0] && !s.dns[1] && strcmp(s.dns[0], "192.0.2.1") == 0, "dns is replaced, not appended");
+	ok(s.network == NOOK_NET_PASTA && s.isolate && s.host_access,
+	   "[user:alice] overrides network and isolate");
+	ok(s.dns && s.dns[0] && !s.dns[1] && strcmp(s.dns[0], "192.0.2.1") == 0,
+	   "dns is replaced, not appended");
 	nook_settings_free(&s);
 	nook_conf_free(c);
 
@@ -919,16 +937,19 @@ static void test_network(void)
 	parse_fails("bridge_subnet = fd00::/64\n", 1, "not an IPv4 prefix", "bridge_subnet IPv6");
 	parse_fails("bridge_subnet6 = 10.0.0.0/8\n", 1, "not an IPv6 prefix", "bridge_subnet6 IPv4");
 	parse_fails("bridge_subnet6 = fd00::/112\n", 1, "from /8 to /96", "bridge_subnet6 too long");
-	parse_fails("bridge_subnet6 = fd00::1/64\n", 1, "write the network, fd00::/64", "bridge_subnet6 host bits");
+	parse_fails("bridge_subnet6 = fd00::1/64\n", 1, "write the network, fd00::/64",
+		    "bridge_subnet6 host bits");
 	parse_fails("bridge_subnet6 = ff02::/16\n", 1, "multicast", "bridge_subnet6 multicast");
 	parse_fails("isolate = perhaps\n", 1, "use yes or no", "isolate not a bool");
 	parse_fails("host_access = 2\n", 1, "use yes or no", "host_access not a bool");
 	parse_fails("dns = resolver.example\n", 1, "not a numeric", "dns name");
 	parse_fails("dns = fe80::1%eth0\n", 1, "not a numeric", "dns with a scope");
-	parse_fails("dns = 1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4\n", 1, "at most that many", "dns with four servers");
+	parse_fails("dns = 1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4\n", 1, "at most that many",
+		    "dns with four servers");
 	parse_fails("dns = ,\n", 1, "lists no address", "dns without an address");
 	parse_fails("dns =\n", 1, "empty value", "empty dns");
-	parse_fails("[default]\nnetwork = bridge\nnetwork = none\n", 3, "duplicate key 'network'", "network twice");
+	parse_fails("[default]\nnetwork = bridge\nnetwork = none\n", 3, "duplicate key 'network'",
+		    "network twice");
 }
 
 /* nook_conf_image_dirs: where nookctl clean looks for leftovers. */
@@ -945,13 +966,15 @@ static void test_image_dirs(void)
 	_cleanup_strv_ char **free1 = v;
 	nook_conf_free(c);
 	v = NULL;
-	c = parse("image_dir = /srv/a\n[group:nogroup]\nimage_dir = /srv/b\n[user:x]\nimage_dir = /srv/a\n"
-		  "[user:y]\nimage_dir = /srv/c\n",
-		  &err);
+	c = parse(
+		"image_dir = /srv/a\n[group:nogroup]\nimage_dir = /srv/b\n[user:x]\nimage_dir = /srv/a\n"
+		"[user:y]\nimage_dir = /srv/c\n",
+		&err);
 	ok(c && nook_conf_image_dirs(c, &v) == 0, "image_dirs: listed");
 	for (char **p = v; p && *p; p++)
 		n++;
-	ok(n == 3 && strcmp(v[0], "/srv/a") == 0 && strcmp(v[1], "/srv/b") == 0 && strcmp(v[2], "/srv/c") == 0,
+	ok(n == 3 && strcmp(v[0], "/srv/a") == 0 && strcmp(v[1], "/srv/b") == 0 &&
+		   strcmp(v[2], "/srv/c") == 0,
 	   "image_dirs: the default's and each section's, once each (%zu)", n);
 	_cleanup_strv_ char **free2 = v;
 	nook_conf_free(c);
@@ -970,10 +993,19 @@ static void test_image_dirs(void)
 /* The one validator the config, the helper, nookctl and the PAM module share. */
 static void test_user_names(void)
 {
-	static const char *const good[] = { "alice", "_svc", "a1", "nt-bob.x", "machine$",
-					    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
-	static const char *const bad[] = { "", "Alice", "1a", "-a", ".", "..", ".a", "a/b", "a$b",
-					   "a b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	static const char *const good[] = { "alice",    "_svc",     "a1",
+					    "nt-bob.x", "machine$", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	static const char *const bad[] = { "",
+					   "Alice",
+					   "1a",
+					   "-a",
+					   ".",
+					   "..",
+					   ".a",
+					   "a/b",
+					   "a$b",
+					   "a b",
+					   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		ok(nook_valid_user_name(good[i]), "user name '%s' is valid", good[i]);

@@ -23,14 +23,15 @@ static int filter(const char *in, size_t len, char *ret, size_t size)
 int main(void)
 {
 	char out[512];
-	static const char keys[] = "# a comment\n"
-				   "\n"
-				   "   \t \n"
-				   "ssh-ed25519 AAAAone a@b\n"
-				   "  # indented comment\n"
-				   "from=\"10.0.0.1\" ssh-ed25519 AAAAtwo c@d\r\n"
-				   "ssh-ed25519 AAAAbad\033[2J x\n"
-				   "ssh-ed25519 AAAAlast e@f";
+	static const char keys[] =
+		"# a comment\n"
+		"\n"
+		"   \t \n"
+		"ssh-ed25519 AAAAone a@b\n"
+		"  # indented comment\n"
+		"from=\"10.0.0.1\" ssh-ed25519 AAAAtwo c@d\r\n"
+		"ssh-ed25519 AAAAbad\033[2J x\n"
+		"ssh-ed25519 AAAAlast e@f";
 	static const char nul[] = "ssh-ed25519 AAAAn\0ul\nssh-ed25519 AAAAok\n";
 	char *big = malloc(20000);
 
@@ -47,7 +48,8 @@ int main(void)
 	if (big) {
 		memset(big, 'A', 20000);
 		big[7] = ' ';
-		is_int(filter(big, 20000, out, sizeof(out)), 0, "a line longer than sshd's key limit is dropped");
+		is_int(filter(big, 20000, out, sizeof(out)), 0,
+		       "a line longer than sshd's key limit is dropped");
 		free(big);
 	}
 	return done_testing();

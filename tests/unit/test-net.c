@@ -38,7 +38,8 @@ static void test_addresses(void)
 	is_int(nook_net_address(&s4, 1000, &a4), 0, "index 1000");
 	is_str(inet_ntop(AF_INET, &a4, t, sizeof(t)), "10.213.3.234", "index 1000 is 10.213.3.234");
 	is_int(nook_net_address(&s4, 65532, &a4), 0, "the last index");
-	is_str(inet_ntop(AF_INET, &a4, t, sizeof(t)), "10.213.255.254", "the last index is below the broadcast");
+	is_str(inet_ntop(AF_INET, &a4, t, sizeof(t)), "10.213.255.254",
+	       "the last index is below the broadcast");
 	is_int(nook_net_address(&s4, 65533, &a4), -ERANGE, "no index beyond");
 	is_int(nook_net_address(&small, 0, &a4), 0, "a /30's only index");
 	is_str(inet_ntop(AF_INET, &a4, t, sizeof(t)), "192.0.2.2", "... is .2");
@@ -48,16 +49,18 @@ static void test_addresses(void)
 	is_str(inet_ntop(AF_INET6, &a6, t, sizeof(t)), "fd00:213::3ea", "IPv6 uses the same host part");
 }
 
-static const char host_stub[] = "# systemd-resolved\n"
-				"nameserver 127.0.0.53\n"
-				"options edns0 trust-ad\n"
-				"search lab.example.org\n";
-static const char host_mixed[] = "nameserver 127.0.0.1\n"
-				 "nameserver ::1\n"
-				 "nameserver 192.0.2.53\n"
-				 "nameserver 2001:db8::53\n"
-				 "nameserver fe80::1%eth0\n"
-				 "domain example.org\n";
+static const char host_stub[] =
+	"# systemd-resolved\n"
+	"nameserver 127.0.0.53\n"
+	"options edns0 trust-ad\n"
+	"search lab.example.org\n";
+static const char host_mixed[] =
+	"nameserver 127.0.0.1\n"
+	"nameserver ::1\n"
+	"nameserver 192.0.2.53\n"
+	"nameserver 2001:db8::53\n"
+	"nameserver fe80::1%eth0\n"
+	"domain example.org\n";
 
 static void test_resolv(void)
 {
@@ -72,24 +75,28 @@ static void test_resolv(void)
 	ok(nook_net_resolv_conf(NOOK_NET_NONE, none, host_mixed, true, NULL, buf, sizeof(buf)) > 0, "none");
 	ok(!strstr(buf, "nameserver") && strstr(buf, "network = none"), "none: no name server at all");
 
-	ok(nook_net_resolv_conf(NOOK_NET_BRIDGE, none, host_mixed, false, NULL, buf, sizeof(buf)) > 0, "bridge");
+	ok(nook_net_resolv_conf(NOOK_NET_BRIDGE, none, host_mixed, false, NULL, buf, sizeof(buf)) > 0,
+	   "bridge");
 	ok(strstr(buf, "nameserver 192.0.2.53\n") != NULL, "bridge: the host's real server is kept");
 	ok(!strstr(buf, "127.0.0.1") && !strstr(buf, "::1\n"), "bridge: loopback servers are dropped");
 	ok(!strstr(buf, "2001:db8::53") && !strstr(buf, "fe80"), "bridge without IPv6: IPv6 servers dropped");
 	ok(strstr(buf, "domain example.org\n") != NULL, "the domain line is kept");
 
-	ok(nook_net_resolv_conf(NOOK_NET_BRIDGE, none, host_mixed, true, NULL, buf, sizeof(buf)) > 0, "bridge v6");
+	ok(nook_net_resolv_conf(NOOK_NET_BRIDGE, none, host_mixed, true, NULL, buf, sizeof(buf)) > 0,
+	   "bridge v6");
 	ok(strstr(buf, "nameserver 2001:db8::53\n") && !strstr(buf, "fe80"),
 	   "with IPv6: global IPv6 servers kept, scoped ones not");
 
 	ok(nook_net_resolv_conf(NOOK_NET_BRIDGE, none, host_stub, false, NULL, buf, sizeof(buf)) > 0, "stub");
-	ok(!strstr(buf, "nameserver") && strstr(buf, "set dns ="), "a stub host without fallback: none, and advice");
+	ok(!strstr(buf, "nameserver") && strstr(buf, "set dns ="),
+	   "a stub host without fallback: none, and advice");
 	ok(strstr(buf, "search lab.example.org\n") && strstr(buf, "options edns0 trust-ad\n"),
 	   "search and options are kept");
 
 	ok(nook_net_resolv_conf(NOOK_NET_BRIDGE, none, host_stub, false, "10.213.0.1", buf, sizeof(buf)) > 0,
 	   "stub with a resolver on the bridge");
-	ok(strstr(buf, "nameserver 10.213.0.1\n") && !strstr(buf, "127.0.0.53"), "the fallback replaces the stub");
+	ok(strstr(buf, "nameserver 10.213.0.1\n") && !strstr(buf, "127.0.0.53"),
+	   "the fallback replaces the stub");
 
 	ok(nook_net_resolv_conf(NOOK_NET_PASTA, dns, host_mixed, true, "169.254.1.53", buf, sizeof(buf)) > 0,
 	   "dns = set");
@@ -119,8 +126,9 @@ static void test_hosts(void)
  * 23, changes while the keeper runs). */
 static void test_start_time(void)
 {
-	const char *tricky = "4242 (a) b) c 9 ) S 1 2 3 0 -1 4194560 10 0 0 0 1 2 0 0 20 0 1 0 "
-			     "987654 7401472 691 18446744073709551615 1 2 3 0 0 0 0\n";
+	const char *tricky =
+		"4242 (a) b) c 9 ) S 1 2 3 0 -1 4194560 10 0 0 0 1 2 0 0 20 0 1 0 "
+		"987654 7401472 691 18446744073709551615 1 2 3 0 0 0 0\n";
 	unsigned long long t = 0, want = 0;
 	char buf[1024], *p;
 	FILE *f;

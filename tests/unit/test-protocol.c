@@ -16,8 +16,12 @@ static const char cg_line[] = "v1 memory:/sys/fs/cgroup/memory:nook/alice cpu:/s
 
 static struct nook_session_info sample_info(void)
 {
-	struct nook_session_info in = { .init_pid = 4242, .keeper_pid = 4241, .init_pidfd = -EBADF,
-					.started_usec = 1700000000123456ULL, .sessions = 3, .loop = "/dev/loop7" };
+	struct nook_session_info in = { .init_pid = 4242,
+					.keeper_pid = 4241,
+					.init_pidfd = -EBADF,
+					.started_usec = 1700000000123456ULL,
+					.sessions = 3,
+					.loop = "/dev/loop7" };
 
 	snprintf(in.cgroup, sizeof(in.cgroup), "%s", cg_line);
 	return in;
@@ -25,8 +29,9 @@ static struct nook_session_info sample_info(void)
 
 static bool info_equal(const struct nook_session_info *a, const struct nook_session_info *b)
 {
-	return a->init_pid == b->init_pid && a->keeper_pid == b->keeper_pid && a->started_usec == b->started_usec &&
-	       a->sessions == b->sessions && strcmp(a->loop, b->loop) == 0 && strcmp(a->cgroup, b->cgroup) == 0;
+	return a->init_pid == b->init_pid && a->keeper_pid == b->keeper_pid &&
+	       a->started_usec == b->started_usec && a->sessions == b->sessions &&
+	       strcmp(a->loop, b->loop) == 0 && strcmp(a->cgroup, b->cgroup) == 0;
 }
 
 static int parse_str(const char *s, struct nook_reply *ret)
@@ -72,27 +77,32 @@ static void test_info(void)
 	/* nook-helper's line: a subset, in the same order. */
 	n = nook_info_format(&in, NOOK_INFO_INIT | NOOK_INFO_KEEPER | NOOK_INFO_CGROUP, buf, sizeof(buf));
 	ok(n > 0, "a subset formats");
-	is_str(buf, "init=4242 keeper=4241 cgroup=v1 memory:/sys/fs/cgroup/memory:nook/alice cpu:/sys/fs/cgroup/cpu:nook/alice",
+	is_str(buf,
+	       "init=4242 keeper=4241 cgroup=v1 memory:/sys/fs/cgroup/memory:nook/alice cpu:/sys/fs/cgroup/cpu:nook/alice",
 	       "... in the same order (nook-helper's line)");
-	is_int(nook_info_parse(buf, (size_t) n, NOOK_INFO_INIT | NOOK_INFO_KEEPER | NOOK_INFO_CGROUP, &out), 0,
-	       "a subset parses with the same fields");
-	ok(out.init_pid == 4242 && out.sessions == 0 && strcmp(out.cgroup, cg_line) == 0, "... into those fields only");
+	is_int(nook_info_parse(buf, (size_t) n, NOOK_INFO_INIT | NOOK_INFO_KEEPER | NOOK_INFO_CGROUP, &out),
+	       0, "a subset parses with the same fields");
+	ok(out.init_pid == 4242 && out.sessions == 0 && strcmp(out.cgroup, cg_line) == 0,
+	   "... into those fields only");
 	is_int(nook_info_parse(buf, (size_t) n, NOOK_INFO_ALL, &out), -EPROTO, "... and not as a full INFO");
 
 	in.loop[0] = '\0';
 	n = nook_info_format(&in, NOOK_INFO_ALL, buf, sizeof(buf));
 	ok(n > 0 && strstr(buf, " loop=- cgroup="), "no loop device is written '-'");
-	ok(nook_info_parse(buf, (size_t) n, NOOK_INFO_ALL, &out) == 0 && out.loop[0] == '\0', "... and read as none");
+	ok(nook_info_parse(buf, (size_t) n, NOOK_INFO_ALL, &out) == 0 && out.loop[0] == '\0',
+	   "... and read as none");
 
 	in = sample_info();
 	in.init_pid = 0;
 	is_int(nook_info_format(&in, NOOK_INFO_ALL, buf, sizeof(buf)), -EINVAL, "init pid 0 is not written");
 	in = sample_info();
 	in.keeper_pid = -1;
-	is_int(nook_info_format(&in, NOOK_INFO_ALL, buf, sizeof(buf)), -EINVAL, "a negative pid is not written");
+	is_int(nook_info_format(&in, NOOK_INFO_ALL, buf, sizeof(buf)), -EINVAL,
+	       "a negative pid is not written");
 	in = sample_info();
 	snprintf(in.loop, sizeof(in.loop), "a b");
-	is_int(nook_info_format(&in, NOOK_INFO_ALL, buf, sizeof(buf)), -EINVAL, "a word with a space is not written");
+	is_int(nook_info_format(&in, NOOK_INFO_ALL, buf, sizeof(buf)), -EINVAL,
+	       "a word with a space is not written");
 	snprintf(in.loop, sizeof(in.loop), "-");
 	is_int(nook_info_format(&in, NOOK_INFO_ALL, buf, sizeof(buf)), -EINVAL, "a word '-' is not written");
 	in = sample_info();
@@ -123,7 +133,8 @@ static void test_replies(void)
 	   "... and parses back");
 	/* The state file: the reply and a newline. */
 	snprintf(line, sizeof(line), "%s\n", buf);
-	ok(parse_str(line, &out) == 0 && info_equal(&rp.info, &out.info), "one trailing newline is a line's end");
+	ok(parse_str(line, &out) == 0 && info_equal(&rp.info, &out.info),
+	   "one trailing newline is a line's end");
 	snprintf(line, sizeof(line), "%s\n\n", buf);
 	is_int(parse_str(line, &out), -EPROTO, "two are not");
 
@@ -194,7 +205,8 @@ static void test_malformed(void)
 
 		memset(big, 'a', sizeof(big));
 		memcpy(big, head, sizeof(head) - 1); /* a message, not a string: no NUL */
-		is_int(nook_reply_parse(big, sizeof(big), &out), -EPROTO, "refused: a cgroup longer than its field");
+		is_int(nook_reply_parse(big, sizeof(big), &out), -EPROTO,
+		       "refused: a cgroup longer than its field");
 		is_int(nook_reply_parse(big, sizeof(head) - 1, &out), 0,
 		       "... an empty one is a value (the cgroup parser judges it)");
 	}
@@ -202,7 +214,9 @@ static void test_malformed(void)
 
 static void test_record(void)
 {
-	struct nook_keeper_rec rec = { .pid = 77, .start = 123456789ULL, .stopping = false,
+	struct nook_keeper_rec rec = { .pid = 77,
+				       .start = 123456789ULL,
+				       .stopping = false,
 				       .image = "/var/lib/nook/images/my alice.img" },
 			       out;
 	char buf[700];
@@ -211,20 +225,23 @@ static void test_record(void)
 	n = nook_keeper_rec_format(&rec, buf, sizeof(buf));
 	is_str(buf, "pid=77 start=123456789 state=running image=/var/lib/nook/images/my alice.img",
 	       "the record is the line of old");
-	ok(n > 0 && nook_keeper_rec_parse(buf, (size_t) n, &out) == 0 && out.pid == 77 && out.start == 123456789ULL &&
-		   !out.stopping && strcmp(out.image, rec.image) == 0,
+	ok(n > 0 && nook_keeper_rec_parse(buf, (size_t) n, &out) == 0 && out.pid == 77 &&
+		   out.start == 123456789ULL && !out.stopping && strcmp(out.image, rec.image) == 0,
 	   "the record parses back (a path may hold spaces)");
 	rec.stopping = true;
 	n = nook_keeper_rec_format(&rec, buf, sizeof(buf));
 	ok(n > 0 && strstr(buf, " state=stopping ") && nook_keeper_rec_parse(buf, (size_t) n, &out) == 0 &&
 		   out.stopping,
 	   "stopping round-trips");
-	ok(nook_keeper_rec_parse("pid=77 start=1 state=running image=/x\n", 38, &out) == 0, "the file's newline");
+	ok(nook_keeper_rec_parse("pid=77 start=1 state=running image=/x\n", 38, &out) == 0,
+	   "the file's newline");
 	is_int(nook_keeper_rec_parse("pid=1 start=1 state=running image=/x", 36, &out), -EPROTO,
 	       "pid 1 is never a keeper");
-	is_int(nook_keeper_rec_parse("pid=77 start=1 state=dead image=/x", 34, &out), -EPROTO, "an unknown state");
+	is_int(nook_keeper_rec_parse("pid=77 start=1 state=dead image=/x", 34, &out), -EPROTO,
+	       "an unknown state");
 	is_int(nook_keeper_rec_parse("pid=77 start=1 state=running", 28, &out), -EPROTO, "no image");
-	is_int(nook_keeper_rec_parse("pid=77 start=x state=running image=/x", 37, &out), -EPROTO, "a start that is no number");
+	is_int(nook_keeper_rec_parse("pid=77 start=x state=running image=/x", 37, &out), -EPROTO,
+	       "a start that is no number");
 	rec.pid = 1;
 	is_int(nook_keeper_rec_format(&rec, buf, sizeof(buf)), -EINVAL, "pid 1 is not written");
 }

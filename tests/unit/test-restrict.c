@@ -403,8 +403,7 @@ static int allow_tiocgwinsz(void)
 static int allow_personality(void)
 {
 	/* The query, then PER_LINUX32 (`linux32`) and back. */
-	if (personality(0xffffffff) < 0 || personality(PER_LINUX32) < 0 ||
-	    personality(PER_LINUX) < 0)
+	if (personality(0xffffffff) < 0 || personality(PER_LINUX32) < 0 || personality(PER_LINUX) < 0)
 		return -errno;
 	return 0;
 }
@@ -478,11 +477,8 @@ static const struct {
 	int base;
 	unsigned long long want;
 } status_want[] = {
-	{ "NoNewPrivs", 10, 1 },
-	{ "CapBnd", 16, 0 },
-	{ "CapAmb", 16, 0 },
-	{ "CapInh", 16, 0 },
-	{ "Seccomp", 10, 2 },
+	{ "NoNewPrivs", 10, 1 }, { "CapBnd", 16, 0 },  { "CapAmb", 16, 0 },
+	{ "CapInh", 16, 0 },     { "Seccomp", 10, 2 },
 };
 
 /* Returns a bit mask of the status_want[] fields that are wrong. */
@@ -495,8 +491,8 @@ static int check_status(void)
 		int r = status_field(status_want[i].key, status_want[i].base, &v);
 
 		if (r < 0 || v != status_want[i].want) {
-			note("%s: %llx (%s), want %llx", status_want[i].key, v,
-			     r < 0 ? strerror(-r) : "read", status_want[i].want);
+			note("%s: %llx (%s), want %llx", status_want[i].key, v, r < 0 ? strerror(-r) : "read",
+			     status_want[i].want);
 			failed |= 1 << i;
 		}
 	}
@@ -526,13 +522,13 @@ static int child_drop(void *arg)
 	(void) arg;
 	if (restrict_self() < 0 || allow_setres() < 0)
 		return 7;
-	if (status_field("CapEff", 16, &eff) < 0 || status_field("CapPrm", 16, &prm) < 0 ||
-	    eff != 0 || prm != 0) {
+	if (status_field("CapEff", 16, &eff) < 0 || status_field("CapPrm", 16, &prm) < 0 || eff != 0 ||
+	    prm != 0) {
 		note("CapEff %llx, CapPrm %llx", eff, prm);
 		failed |= 2;
 	}
-	if (setuid(0) == 0 || setresuid(0, 0, 0) == 0 || setresgid(0, 0, 0) == 0 ||
-	    getuid() == 0 || geteuid() == 0) {
+	if (setuid(0) == 0 || setresuid(0, 0, 0) == 0 || setresgid(0, 0, 0) == 0 || getuid() == 0 ||
+	    geteuid() == 0) {
 		note("regained root: uid %d, euid %d", (int) getuid(), (int) geteuid());
 		failed |= 4;
 	}
@@ -568,9 +564,9 @@ static int child_bad_profile(void *arg)
 {
 	(void) arg;
 	return nook_restrict_apply((enum nook_profile) 42) == -EINVAL &&
-			       nook_seccomp_load((enum nook_profile) 42) == -EINVAL ?
-		       0 :
-		       1;
+			       nook_seccomp_load((enum nook_profile) 42) == -EINVAL
+		       ? 0
+		       : 1;
 }
 
 /* ---- foreign ABIs -------------------------------------------------------- */
@@ -669,8 +665,7 @@ int main(void)
 	{
 		int st = tap_fork(child_drop, NULL, TIMEOUT);
 
-		ok(st == 0 || (st > 0 && st < 128 && !(st & 1)),
-		   "setresuid(65534) works after the profile");
+		ok(st == 0 || (st > 0 && st < 128 && !(st & 1)), "setresuid(65534) works after the profile");
 		ok(st >= 0 && st < 128 && !(st & 3), "after setresuid(65534) CapEff and CapPrm are 0");
 		ok(st >= 0 && st < 128 && !(st & 5), "after setresuid(65534) setuid(0) fails");
 	}

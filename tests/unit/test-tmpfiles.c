@@ -131,7 +131,8 @@ static void test_collect_and_make(void)
 		char many[4096] = "";
 
 		for (int i = 0; i < NOOK_RUN_DIRS_MAX + 10; i++)
-			snprintf(many + strlen(many), sizeof(many) - strlen(many), "d /run/z%d 0755 tester tgroup\n", i);
+			snprintf(many + strlen(many), sizeof(many) - strlen(many),
+				 "d /run/z%d 0755 tester tgroup\n", i);
 		put(lib, "zz.conf", many, 0644);
 	}
 
@@ -199,7 +200,8 @@ static void test_stubs(void)
 			   !strpbrk(s->why, "'$`\\\n") && s->path[0] == '/',
 		   "stub for %s: a script, exits 1, its message needs no quoting", s->path);
 	}
-	is_int(nook_setuid_stub_script(&nook_setuid_stubs[0], buf, 16), -ENAMETOOLONG, "a short buffer is refused");
+	is_int(nook_setuid_stub_script(&nook_setuid_stubs[0], buf, 16), -ENAMETOOLONG,
+	       "a short buffer is refused");
 }
 
 int main(void)
