@@ -422,6 +422,19 @@ static int reach_container(pam_handle_t *pamh, const struct opts *o, const char 
 	return -EIO;
 }
 
+/* R, from a step that visited the container's mount namespace (pts.c),
+ * unless it could not come back: then the process ends here. */
+static int stayed_outside(pam_handle_t *pamh, int r)
+{
+	if (r == -ENOTRECOVERABLE) {
+		pam_syslog(pamh, LOG_CRIT,
+			   "cannot return from the container's mount namespace; ending the session");
+		/* Fail closed: host root in the user's mount tree goes no further. */
+		_exit(1);
+	}
+	return r;
+}
+
 /* Joins the container and applies the restricted profile. Once it has
  * started, failing half-way leaves the process neither here nor there:
  * only ending it is safe. */
@@ -509,14 +522,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 	if (o.enter == ENTER_SETCRED) {
 		/* sshd's monitor allocates the session's pty: from the
 		 * container's devpts, so that it has its name inside (pts.c). */
-		r = nook_pts_private_view(s->info.init_pidfd);
-		if (r == -ENOTRECOVERABLE) {
-			pam_syslog(pamh, LOG_CRIT,
-				   "cannot return from the container's mount namespace; "
-				   "ending the session");
-			/* Fail closed: host root in the user's mount tree goes no further. */
-			_exit(1);
-		}
+		r = stayed_outside(pamh, nook_pts_private_view(s->info.init_pidfd));
 		if (r < 0) {
 			pam_syslog(pamh, LOG_ERR, "cannot give sshd the ptys of the container of '%s': %s",
 				   w.name, strerror(-r));
@@ -536,14 +542,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		(void) pam_get_item(pamh, PAM_SERVICE, (const void **) &service);
 		if (service && strcmp(service, "login") == 0) {
 			nook_login_tty_hand_over(pamh, s->info.init_pid, w.uid);
-			r = nook_login_tty_prepare(pamh, s->info.init_pidfd, &tty);
-			if (r == -ENOTRECOVERABLE) {
-				pam_syslog(pamh, LOG_CRIT,
-					   "cannot return from the container's mount namespace; "
-					   "ending the session");
-				/* Fail closed: host root in the user's mount tree goes no further. */
-				_exit(1);
-			}
+			r = stayed_outside(pamh, nook_login_tty_prepare(pamh, s->info.init_pidfd, &tty));
 			if (r < 0) {
 				(void) pam_error(pamh,
 						 "nook: your session could not be started; please contact "
