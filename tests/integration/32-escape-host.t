@@ -303,7 +303,7 @@ lport=$(nt_free_port)
 nt_ssh_bg "$NT_TMP/Lroot.out" root -o ExitOnForwardFailure=yes -L "$lport:$sock" "sleep $((20 * NT_WAIT_SCALE))"
 Lbg=$NT_SSH_BG
 nt_until 10 nt_port_listening "$lport"
-timeout -k 5 10 "$NT_PY" "$probe" tcp_connect 127.0.0.1 "$lport" >/dev/null 2>&1
+timeout -k 5 $((10 * NT_WAIT_SCALE)) "$NT_PY" "$probe" tcp_connect 127.0.0.1 "$lport" >/dev/null 2>&1
 nt_until 5 test "$(accepted)" -gt "$n0"
 ok $? "control: a host session's ssh -L to $sock reaches it ($n0 -> $(accepted) connections)"
 nt_ssh_stop "$Lbg"
@@ -312,11 +312,12 @@ lport=$(nt_free_port)
 nt_ssh_bg "$NT_TMP/Lalice.out" "$alice" -o ExitOnForwardFailure=yes -L "$lport:$sock" "sleep $((20 * NT_WAIT_SCALE))"
 Lbg=$NT_SSH_BG
 nt_until 10 nt_port_listening "$lport"
-out=$(timeout -k 5 10 "$NT_PY" "$probe" tcp_connect 127.0.0.1 "$lport" 2>&1)
+out=$(timeout -k 5 $((10 * NT_WAIT_SCALE)) "$NT_PY" "$probe" tcp_connect 127.0.0.1 "$lport" 2>&1)
 # A connection the forward would make has had time to arrive (a bound for
 # a negative check, scaled like every wait).
 sleep "$(awk -v s="$NT_WAIT_SCALE" 'BEGIN { print 0.5 * s }')"
-is "$(field tcp_read "$out"):$(accepted)" "0:$n0" "ssh forwarding: the user's ssh -L to the host's $sock gets nothing (the listener saw no connection)"
+is "$(field tcp_read "$out"):$(accepted)" "0:$n0" "ssh forwarding: the user's ssh -L to the host's $sock gets nothing (the listener saw no connection)" ||
+	diag "the probe printed: $out"
 nt_ssh_stop "$Lbg"
 is "$(grep -c '^accepted=' "$NT_TMP/listen-${abs##*/}.out")" 1 "Unix sockets: $abs saw only the host's own connection"
 
