@@ -963,7 +963,7 @@ static void test_image_dirs(void)
 	ok(c && nook_conf_image_dirs(c, &v) == 0 && v && v[0] && !v[1] &&
 		   strcmp(v[0], "/var/lib/nook/images") == 0,
 	   "image_dirs: the built-in default when none is set");
-	_cleanup_strv_ char **free1 = v;
+	nook_strvfreep(&v);
 	nook_conf_free(c);
 	v = NULL;
 	c = parse(
@@ -976,7 +976,7 @@ static void test_image_dirs(void)
 	ok(n == 3 && strcmp(v[0], "/srv/a") == 0 && strcmp(v[1], "/srv/b") == 0 &&
 		   strcmp(v[2], "/srv/c") == 0,
 	   "image_dirs: the default's and each section's, once each (%zu)", n);
-	_cleanup_strv_ char **free2 = v;
+	nook_strvfreep(&v);
 	nook_conf_free(c);
 	v = NULL;
 	c = parse("[user:x]\nimage_dir = /srv/x\n", &err);
@@ -986,7 +986,7 @@ static void test_image_dirs(void)
 		n++;
 	ok(n == 2 && strcmp(v[0], "/srv/x") == 0 && strcmp(v[1], "/var/lib/nook/images") == 0,
 	   "image_dirs: a section's and the built-in default the others get");
-	_cleanup_strv_ char **free3 = v;
+	nook_strvfreep(&v);
 	nook_conf_free(c);
 }
 
