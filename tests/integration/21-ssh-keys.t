@@ -18,7 +18,14 @@ nt_user; alice=$NT_USER
 nt_user; bob=$NT_USER
 conf=$NT_TMP/a.conf
 nt_config "$conf" users="$alice"
-helper=$NOOK_BUILD/nook-helper
+# sshd runs an AuthorizedKeysCommand only from a path whose every directory
+# is root's and not writable by others: a build under /tmp (a clone there)
+# is not, so the helper runs from a copy in a directory of the test's own.
+keys_dir=/run/nt-$NT_ID-keys
+nt_path "$keys_dir"
+install -d -m 0755 "$keys_dir" && install -m 0755 "$NOOK_BUILD/nook-helper" "$keys_dir/" ||
+	bail "cannot copy nook-helper to $keys_dir"
+helper=$keys_dir/nook-helper
 
 # The client keys: k1 (the host's, NT_SSH_KEY), k2 and k3 (added inside).
 nt_ssh_key "$bob"
