@@ -487,6 +487,36 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	return PAM_SUCCESS;
 }
 
+#define TTY_GUARD_DATA "nook_tty_guard"
+
+static void close_tty_guard(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void) pamh;
+	(void) error_status;
+	(void) close(*(int *) data);
+	free(data);
+}
+
+/* login: the guard of its terminal (terminal.c), its socket kept with the
+ * handle until close_session. */
+static int keep_tty_guard(pam_handle_t *pamh)
+{
+	_cleanup_free_ int *sock = malloc(sizeof(*sock));
+	int r;
+
+	if (!sock)
+		return -ENOMEM;
+	r = nook_login_tty_guard(pamh, sock);
+	if (r < 0 || *sock < 0)
+		return r;
+	if (pam_set_data(pamh, TTY_GUARD_DATA, sock, close_tty_guard) != PAM_SUCCESS) {
+		(void) close(*sock);
+		return -ENOMEM;
+	}
+	sock = NULL;
+	return 0;
+}
+
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct nook_settings set = { 0 };
@@ -536,13 +566,15 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		struct nook_login_tty tty = { .tree = -EBADF };
 
 		/* login(1) owns the terminal it runs on: it chowns it to the
-		 * user, reopens it by name in the session, and revokes every
-		 * leftover holder with vhangup() at the next login on it. Any
-		 * other caller's terminal stays with the caller (relayed). */
+		 * user and reopens it by name in the session; a guard on the
+		 * host hangs it up when the session ends. Any other caller's
+		 * terminal stays with the caller (relayed). */
 		(void) pam_get_item(pamh, PAM_SERVICE, (const void **) &service);
 		if (service && strcmp(service, "login") == 0) {
 			nook_login_tty_hand_over(pamh, s->info.init_pid, w.uid);
 			r = stayed_outside(pamh, nook_login_tty_prepare(pamh, s->info.init_pidfd, &tty));
+			if (r >= 0)
+				r = keep_tty_guard(pamh);
 			if (r < 0) {
 				(void) pam_error(pamh,
 						 "nook: your session could not be started; please contact "
@@ -564,15 +596,25 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 
 PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	(void) pamh;
+	const int *guard = NULL;
+	int r;
+
 	(void) flags;
 	(void) argc;
 	(void) argv;
 	/* The keeper holds a pidfd of the session's process: the session ends
 	 * when that process exits, which also covers a monitor killed with
-	 * SIGKILL. Nothing to do here (and with enter=session we would be
-	 * inside the container, where the keeper is out of reach anyway). */
-	return PAM_IGNORE;
+	 * SIGKILL. Only login's terminal is left: hung up by its guard, so
+	 * nothing left inside reads what is typed on it next. */
+	if (pam_get_data(pamh, TTY_GUARD_DATA, (const void **) &guard) != PAM_SUCCESS || !guard)
+		return PAM_IGNORE;
+	r = nook_login_tty_release(*guard);
+	if (r < 0)
+		pam_syslog(pamh, LOG_WARNING,
+			   "login's terminal may not have been hung up after the session (its guard: %s)",
+			   strerror(-r));
+	(void) pam_set_data(pamh, TTY_GUARD_DATA, NULL, NULL); /* closes it */
+	return PAM_SUCCESS;
 }
 
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)

@@ -11,15 +11,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <syslog.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <security/pam_ext.h>
@@ -58,6 +64,30 @@ static gid_t map_gid_out(pid_t init, gid_t inside)
 	return (gid_t) -1;
 }
 
+/* login's terminal (PAM_TTY) opened by host root, without making it a
+ * controlling terminal; -1 when there is none or it is not a terminal
+ * device under /dev. */
+static int open_login_tty(pam_handle_t *pamh, int flags, char *path, size_t size)
+{
+	const char *tty = NULL;
+	struct stat st;
+	int fd;
+
+	if (pam_get_item(pamh, PAM_TTY, (const void **) &tty) != PAM_SUCCESS || !tty || !*tty)
+		return -1;
+	snprintf(path, size, "%s%s", tty[0] == '/' ? "" : "/dev/", tty);
+	if (strncmp(path, "/dev/", 5) != 0 || strstr(path, ".."))
+		return -1;
+	fd = nook_open_nofollow(path, flags | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		(void) close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /*
  * login(1) chowns its terminal to user:tty from inside the container. Host
  * tty (gid 5) is never mapped, so it could not; hand the terminal to the
@@ -66,25 +96,128 @@ static gid_t map_gid_out(pid_t init, gid_t inside)
  */
 void nook_login_tty_hand_over(pam_handle_t *pamh, pid_t init_pid, uid_t uid)
 {
-	const char *tty = NULL;
 	char path[256];
-	_cleanup_close_ int fd = -EBADF;
-	struct stat st;
+	_cleanup_close_ int fd = open_login_tty(pamh, O_RDONLY, path, sizeof(path));
 	gid_t gid;
 
-	if (pam_get_item(pamh, PAM_TTY, (const void **) &tty) != PAM_SUCCESS || !tty || !*tty)
-		return;
-	snprintf(path, sizeof(path), "%s%s", tty[0] == '/' ? "" : "/dev/", tty);
-	if (strncmp(path, "/dev/", 5) != 0 || strstr(path, ".."))
-		return;
-	fd = nook_open_nofollow(path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode))
+	if (fd < 0)
 		return;
 	gid = map_gid_out(init_pid, 5);
 	if (gid == (gid_t) -1 || gid == 5)
 		return;
 	if (fchown(fd, uid, gid) < 0 || fchmod(fd, 0620) < 0)
 		pam_syslog(pamh, LOG_WARNING, "cannot hand %s to the container: %m", path);
+}
+
+/*
+ * The guard: a host-root process, outside login's session and process
+ * group, holding login's terminal (fd 4) and one end of a socket (fd 3)
+ * whose other end only login's own process has. When login says the
+ * session is over (a byte) or is gone (end of file), it hangs the terminal
+ * up, so every descriptor on it that anything inside still holds reads
+ * end of file from then on, and says so (a byte back).
+ */
+_Noreturn static void guard_run(int login_end, int sock, int tty)
+{
+	sigset_t all;
+	int null;
+	char c;
+
+	(void) close(login_end);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (setsid() < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		_exit(1);
+	/* Fds 3 and 4, all others closed; high copies first, so that neither
+	 * overwrites the other. */
+	sock = fcntl(sock, F_DUPFD, 100);
+	tty = fcntl(tty, F_DUPFD, 100);
+	if (sock < 0 || tty < 0 || dup2(sock, 3) < 0 || dup2(tty, 4) < 0 || close_range(5, ~0U, 0) < 0)
+		_exit(1);
+	for (int sig = 1; sig < NSIG; sig++)
+		(void) signal(sig, SIG_DFL);
+	sigemptyset(&all);
+	(void) sigprocmask(SIG_SETMASK, &all, NULL);
+	(void) prctl(PR_SET_NAME, "nook-ttyguard");
+	while (read(3, &c, 1) < 0 && errno == EINTR)
+		;
+	if (ioctl(4, TIOCVHANGUP) < 0)
+		_exit(1);
+	_exit(write(3, "h", 1) == 1 ? 0 : 1);
+}
+
+/*
+ * A process left inside the container (detached, keeping login's terminal
+ * open) must not read what is typed on that terminal after the session:
+ * the next getty's vhangup() would revoke it, but only when one runs, and
+ * inside the container nothing may hang a host terminal up. So before
+ * entering, host root starts the guard, and close_session asks it to hang
+ * the terminal up (nook_login_tty_release).
+ */
+int nook_login_tty_guard(pam_handle_t *pamh, int *ret_sock)
+{
+	char path[256];
+	_cleanup_close_ int tty = open_login_tty(pamh, O_RDWR, path, sizeof(path));
+	int sv[2], status;
+	pid_t pid;
+
+	*ret_sock = -EBADF;
+	if (tty < 0)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+
+		(void) close(sv[0]);
+		(void) close(sv[1]);
+		return r;
+	}
+	if (pid == 0) {
+		/* login waits for any child: the guard must not be one. */
+		pid = fork();
+		if (pid != 0)
+			_exit(pid < 0);
+		guard_run(sv[0], sv[1], tty);
+	}
+	(void) close(sv[1]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = 1;
+			break;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		(void) close(sv[0]);
+		pam_syslog(pamh, LOG_ERR, "cannot start the guard of %s", path);
+		return -ECHILD;
+	}
+	*ret_sock = sv[0];
+	return 0;
+}
+
+int nook_login_tty_release(int sock)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	int r;
+	char c;
+
+	/* The hangup sends SIGHUP to the terminal's session leader, which is
+	 * login itself (agetty made the terminal its controlling one): it
+	 * must outlive the hangup to finish closing the session, as it does
+	 * around its own TIOCNOTTY. */
+	if (sigaction(SIGHUP, &ign, &old) < 0)
+		return -errno;
+	if (write(sock, "h", 1) < 0)
+		r = -errno;
+	/* Bounded: the guard answers at once; a guard that is gone has
+	 * already hung up (it does when the socket ends). */
+	else if (poll(&p, 1, 5000) <= 0)
+		r = -ETIMEDOUT;
+	else
+		r = read(sock, &c, 1) == 1 ? 0 : -EPIPE;
+	(void) sigaction(SIGHUP, &old, NULL);
+	return r;
 }
 
 /*

@@ -11,6 +11,13 @@
  * inside, where the host's tty group is not mapped). */
 void nook_login_tty_hand_over(pam_handle_t *pamh, pid_t init_pid, uid_t uid);
 
+/* login(1): starts the host-side guard of its terminal (PAM_TTY), before
+ * entering; *RET_SOCK is login's end (-EBADF when there is no terminal).
+ * nook_login_tty_release, in close_session, has the guard hang the
+ * terminal up so nothing left inside reads from it afterwards. */
+int nook_login_tty_guard(pam_handle_t *pamh, int *ret_sock);
+int nook_login_tty_release(int sock);
+
 /* su and the like: the caller's terminal stays here, relayed. Returns 0 in
  * the child that goes on into the container (or when no fd is a
  * terminal), never returns in the relay, < 0 when the session must not

@@ -56,15 +56,19 @@ ok $? "control: ... which it records"
 
 # leftover WHAT LEAK ARGV...: ARGV (which leaves a process behind inside,
 # keeping fd 0 and writing what it reads to ~/LEAK) on root's terminal;
-# then root types at the prompt, and nothing of it may be read.
+# then root types at the prompt, and nothing of it may be read. FIRST: what
+# to wait for and type before that (tty-driver.py's EXPECT SEND pairs).
+# LAST_OUT: what tty-driver.py printed.
+first=()
 leftover()
 {
 	local what=$1 leak=$2 out alive
 
 	shift 2
-	out=$(drive after 5 -- "$@")
+	out=$(drive after 5 "${first[@]}" -- "$@")
+	last_out=$out
 	is "$(field exit "$out")" 0 "$what: on a terminal, it returns"
-	is "$(field detached "$(sed -n 's/^out://p' <<<"$out")")" yes "$what: the leftover inside detached"
+	is "$(field detached "$(sed -n 's/\x1b\[[0-9;?]*[a-zA-Z]//g; s/^out://p' <<<"$out")")" yes "$what: the leftover inside detached"
 	is "$(field queued "$out")" "$(field typed "$out")" "$what: what root typed afterwards stays unread on root's terminal" ||
 		diag "$out"
 	alive=$(nt_exec "$alice" "$conf" sh -c "kill -0 \"\$(cat ~/$leak.pid)\" && echo alive")
@@ -111,6 +115,21 @@ su_tty=(unshare -m sh -c 'mount --bind "$1" /etc/pam.d/su && mount --bind "$1" /
 	exec su - "$2" -c "$3"' sh "$NT_TMP/su.pam" "$alice")
 
 leftover su su-leak "${su_tty[@]}" 'python3 ~/escape-probe.py keep_fd0 ~/su-leak 30'
+
+# ---------------------------------------------------------------- login's terminal
+# login (enter=session) on a console: its terminal is the user's for the
+# session. When the session ends, pam_nook's guard (host root) hangs it up,
+# so a leftover inside that kept it reads nothing typed on it afterwards,
+# even before a getty's vhangup(). The pty stands in for the console, bound
+# over /dev/tty63 in a private mount namespace (as in 25-login-su.t).
+
+nt_pam_file "$NT_TMP/login.pam" "auth     required pam_unix.so" "conf=$conf" "helper=$NOOK_BUILD/nook-helper"
+login_tty=(unshare -m sh -c 'mount --bind "$1" /etc/pam.d/login && mount --bind "$(tty)" /dev/tty63 &&
+	exec login -f "$2" <>/dev/tty63 >&0 2>&1' sh "$NT_TMP/login.pam" "$alice")
+first=('[$#] $' 'python3 ~/escape-probe.py keep_fd0 ~/login-leak 30; exit\n')
+leftover login login-leak "${login_tty[@]}"
+is "$(field reopened "$last_out")" yes "login: its terminal was hung up when the session ended"
+first=()
 
 out=$(drive interact ready 'hello\n' -- "${su_tty[@]}" 'echo ready; read -r x; echo "got=$x"; stty size; tty; echo "P""ID1=$(cat /proc/1/comm)"; exit 7')
 is "$(field exit "$out")" 7 "su: the exit status comes back to root's shell"

@@ -7,9 +7,11 @@
 #   tty-driver.py interact EXPECT SEND ... -- ARGV...
 #       waits for each EXPECT (a regex) in the output, then types SEND
 #       (\x03 is ^C, "winsize:R,C" resizes the terminal instead)
-#   tty-driver.py after SECONDS -- ARGV...
-#       once the command has returned, types a secret line at the "prompt"
-#       and reports after SECONDS how much of it nobody has read (queued)
+#   tty-driver.py after SECONDS [EXPECT SEND]... -- ARGV...
+#       as interact; once the command has returned, types a secret line at
+#       the "prompt" and reports after SECONDS how much of it nobody has
+#       read (queued); a terminal the command hung up is opened again
+#       first (reopened=yes), as the next getty would
 import fcntl
 import os
 import re
@@ -73,19 +75,21 @@ def main():
     sep = sys.argv.index("--")
     args, argv = sys.argv[2:sep], sys.argv[sep + 1:]
     pid, master, slave = spawn(argv)
+    name = os.ttyname(slave)
     buf = bytearray()
     deadline = time.monotonic() + 60
-    if mode == "interact":
-        for i in range(0, len(args), 2):
-            pat = re.compile(args[i].encode())
+    pairs = args[1:] if mode == "after" else args
+    if pairs:
+        for i in range(0, len(pairs), 2):
+            pat = re.compile(pairs[i].encode())
             while not pat.search(buf) and time.monotonic() < deadline:
                 if not pump(master, buf, 0.1):
                     break
             if not pat.search(buf):
-                out("missed", args[i])
+                out("missed", pairs[i])
                 break
             del buf[:pat.search(buf).end()]
-            send = args[i + 1]
+            send = pairs[i + 1]
             if send.startswith("winsize:"):
                 rows, cols = send[8:].split(",")
                 fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", int(rows), int(cols), 0, 0))
@@ -96,6 +100,13 @@ def main():
     for line in buf.decode(errors="replace").replace("\r", "").splitlines():
         print("out:" + line, flush=True)
     if mode == "after":
+        # A session that hung its terminal up (login's) leaves it to the
+        # next open, as a getty's would be: open it again.
+        try:
+            termios.tcgetattr(slave)
+        except termios.error:
+            slave = os.open(name, os.O_RDWR | os.O_NOCTTY)
+            out("reopened", "yes")
         # The prompt is back: root types something meant for the host.
         os.write(master, SECRET)
 
