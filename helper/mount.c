@@ -474,12 +474,21 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 		return r;
 
 	{
+		/* The source, what mount tables show for /, is the image: df
+		 * on / reports the image's space (the upper layer's), and
+		 * tools that list only mounts of a path-like source (ansible's
+		 * mount facts) list /. */
+		char source[PATH_MAX];
+
+		if ((size_t) snprintf(source, sizeof(source), "%s/%s.img", u->set.image_dir, u->name) >=
+		    sizeof(source))
+			return rootfs_fail(&b, -ENAMETOOLONG, "overlay source");
 		/* Relative layer paths resolve against the staging cwd. */
 		/* "lowerdir" rather than 6.8's "lowerdir+": one layer, and
 		 * older kernels (Debian 12's 6.1) accept it too. */
-		static const char *const ovl_opts[] = { "lowerdir",    "lower",   "upperdir",
-							"image/upper", "workdir", "image/work",
-							"userxattr",   NULL,      NULL };
+		const char *const ovl_opts[] = { "source",    source,        "lowerdir", "lower",
+						 "upperdir",  "image/upper", "workdir",  "image/work",
+						 "userxattr", NULL,          NULL };
 		ovl = rootfs_new_fs(&b, "overlay", ovl_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 		if (ovl < 0)
 			return ovl;

@@ -115,4 +115,13 @@ out=$(nt_exec "$alice" "$conf" sh -c 'ls /dev; grep -c " /dev/" /proc/self/mount
 unlike "$out" '(^|[[:space:]])(sda|vda|loop[0-9]+|mem|kmem|port)([[:space:]]|$)' \
 	"/dev holds no block devices and no mem/kmem/port"
 
+# ---- the root's source is the image: df on / reports the image's space,
+# and tools that list only path-like sources (ansible's mount facts) see /
+out=$(nt_exec "$alice" "$conf" awk '$2 == "/" { print $1, $3 }' /proc/self/mounts)
+is "$out" "$NT_TMP/images/$alice.img overlay" "/ in the mount table: overlay, its source the image's path"
+out=$(nt_exec "$alice" "$conf" df -P -k /)
+size=$(awk 'NR == 2 { print $2 }' <<<"$out")
+[ -n "$size" ] && [ "$size" -gt 40000 ] && [ "$size" -le 65536 ]
+ok $? "df / reports the image's size (64M image: ${size:-nothing} KiB)" || diag "$out"
+
 done_testing
