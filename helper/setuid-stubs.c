@@ -24,12 +24,20 @@
 #define NOT_HERE \
 	"not available inside your nook container: setuid programs run without privileges here (no_new_privs)"
 #define ASK_ADMIN NOT_HERE "; ask the administrator for anything that needs root"
+#define ACCOUNT \
+	NOT_HERE "; your password and account are kept on the host: ask the administrator to change them"
 
 const struct nook_setuid_stub nook_setuid_stubs[] = {
 	{ "/usr/bin/sudo", ASK_ADMIN },
 	{ "/usr/bin/su", ASK_ADMIN },
 	{ "/usr/bin/pkexec", ASK_ADMIN },
 	{ "/usr/bin/newgrp", NOT_HERE "; your groups are those of your login" },
+	/* The account lives on the host, where no selected user has a
+	 * session: there is no path out to its PAM password stack. */
+	{ "/usr/bin/passwd", ACCOUNT },
+	{ "/usr/bin/chsh", ACCOUNT },
+	{ "/usr/bin/chfn", ACCOUNT },
+	{ "/usr/bin/gpasswd", ACCOUNT },
 	/* mail(1) and friends hand the message to /usr/sbin/sendmail, a
 	 * link to one of these; the stub then names itself "sendmail". */
 	{ "/usr/sbin/exim4", NOT_HERE "; send mail through an SMTP server instead" },

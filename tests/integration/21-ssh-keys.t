@@ -23,8 +23,9 @@ nt_config "$conf" users="$alice"
 # is not, so the helper runs from a copy in a directory of the test's own.
 keys_dir=/run/nt-$NT_ID-keys
 nt_path "$keys_dir"
-install -d -m 0755 "$keys_dir" && install -m 0755 "$NOOK_BUILD/nook-helper" "$keys_dir/" ||
+if ! install -d -m 0755 "$keys_dir" || ! install -m 0755 "$NOOK_BUILD/nook-helper" "$keys_dir/"; then
 	bail "cannot copy nook-helper to $keys_dir"
+fi
 helper=$keys_dir/nook-helper
 
 # The client keys: k1 (the host's, NT_SSH_KEY), k2 and k3 (added inside).

@@ -36,5 +36,12 @@ else
 fi
 out=$(nt_exec "$alice" "$conf" sh -c 'su -c true root 2>&1; echo rc=$?')
 like "$out" '^su: not available inside your nook container' "su says so too"
+out=$(nt_exec "$alice" "$conf" sh -c 'passwd </dev/null 2>&1; echo rc=$?')
+like "$out" '^passwd: not available inside your nook container: .*ask the administrator to change them' \
+	"passwd says the password is the host's and who changes it"
+is "$(printf '%s\n' "$out" | grep -vc '^rc=')" 1 "... in one line"
+like "$out" 'rc=1' "... and exits 1"
+out=$(nt_exec "$alice" "$conf" sh -c 'chsh -s /bin/sh </dev/null 2>&1; echo rc=$?')
+like "$out" '^chsh: not available inside your nook container: .*account' "chsh says so too"
 
 done_testing
