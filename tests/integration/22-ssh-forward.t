@@ -1,8 +1,9 @@
 #!/bin/bash
 # Forwarding through sshd with pam_nook: -L reaches a server on the
 # container's 127.0.0.1, -R listens in the container's network namespace,
-# the host's 127.0.0.1 cannot reach the container's server, and -A gives a
-# working SSH_AUTH_SOCK inside.
+# the host's 127.0.0.1 cannot reach the container's server, -W (a jump
+# host's hop) reaches the container's loopback and nothing beyond (network =
+# none), and -A gives a working SSH_AUTH_SOCK inside.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=sshd.sh
@@ -35,6 +36,16 @@ curl -fsS --max-time 2 "http://127.0.0.1:$iport/in.txt" >/dev/null 2>&1
 isnt "$?" 0 "the host's 127.0.0.1 cannot reach the container's server"
 out=$(nt_ssh "$alice" "curl -fsS --max-time 2 http://127.0.0.1:$iport/in.txt")
 is "$out" "inside-$tag" "another session of the user reaches the server on the shared 127.0.0.1"
+
+# ---- -W (what ssh -J does on a jump host): with network = none it reaches
+# the container's loopback and nothing beyond
+out=$(printf 'GET /in.txt HTTP/1.0\r\n\r\n' | nt_ssh_in "$alice" -W "127.0.0.1:$iport" 2>&1)
+like "$out" "inside-$tag" "ssh -W reaches a server on 127.0.0.1 inside the container"
+out=$(nt_ssh "$alice" -W 192.0.2.1:9 </dev/null 2>&1)
+isnt "$?" 0 "ssh -W beyond the container fails (network = none)"
+like "$out" 'stdio forwarding failed' "... and ssh says the forwarding failed"
+like "$(cat "$NT_SSHD_LOG")" 'connect to 192\.0\.2\.1 port 9 failed: Network is unreachable' \
+	"... because the container's network has no route (sshd's log)"
 nt_ssh_stop "$L"
 
 # ---- -R: the listener is inside, the server on the host

@@ -3,7 +3,8 @@
 # a network namespace of the test's own (netns.sh), with pam_nook. The
 # session has the container's eth0 and reaches beyond the host; ssh -L
 # connects from inside the container (the host's loopback server stays out
-# of reach) and reaches what the container can reach; ssh -R listens in the
+# of reach) and reaches what the container can reach, and so does ssh -W
+# (the hop ssh -J makes through a jump host); ssh -R listens in the
 # container's namespace and leads back to the client's side.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -67,6 +68,13 @@ for mode in "${modes[@]}"; do
 	is "$(host_get $((lport + 1)))" "" \
 		"$mode: ssh -L to 127.0.0.1 lands on the container's loopback, not the host's server"
 	nt_ssh_stop "$L"
+
+	# ---- -W (what ssh -J does on the jump host): the same reach as -L
+	out=$(nt_ssh "$alice" -W "$NT_FAR_IP:8081" </dev/null 2>"$NT_TMP/W-$mode.err")
+	is "$out" remote-hello "$mode: ssh -W (a jump host's hop) reaches a server beyond the host" ||
+		diag "$(cat "$NT_TMP/W-$mode.err")"
+	out=$(nt_ssh "$alice" -W 127.0.0.1:8083 </dev/null 2>/dev/null)
+	is "$out" "" "$mode: ssh -W to 127.0.0.1 does not reach the host's loopback server"
 
 	# ---- -R: the listener is in the container's namespace
 	rport=$(nt_free_port)
