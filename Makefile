@@ -153,7 +153,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC := clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icommon
 fuzz:
 	@mkdir -p $(B)/fuzz/corpus-conf $(B)/fuzz/corpus-protocol
-	$(FUZZ_CC) tests/fuzz/fuzz-conf.c $(CONF_SRC) -o $(B)/fuzz/fuzz-conf
+	$(FUZZ_CC) tests/fuzz/fuzz-conf.c $(CONF_SRC) common/util.c -o $(B)/fuzz/fuzz-conf
 	$(FUZZ_CC) tests/fuzz/fuzz-protocol.c common/protocol.c -o $(B)/fuzz/fuzz-protocol
 	$(B)/fuzz/fuzz-conf -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		$(B)/fuzz/corpus-conf tests/fuzz/corpus-conf
