@@ -70,6 +70,26 @@ static int parse_path(struct parser *p, const struct key_def *k, const char *v, 
 	return e->str ? 0 : -ENOMEM;
 }
 
+/* An absolute path, or none. */
+static int parse_lxcfs(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
+{
+	char b[SHOW_MAX + 4];
+	int r;
+
+	if (strcmp(v, "none") != 0) {
+		if (v[0] != '/')
+			return conf_fail(p, -EINVAL,
+					 "%s = '%s' is neither none nor a path; write the directory lxcfs is "
+					 "mounted on (such as /var/lib/lxcfs), or none",
+					 k->name, conf_show(v, b));
+		r = check_abs_path(p, k->name, "path", v);
+		if (r < 0)
+			return r;
+	}
+	e->str = strdup(v);
+	return e->str ? 0 : -ENOMEM;
+}
+
 static int parse_hide(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
 {
 	if (strcmp(v, "/") == 0)
@@ -578,6 +598,7 @@ const struct key_def conf_keys[] = {
 	{ .name = "tmpfs_size", .parse = parse_tmpfs_size, .kind = V_U64, AT(tmpfs_size),
 	  .def_num = NOOK_LIMIT_AUTO },
 	{ .name = "pty_max", .parse = parse_pty_max, .kind = V_U64, AT(pty_max), .def_num = 256 },
+	{ .name = "lxcfs", .parse = parse_lxcfs, .kind = V_STR, AT(lxcfs), .def_str = "/var/lib/lxcfs" },
 };
 /* clang-format on */
 const size_t conf_n_keys = ELEMENTSOF(conf_keys);

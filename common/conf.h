@@ -84,6 +84,7 @@ struct nook_settings {
 	char *cgroup_root;                       /* default "nook"; see nook.conf(5) */
 	enum nook_cgroup_manager cgroup_manager; /* default auto */
 	char *systemd_slice;                     /* default "nook.slice" */
+	char *lxcfs; /* lxcfs mount whose /proc views the container gets; "none" for none */
 	enum nook_network network;
 	char *bridge;                    /* network = bridge: its name; default nook0 */
 	struct nook_cidr bridge_subnet;  /* IPv4; default 10.213.0.0/16 */

@@ -190,11 +190,9 @@ static int prepare_trees(const struct nook_user *u, const struct nook_image *img
 		log_err("rootfs %s: %s", u->set.rootfs, strerror(-t->lower));
 		return t->lower;
 	}
-	if (u->set.n_binds) {
-		t->binds = calloc(u->set.n_binds, sizeof(*t->binds));
-		if (!t->binds)
-			return -ENOMEM;
-	}
+	t->binds = calloc(u->set.n_binds + NOOK_LXCFS_FILES, sizeof(*t->binds));
+	if (!t->binds)
+		return -ENOMEM;
 	for (size_t i = 0; i < u->set.n_binds; i++) {
 		const struct nook_bind *bd = &u->set.binds[i];
 		uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (bd->ro ? MOUNT_ATTR_RDONLY : 0);
@@ -217,6 +215,14 @@ static int prepare_trees(const struct nook_user *u, const struct nook_image *img
 			return r;
 		}
 	}
+	/* After the admin's binds, so that lxcfs's views win over a bind of
+	 * the same path. */
+	r = nook_lxcfs_trees(u->set.lxcfs, t->binds + t->n_binds);
+	if (r < 0) {
+		log_err("lxcfs %s: %s", u->set.lxcfs, strerror(-r));
+		return r;
+	}
+	t->n_binds += (size_t) r;
 	r = nook_image_fsck(img);
 	if (r < 0)
 		return r;

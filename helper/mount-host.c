@@ -2,15 +2,17 @@
 /*
  * The container's root, host side (keeper, host root): detached clones of
  * the lower layer and of the bind sources, idmapped and restricted with
- * mount_setattr; the container's /dev tmpfs and its devpts instance. init
- * attaches them inside (mount.c).
+ * mount_setattr; the container's /dev tmpfs and its devpts instance; the
+ * files of lxcfs. init attaches them inside (mount.c).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/mount.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -128,4 +130,58 @@ int nook_devpts_new(uint64_t max)
 		return -errno;
 	mnt = (int) syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
 	return mnt < 0 ? -errno : mnt;
+}
+
+/*
+ * lxcfs (Debian package lxcfs, mounted on /var/lib/lxcfs by its service)
+ * answers reads of these files with the reader's cgroup's view: memory_max
+ * as MemTotal for free and top, the container's start as its uptime. The
+ * same paths inside, so that /proc and /sys show them; a path the
+ * container's kernel view lacks (no swap file, no slabinfo) is left out.
+ */
+static const char *const lxcfs_files[NOOK_LXCFS_FILES] = {
+	"/proc/cpuinfo", "/proc/diskstats", "/proc/loadavg",
+	"/proc/meminfo", "/proc/stat",      "/proc/swaps",
+	"/proc/uptime",  "/proc/slabinfo",  "/sys/devices/system/cpu/online",
+};
+
+#define FUSE_SUPER_MAGIC 0x65735546
+
+int nook_lxcfs_trees(const char *dir, struct nook_bind_fd out[NOOK_LXCFS_FILES])
+{
+	char path[PATH_MAX];
+	struct statfs sf;
+	size_t n = 0;
+	int r = 0;
+
+	/* Not running (or not installed): nothing, as documented. */
+	if (strcmp(dir, "none") == 0 || statfs(dir, &sf) < 0 || sf.f_type != FUSE_SUPER_MAGIC)
+		return 0;
+	for (size_t i = 0; i < NOOK_LXCFS_FILES; i++) {
+		int fd;
+
+		if ((size_t) snprintf(path, sizeof(path), "%s%s", dir, lxcfs_files[i]) >= sizeof(path)) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		fd = nook_clone_tree(path, false);
+		if (fd == -ENOENT)
+			continue;
+		if (fd < 0) {
+			r = fd;
+			break;
+		}
+		out[n++] = (struct nook_bind_fd) { .fd = fd, .dst = lxcfs_files[i], .optional = true };
+		r = nook_tree_setattr(
+			fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, -1,
+			false);
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		while (n > 0)
+			(void) close(out[--n].fd);
+		return r;
+	}
+	return (int) n;
 }

@@ -578,6 +578,8 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	for (size_t i = 0; i < a->n_binds; i++) {
 		_cleanup_close_ int at = rootfs_resolve(&b, a->binds[i].dst, O_PATH);
 
+		if (at == -ENOENT && a->binds[i].optional)
+			continue;
 		if (at == -ENOENT) {
 			r = rootfs_mkdir_in(&b, a->binds[i].dst, 0755);
 			if (r < 0)

@@ -164,6 +164,7 @@ int nook_run_tool(char *const argv[], enum nook_tool_output out);
 struct nook_bind_fd {
 	int fd; /* detached clone of the host source, prepared by the keeper */
 	const char *dst;
+	bool optional; /* skipped when DST does not exist inside (else it is made) */
 };
 /* Files the container gets in place of the lower layer's (network.c makes
  * them; NULL leaves the lower layer's file). */
@@ -195,6 +196,12 @@ int nook_clone_tree(const char *path, bool recursive);
 /* Host side: sets ATTRS (MOUNT_ATTR_*) on a detached tree, idmapped through
  * USERNS_FD when >= 0. */
 int nook_tree_setattr(int tree_fd, uint64_t attrs, int userns_fd, bool recursive);
+/* The files of /proc and /sys that lxcfs shows per container. */
+#define NOOK_LXCFS_FILES 9
+/* Host side: when DIR is an lxcfs mount, read-only clones of its files into
+ * OUT (optional binds onto the same paths inside); returns how many (0
+ * when DIR is not lxcfs), or < 0. */
+int nook_lxcfs_trees(const char *dir, struct nook_bind_fd out[NOOK_LXCFS_FILES]);
 
 /* ---- container.c: creating the container (runs in the keeper) ---- */
 struct nook_container {

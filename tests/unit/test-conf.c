@@ -177,6 +177,7 @@ static void test_defaults(void)
 	ok(s.hide && !s.hide[0], "hide defaults to an empty list");
 	ok(!s.binds && s.n_binds == 0, "no binds by default");
 	is_str(s.image_dir, "/var/lib/nook/images", "image_dir default");
+	is_str(s.lxcfs, "/var/lib/lxcfs", "lxcfs default: Debian's service's mount");
 	ok(s.image_size == (UINT64_C(10) << 30), "image_size defaults to 10G");
 	ok(!s.image_space_warn, "image_space defaults to refuse");
 	is_str(s.hostname, "alice", "hostname defaults to %%u");
@@ -240,7 +241,8 @@ static void test_every_key(void)
 		"network = none\n"
 		"profile = restricted\n"
 		"tmpfs_size = 64M\n"
-		"pty_max = 64\n";
+		"pty_max = 64\n"
+		"lxcfs = /srv/lxcfs\n";
 	_cleanup_free_ char *err = NULL;
 	struct nook_conf *c = parse(text, &err);
 	struct nook_settings s = { 0 };
@@ -277,6 +279,16 @@ static void test_every_key(void)
 	ok(s.pids_max == 1000, "pids_max");
 	ok(s.tmpfs_size == (UINT64_C(64) << 20), "tmpfs_size");
 	ok(s.pty_max == 64, "pty_max");
+	is_str(s.lxcfs, "/srv/lxcfs", "lxcfs");
+	{
+		_cleanup_free_ char *e0 = NULL;
+		struct nook_conf *c0 = parse("lxcfs = var/lib/lxcfs\n", &e0);
+
+		ok(!c0 && e0 && strstr(e0, "lxcfs = 'var/lib/lxcfs'") && strstr(e0, "or none"),
+		   "lxcfs: a relative path is refused, naming both forms (%s)", e0 ? e0 : "accepted");
+		if (c0)
+			nook_conf_free(c0);
+	}
 	{
 		_cleanup_free_ char *e0 = NULL;
 		struct nook_conf *c0 = parse("pty_max = 2000000\n", &e0);
