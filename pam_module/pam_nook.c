@@ -576,6 +576,8 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 			if (r >= 0)
 				r = keep_tty_guard(pamh);
 			if (r < 0) {
+				if (tty.tree >= 0)
+					(void) close(tty.tree);
 				(void) pam_error(pamh,
 						 "nook: your session could not be started; please contact "
 						 "the administrator");

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/mount.h>
 #include <poll.h>
 #include <sched.h>
@@ -25,11 +26,13 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
+#include <security/pam_modutil.h>
 
 #include "cleanup.h"
 #include "pts.h"
@@ -65,25 +68,24 @@ static gid_t map_gid_out(pid_t init, gid_t inside)
 }
 
 /* login's terminal (PAM_TTY) opened by host root, without making it a
- * controlling terminal; -1 when there is none or it is not a terminal
- * device under /dev. */
+ * controlling terminal. -ENOENT: PAM_TTY is not set (no terminal); any
+ * other error: it is set, but not a terminal under /dev that opens. */
 static int open_login_tty(pam_handle_t *pamh, int flags, char *path, size_t size)
 {
 	const char *tty = NULL;
-	struct stat st;
 	int fd;
 
 	if (pam_get_item(pamh, PAM_TTY, (const void **) &tty) != PAM_SUCCESS || !tty || !*tty)
-		return -1;
-	snprintf(path, size, "%s%s", tty[0] == '/' ? "" : "/dev/", tty);
-	if (strncmp(path, "/dev/", 5) != 0 || strstr(path, ".."))
-		return -1;
+		return -ENOENT;
+	if ((size_t) snprintf(path, size, "%s%s", tty[0] == '/' ? "" : "/dev/", tty) >= size ||
+	    strncmp(path, "/dev/", 5) != 0 || strstr(path, ".."))
+		return -EINVAL;
 	fd = nook_open_nofollow(path, flags | O_NOCTTY | O_NONBLOCK | O_CLOEXEC, 0);
 	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode)) {
+		return fd == -ENOENT ? -ENXIO : fd;
+	if (!isatty(fd)) {
 		(void) close(fd);
-		return -1;
+		return -ENOTTY;
 	}
 	return fd;
 }
@@ -96,7 +98,7 @@ static int open_login_tty(pam_handle_t *pamh, int flags, char *path, size_t size
  */
 void nook_login_tty_hand_over(pam_handle_t *pamh, pid_t init_pid, uid_t uid)
 {
-	char path[256];
+	char path[256] = "";
 	_cleanup_close_ int fd = open_login_tty(pamh, O_RDONLY, path, sizeof(path));
 	gid_t gid;
 
@@ -112,63 +114,114 @@ void nook_login_tty_hand_over(pam_handle_t *pamh, pid_t init_pid, uid_t uid)
 /*
  * The guard: a host-root process, outside login's session and process
  * group, holding login's terminal (fd 4) and one end of a socket (fd 3)
- * whose other end only login's own process has. When login says the
- * session is over (a byte) or is gone (end of file), it hangs the terminal
- * up, so every descriptor on it that anything inside still holds reads
- * end of file from then on, and says so (a byte back).
+ * whose other end only login's own process has. Once set up it says so
+ * (a byte). When login says the session is over (a byte), is gone (end of
+ * file), or the guard is told to stop (SIGTERM, SIGHUP, SIGINT: logind
+ * ending the session's scope), it gives the terminal back to root (as a
+ * getty does: nothing left inside may open it again by name) and hangs it
+ * up, so every descriptor on it that anything inside still holds reads end
+ * of file from then on; then it says so (a byte back).
  */
-_Noreturn static void guard_run(int login_end, int sock, int tty)
+static void guard_wake(int sig)
 {
-	sigset_t all;
+	(void) sig;
+}
+
+_Noreturn static void guard_run(int login_end, int sock, int tty, gid_t tty_gid)
+{
+	struct sigaction wake = { .sa_handler = guard_wake }; /* no SA_RESTART */
+	sigset_t none;
 	int null;
 	char c;
 
-	(void) close(login_end);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (setsid() < 0 || null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
-		_exit(1);
-	/* Fds 3 and 4, all others closed; high copies first, so that neither
-	 * overwrites the other. */
+	/* High copies first: nothing below may overwrite the other fds. */
 	sock = fcntl(sock, F_DUPFD, 100);
 	tty = fcntl(tty, F_DUPFD, 100);
-	if (sock < 0 || tty < 0 || dup2(sock, 3) < 0 || dup2(tty, 4) < 0 || close_range(5, ~0U, 0) < 0)
+	(void) close(login_end);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (sock < 0 || tty < 0 || null < 0 || setsid() < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+	    dup2(null, 2) < 0 || dup2(sock, 3) < 0 || dup2(tty, 4) < 0 || close_range(5, ~0U, 0) < 0)
 		_exit(1);
 	for (int sig = 1; sig < NSIG; sig++)
 		(void) signal(sig, SIG_DFL);
-	sigemptyset(&all);
-	(void) sigprocmask(SIG_SETMASK, &all, NULL);
-	(void) prctl(PR_SET_NAME, "nook-ttyguard");
-	while (read(3, &c, 1) < 0 && errno == EINTR)
-		;
-	if (ioctl(4, TIOCVHANGUP) < 0)
+	if (sigaction(SIGTERM, &wake, NULL) < 0 || sigaction(SIGHUP, &wake, NULL) < 0 ||
+	    sigaction(SIGINT, &wake, NULL) < 0)
 		_exit(1);
-	_exit(write(3, "h", 1) == 1 ? 0 : 1);
+	(void) signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&none);
+	(void) sigprocmask(SIG_SETMASK, &none, NULL);
+	(void) prctl(PR_SET_NAME, "nook-ttyguard");
+	if (send(3, "r", 1, MSG_NOSIGNAL) != 1)
+		_exit(1);
+	/* A byte, end of file, an error or EINTR (told to stop): all mean now. */
+	if (read(3, &c, 1) <= 0)
+		c = 0;
+	if (fchown(4, 0, tty_gid) < 0 || fchmod(4, tty_gid ? 0620 : 0600) < 0 || ioctl(4, TIOCVHANGUP) < 0)
+		_exit(1);
+	(void) send(3, "h", 1, MSG_NOSIGNAL);
+	_exit(0);
+}
+
+/* Waits until SOCK has a byte to read, for at most MS milliseconds, across
+ * signals; then reads it. */
+static int read_byte(int sock, int ms, char *c)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	struct timespec now, end;
+	int r;
+
+	(void) clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += ms / 1000;
+	end.tv_nsec += (long) (ms % 1000) * 1000000L;
+	for (;;) {
+		long left;
+
+		(void) clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (end.tv_sec - now.tv_sec) * 1000L + (end.tv_nsec - now.tv_nsec) / 1000000L;
+		if (left < 0)
+			left = 0;
+		r = poll(&p, 1, (int) left);
+		if (r > 0)
+			break;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+	return read(sock, c, 1) == 1 ? 0 : -EPIPE;
 }
 
 /*
  * A process left inside the container (detached, keeping login's terminal
- * open) must not read what is typed on that terminal after the session:
- * the next getty's vhangup() would revoke it, but only when one runs, and
- * inside the container nothing may hang a host terminal up. So before
- * entering, host root starts the guard, and close_session asks it to hang
- * the terminal up (nook_login_tty_release).
+ * open, or opening it again by name) must not read what is typed on that
+ * terminal after the session: the next getty's vhangup() would revoke it,
+ * but only when one runs, and inside the container nothing may hang a host
+ * terminal up. So before entering, host root starts the guard, and
+ * close_session asks it to hang the terminal up (nook_login_tty_release).
  */
 int nook_login_tty_guard(pam_handle_t *pamh, int *ret_sock)
 {
-	char path[256];
+	char path[256] = "";
 	_cleanup_close_ int tty = open_login_tty(pamh, O_RDWR, path, sizeof(path));
-	int sv[2], status;
+	const struct group *gr = pam_modutil_getgrnam(pamh, "tty");
+	gid_t tty_gid = gr ? gr->gr_gid : 0;
+	int sv[2], status, r;
 	pid_t pid;
+	char c;
 
 	*ret_sock = -EBADF;
-	if (tty < 0)
+	if (tty == -ENOENT)
 		return 0;
+	if (tty < 0) {
+		pam_syslog(pamh, LOG_ERR, "login's terminal %s: %s", *path ? path : "(PAM_TTY)",
+			   strerror(-tty));
+		return tty;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	pid = fork();
 	if (pid < 0) {
-		int r = -errno;
-
+		r = -errno;
 		(void) close(sv[0]);
 		(void) close(sv[1]);
 		return r;
@@ -178,7 +231,7 @@ int nook_login_tty_guard(pam_handle_t *pamh, int *ret_sock)
 		pid = fork();
 		if (pid != 0)
 			_exit(pid < 0);
-		guard_run(sv[0], sv[1], tty);
+		guard_run(sv[0], sv[1], tty, tty_gid);
 	}
 	(void) close(sv[1]);
 	while (waitpid(pid, &status, 0) < 0)
@@ -186,10 +239,13 @@ int nook_login_tty_guard(pam_handle_t *pamh, int *ret_sock)
 			status = 1;
 			break;
 		}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	r = WIFEXITED(status) && WEXITSTATUS(status) == 0 ? read_byte(sv[0], 5000, &c) : -ECHILD;
+	if (r == 0 && c != 'r')
+		r = -EPROTO;
+	if (r < 0) {
 		(void) close(sv[0]);
-		pam_syslog(pamh, LOG_ERR, "cannot start the guard of %s", path);
-		return -ECHILD;
+		pam_syslog(pamh, LOG_ERR, "cannot start the guard of %s: %s", path, strerror(-r));
+		return r;
 	}
 	*ret_sock = sv[0];
 	return 0;
@@ -202,20 +258,19 @@ int nook_login_tty_release(int sock)
 	int r;
 	char c;
 
-	/* The hangup sends SIGHUP to the terminal's session leader, which is
-	 * login itself (agetty made the terminal its controlling one): it
-	 * must outlive the hangup to finish closing the session, as it does
-	 * around its own TIOCNOTTY. */
+	/* The guard may have hung up already (logind stopped it). */
+	if (poll(&p, 1, 0) == 1)
+		return read(sock, &c, 1) == 1 && c == 'h' ? 0 : -EPIPE;
+	/* The hangup sends SIGHUP to the terminal's session leader, which
+	 * can be login itself: it must outlive the hangup to finish closing
+	 * the session. */
 	if (sigaction(SIGHUP, &ign, &old) < 0)
 		return -errno;
-	if (write(sock, "h", 1) < 0)
+	if (send(sock, "h", 1, MSG_NOSIGNAL) < 0)
 		r = -errno;
-	/* Bounded: the guard answers at once; a guard that is gone has
-	 * already hung up (it does when the socket ends). */
-	else if (poll(&p, 1, 5000) <= 0)
-		r = -ETIMEDOUT;
 	else
-		r = read(sock, &c, 1) == 1 ? 0 : -EPIPE;
+		/* Bounded: the guard answers at once. */
+		r = read_byte(sock, 5000, &c);
 	(void) sigaction(SIGHUP, &old, NULL);
 	return r;
 }

@@ -126,10 +126,15 @@ leftover su su-leak "${su_tty[@]}" 'python3 ~/escape-probe.py keep_fd0 ~/su-leak
 nt_pam_file "$NT_TMP/login.pam" "auth     required pam_unix.so" "conf=$conf" "helper=$NOOK_BUILD/nook-helper"
 login_tty=(unshare -m sh -c 'mount --bind "$1" /etc/pam.d/login && mount --bind "$(tty)" /dev/tty63 &&
 	exec login -f "$2" <>/dev/tty63 >&0 2>&1' sh "$NT_TMP/login.pam" "$alice")
-first=('[$#] $' 'python3 ~/escape-probe.py keep_fd0 ~/login-leak 30; exit\n')
+# A second leftover keeps opening the terminal again by name and reading.
+reopen="setsid sh -c 'for i in \$(seq 300); do cat /dev/tty63 >>~/login-reopen 2>/dev/null; sleep 0.1; done' </dev/null >/dev/null 2>&1 &"
+first=('[$#] $' "python3 ~/escape-probe.py keep_fd0 ~/login-leak 30; $reopen exit\n")
 leftover login login-leak "${login_tty[@]}"
-is "$(field reopened "$last_out")" yes "login: its terminal was hung up when the session ended"
 first=()
+is "$(field reopened "$last_out")" yes "login: its terminal was hung up when the session ended"
+out=$(nt_exec "$alice" "$conf" sh -c 'pgrep -f "seq 300" >/dev/null && echo running; cat ~/login-reopen 2>/dev/null; echo end')
+like "$out" '^running' "login: a leftover that opens the terminal again by name still runs inside"
+unlike "$out" 'nt-secret' "login: ... and reads nothing typed after the session (the terminal is root's again)"
 
 out=$(drive interact ready 'hello\n' -- "${su_tty[@]}" 'echo ready; read -r x; echo "got=$x"; stty size; tty; echo "P""ID1=$(cat /proc/1/comm)"; exit 7')
 is "$(field exit "$out")" 7 "su: the exit status comes back to root's shell"
