@@ -551,10 +551,12 @@ _Static_assert(sizeof(enum nook_profile) == sizeof(int), "enum size");
 
 #define AT(field) .offset = offsetof(struct nook_settings, field)
 
-/* The keys, in the order nook.conf(5) documents them. A numeric default of
- * NOOK_LIMIT_AUTO / NOOK_CPU_AUTO is derived from the host's size later
- * (nook_settings_auto_limits): no configuration is unbounded by omission;
- * "max" is the explicit way to say so. */
+/* The keys, related ones next to each other; the order is not significant
+ * (keys are looked up by name, and a key's index here only identifies it:
+ * its slot in the per-key arrays of resolution, the duplicate check). A
+ * numeric default of NOOK_LIMIT_AUTO / NOOK_CPU_AUTO is derived from the
+ * host's size later (nook_settings_auto_limits): no configuration is
+ * unbounded by omission; "max" is the explicit way to say so. */
 /* clang-format off */
 const struct key_def conf_keys[] = {
 	{ .name = "enable", .parse = parse_boolean, .kind = V_BOOL, AT(enable), .def_num = true },
