@@ -20,8 +20,9 @@ conf=$NT_TMP/a.conf
 nt_config "$conf" users="$alice"
 # sshd runs an AuthorizedKeysCommand only from a path whose every directory
 # is root's and not writable by others: a build under /tmp (a clone there)
-# is not, so the helper runs from a copy in a directory of the test's own.
-keys_dir=/run/nt-$NT_ID-keys
+# is not, so the helper runs from a copy in a directory of the test's own,
+# under /var/lib (Debian mounts /run noexec).
+keys_dir=/var/lib/nt-$NT_ID-keys
 nt_path "$keys_dir"
 if ! install -d -m 0755 "$keys_dir" || ! install -m 0755 "$NOOK_BUILD/nook-helper" "$keys_dir/"; then
 	bail "cannot copy nook-helper to $keys_dir"
