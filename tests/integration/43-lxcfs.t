@@ -20,8 +20,7 @@ nt_user; alice=$NT_USER
 # The host's own lxcfs (Debian's service, on /var/lib/lxcfs) when it runs,
 # as on a stock system; else one of the test's own.
 lxcfs_pid=
-if [ "$(stat -f -c %T /var/lib/lxcfs 2>/dev/null)" = fuseblk ] ||
-	grep -q ' /var/lib/lxcfs fuse.lxcfs ' /proc/self/mounts; then
+if grep -q ' /var/lib/lxcfs fuse.lxcfs ' /proc/self/mounts; then
 	mnt=/var/lib/lxcfs
 else
 	mnt=$NT_TMP/lxcfs
