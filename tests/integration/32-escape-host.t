@@ -227,12 +227,14 @@ ok $? "control: the host's /etc/ssh does hold private keys"
 # ---------------------------------------------------------------- leaked fds
 
 # The shell's fds, listed by a child (find) so that the shell opens nothing
-# itself (a command substitution would add its pipe).
-lsfd='find /proc/$$/fd -mindepth 1 -printf "fd=%f %l\n" | sort -n -k1.4'
+# itself: a simple command, no pipeline (a command substitution or a pipe
+# to sort would add a pipe of the shell's own, open while the child lists
+# them); sorted here.
+lsfd='find /proc/$$/fd -mindepth 1 -printf "fd=%f %l\n"'
 out=$(nt_ssh "$alice" "$lsfd; exec 7</dev/null; echo after; $lsfd
 	for f in /proc/[0-9]*/fd/*; do readlink \"\$f\"; done 2>/dev/null | sed 's/^/any=/'")
-before=$(sed '/^after$/,$d' <<<"$out" | grep '^fd=')
-after=$(sed '1,/^after$/d' <<<"$out" | grep '^fd=')
+before=$(sed '/^after$/,$d' <<<"$out" | grep '^fd=' | sort -n -k1.4)
+after=$(sed '1,/^after$/d' <<<"$out" | grep '^fd=' | sort -n -k1.4)
 is "$(sed -E 's/^fd=([0-9]+) .*/\1/' <<<"$before" | tr '\n' ' ')" "0 1 2 " \
 	"leaked fds: the shell of 'ssh host cmd' has only fds 0, 1, 2" || diag "$before"
 like "$(tr '\n' ' ' <<<"$after")" 'fd=7 /dev/null' "control: the listing does show an fd the shell opens (7)"
