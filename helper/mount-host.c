@@ -149,26 +149,27 @@ static const char *const lxcfs_files[NOOK_LXCFS_FILES] = {
 
 int nook_lxcfs_trees(const char *dir, struct nook_bind_fd out[NOOK_LXCFS_FILES])
 {
-	char path[PATH_MAX];
+	_cleanup_close_ int at = -EBADF;
 	struct statfs sf;
 	size_t n = 0;
 	int r = 0;
 
-	/* Not running (or not installed): nothing, as documented. */
-	if (strcmp(dir, "none") == 0 || statfs(dir, &sf) < 0 || sf.f_type != FUSE_SUPER_MAGIC)
+	if (strcmp(dir, "none") == 0)
+		return 0;
+	/* One handle on the mount: the check and the clones see the same
+	 * file system, and nothing below it is followed as a link. Not
+	 * running (or not installed): nothing, as documented. */
+	at = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (at < 0 || fstatfs(at, &sf) < 0 || sf.f_type != FUSE_SUPER_MAGIC)
 		return 0;
 	for (size_t i = 0; i < NOOK_LXCFS_FILES; i++) {
-		int fd;
+		int fd = (int) syscall(SYS_open_tree, at, lxcfs_files[i] + 1,
+				       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
 
-		if ((size_t) snprintf(path, sizeof(path), "%s%s", dir, lxcfs_files[i]) >= sizeof(path)) {
-			r = -ENAMETOOLONG;
-			break;
-		}
-		fd = nook_clone_tree(path, false);
-		if (fd == -ENOENT)
+		if (fd < 0 && errno == ENOENT)
 			continue;
 		if (fd < 0) {
-			r = fd;
+			r = -errno;
 			break;
 		}
 		out[n++] = (struct nook_bind_fd) { .fd = fd, .dst = lxcfs_files[i], .optional = true };

@@ -203,8 +203,8 @@ int nook_login_tty_guard(pam_handle_t *pamh, int *ret_sock)
 {
 	char path[256] = "";
 	_cleanup_close_ int tty = open_login_tty(pamh, O_RDWR, path, sizeof(path));
-	const struct group *gr = pam_modutil_getgrnam(pamh, "tty");
-	gid_t tty_gid = gr ? gr->gr_gid : 0;
+	const struct group *gr;
+	gid_t tty_gid;
 	int sv[2], status, r;
 	pid_t pid;
 	char c;
@@ -217,6 +217,8 @@ int nook_login_tty_guard(pam_handle_t *pamh, int *ret_sock)
 			   strerror(-tty));
 		return tty;
 	}
+	gr = pam_modutil_getgrnam(pamh, "tty");
+	tty_gid = gr ? gr->gr_gid : 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
 	pid = fork();
