@@ -32,6 +32,7 @@ struct cg_backend {
 	int (*set_limits)(int userfd, const char *ctrl, const struct nook_settings *s);
 	int (*prepare_parents)(const struct nook_cgroup *cg, size_t i);
 	int (*stats)(int userfd, const char *ctrl, struct nook_cg_stats *st);
+	int (*leaf_controllers)(int userfd);
 };
 
 static const char *const v1_controllers[] = { "memory", "cpu", "pids" };
@@ -154,6 +155,16 @@ static int v2_stats(int userfd, const char *ctrl, struct nook_cg_stats *st)
 	return 0;
 }
 
+/* The leaf gets the controllers too, so that memory.max and the other
+ * files exist where init and the sessions are: lxcfs reads the limit from
+ * the reader's own cgroup and its ancestors, and a cgroup without the
+ * memory files makes it answer with the host's memory. The leaf's own
+ * values stay "max"; the limits are the user's cgroup's. */
+static int v2_leaf_controllers(int userfd)
+{
+	return write_knob(userfd, "cgroup.subtree_control", "+memory +cpu +pids", false);
+}
+
 /* ---- cgroup v1 ---- */
 
 static int v1_set_limits(int userfd, const char *ctrl, const struct nook_settings *s)
@@ -209,8 +220,16 @@ static int v1_stats(int userfd, const char *ctrl, struct nook_cg_stats *st)
 	return 0;
 }
 
-static const struct cg_backend backend_v1 = { "v1", v1_set_limits, v1_prepare_parents, v1_stats };
-static const struct cg_backend backend_v2 = { "v2", v2_set_limits, v2_prepare_parents, v2_stats };
+static int v1_leaf_controllers(int userfd)
+{
+	(void) userfd;
+	return 0; /* every v1 cgroup has its controller's files */
+}
+
+static const struct cg_backend backend_v1 = { "v1", v1_set_limits, v1_prepare_parents, v1_stats,
+					      v1_leaf_controllers };
+static const struct cg_backend backend_v2 = { "v2", v2_set_limits, v2_prepare_parents, v2_stats,
+					      v2_leaf_controllers };
 
 static const struct cg_backend *backend(const struct nook_cgroup *cg)
 {
@@ -403,6 +422,13 @@ int nook_cgroup_create(const struct nook_cgroup *cg, const struct nook_settings 
 			r = -errno;
 			log_err("cgroup %s/%s: cannot create leaves: %s", cg->base[i], cg->user[i],
 				strerror(-r));
+			return r;
+		}
+		r = be->leaf_controllers(ufd);
+		if (r < 0) {
+			log_err("cgroup %s/%s: cannot enable the memory, cpu and pids controllers "
+				"for its leaf: %s",
+				cg->base[i], cg->user[i], strerror(-r));
 			return r;
 		}
 	}
