@@ -21,34 +21,36 @@ keeper_pid()
 }
 
 # start_paused OUT: creates a fresh user and starts its first exec in the
-# background (NT_SPAWNED), then stops its keeper (SIGSTOP) in the middle of
-# the image creation: .USER.img.new exists and USER.img does not. The
-# creation takes tens of ms, so the file is polled without sleeping; should
-# the keeper still get past it (a preempted test), the attempt is let finish
-# and made again with another user. Sets PAUSED_USER and PAUSED_KEEPER.
+# background under strace, which stops the keeper (SIGSTOP) once it has
+# made .USER.staging (after .USER.img.new, before mkfs and the rename to
+# USER.img). strace then detaches and the keeper stays stopped,
+# deterministically in the middle of the creation with both leftovers. NT_SPAWNED is
+# timeout's pid; sets PAUSED_USER, PAUSED_KEEPER and PAUSED_CALLER (nookctl).
 start_paused()
 {
-	local try user kpid deadline
+	local user tracer
 
-	for try in 1 2 3 4 5; do
-		nt_user; user=$NT_USER
-		nt_spawn "$1" "$user" "$conf" true
-		deadline=$((SECONDS + 20 * NT_WAIT_SCALE))
-		until [ -e "$dir/.$user.img.new" ] || ((SECONDS > deadline)); do :; done
-		kpid=$(keeper_pid "$user")
-		if [ -n "$kpid" ] && kill -STOP "$kpid" 2>/dev/null; then
-			if [ -e "$dir/.$user.img.new" ] && [ ! -e "$dir/$user.img" ]; then
-				PAUSED_USER=$user
-				PAUSED_KEEPER=$kpid
-				return 0
-			fi
-			kill -CONT "$kpid"
-		fi
-		# (Under load the keeper's record may come after the file.)
-		diag "attempt $try: the creation of $user was not caught paused; again with another user"
-		nt_wait "$NT_SPAWNED"
-	done
-	return 1
+	nt_user; user=$NT_USER
+	# -D: nookctl stays timeout's child; -I 2: strace detaches on SIGTERM;
+	# -P: the name as mkdirat gets it (relative to image_dir's fd).
+	timeout -k 5 "$NT_TIMEOUT" strace -D -I 2 -f -qq -o /dev/null \
+		-P ".$user.staging" -e trace=mkdirat -e inject=mkdirat:signal=SIGSTOP:when=1 \
+		"$NOOKCTL" exec "$user" --config "$conf" -- true </dev/null >"$1" 2>&1 &
+	NT_SPAWNED=$!
+	NT_PIDS+=("$NT_SPAWNED")
+	PAUSED_USER=$user
+	nt_until 60 test -d "$dir/.$user.staging" || return 1
+	PAUSED_KEEPER=$(keeper_pid "$user")
+	PAUSED_CALLER=$(nt_child "$NT_SPAWNED")
+	[ -n "$PAUSED_KEEPER" ] && [ -n "$PAUSED_CALLER" ] || return 1
+	nt_until 60 grep -q '^State:.*t (tracing stop)' "/proc/$PAUSED_KEEPER/status" || return 1
+	tracer=$(sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$PAUSED_KEEPER/status")
+	[ -n "$tracer" ] && [ "$tracer" != 0 ] || return 1
+	NT_PIDS+=("$tracer")
+	kill -TERM "$tracer"
+	nt_until 60 grep -q '^State:.*T (stopped)' "/proc/$PAUSED_KEEPER/status" &&
+		grep -q '^TracerPid:[[:space:]]*0$' "/proc/$PAUSED_KEEPER/status" &&
+		[ -e "$dir/.$user.img.new" ] && [ -d "$dir/.$user.staging" ] && [ ! -e "$dir/$user.img" ]
 }
 
 # ---- nookctl clean: exactly the leftovers, nothing through a symlink
@@ -134,23 +136,17 @@ start_paused "$NT_TMP/carol.out"
 ok $? "a first start is paused in the middle of its image creation"
 carol=$PAUSED_USER
 first=$NT_SPAWNED
-had_staging=0
-[ -d "$dir/.$carol.staging" ] && had_staging=1
 kill -KILL "$PAUSED_KEEPER"
 nt_wait "$first"
 is "$?" 125 "the start whose keeper was killed fails (125)"
-[ -e "$dir/.$carol.img.new" ] && [ ! -e "$dir/$carol.img" ]
-ok $? "the killed creation left its image file behind, and no image"
+[ -e "$dir/.$carol.img.new" ] && [ -d "$dir/.$carol.staging" ] && [ ! -e "$dir/$carol.img" ]
+ok $? "the killed creation left its image file and staging tree behind, and no image"
 out=$(nt_exec "$carol" "$conf" sh -c 'echo fresh > ~/f; cat ~/f' 2>&1)
 is "$?" 0 "the next start succeeds"
 like "$out" "removed $dir/\\.$carol\\.img\\.new \\(file\\), left by an interrupted image creation" \
 	"it reports removing the leftover image file"
-if [ "$had_staging" = 1 ]; then
-	like "$out" "removed $dir/\\.$carol\\.staging \\(directory\\), left by an interrupted" \
-		"it reports removing the leftover staging tree"
-else
-	skip "it reports removing the leftover staging tree" "killed before the staging tree was made"
-fi
+like "$out" "removed $dir/\\.$carol\\.staging \\(directory\\), left by an interrupted" \
+	"it reports removing the leftover staging tree"
 like "$out" "fresh" "the new image works"
 [ ! -e "$dir/.$carol.img.new" ] && [ ! -e "$dir/.$carol.staging" ] && [ -f "$dir/$carol.img" ]
 ok $? "no leftovers remain and the image exists"
@@ -161,7 +157,7 @@ start_paused "$NT_TMP/dave.out"
 ok $? "another first start is paused in the middle of its image creation"
 dave=$PAUSED_USER
 second=$NT_SPAWNED
-caller=$(nt_child "$second")
+caller=$PAUSED_CALLER
 [ -n "$caller" ] && kill -KILL "$caller"
 ok $? "the nookctl that started it is killed ($caller)"
 nt_wait "$second"
