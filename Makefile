@@ -58,7 +58,7 @@ FLAGS_STAMP := $(B)/flags.stamp
 FLAGS_NOW := $(CC) $(CFLAGS_ALL) $(LDFLAGS) $(SAN_LDFLAGS)
 $(shell mkdir -p $(B); [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || echo '$(FLAGS_NOW)' > $(FLAGS_STAMP))
 
-.PHONY: all check unit integration install uninstall lint demo demo-clean bench clean fuzz check-vm
+.PHONY: all check unit integration install uninstall lint demo demo-clean bench clean fuzz check-vm deb
 all: $(PROGRAMS) $(UNIT_BIN)
 
 # The seccomp filters are compiled to BPF at build time (seccomp-policy.c),
@@ -118,6 +118,17 @@ integration: all
 # cgroup v2) under QEMU; root. See scripts/vm.
 check-vm:
 	scripts/vm check
+
+# The Debian package (debian/), built from a copy of this tree in $(B)/deb
+# so that dpkg-buildpackage leaves the work tree alone; lintian checks it.
+# Needs debhelper and lintian (scripts/install-deps).
+DEB_VERSION := $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+deb:
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/nook-$(DEB_VERSION)
+	tar -c --exclude=./.git --exclude='./build*' . | tar -x -C $(B)/deb/nook-$(DEB_VERSION)
+	cd $(B)/deb/nook-$(DEB_VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --info --display-info --fail-on error,warning $(B)/deb/nook_$(DEB_VERSION)_*.changes
+	@ls $(B)/deb/*.deb
 
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) \
@@ -223,4 +234,4 @@ coverage:
 clean:
 	rm -rf $(B)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -path '$(B)/deb' -prune -o -name '*.d' -type f -print 2>/dev/null)
