@@ -109,8 +109,6 @@ ok $? "common-auth: pam_nook is the last auth line (sshd's setcred enters there)
 in_ns=$(session_pidns "$alice")
 isnt "$in_ns" "$host_pidns" "enabled: alice's ssh login runs in another pid namespace"
 isnt "$in_ns" "" "... which it printed"
-out=$(nookctl status "$alice" 2>&1)
-like "$out" 'running' "nookctl (the package's) shows alice's container running" || diag "$out"
 [ -f "$image" ]
 ok $? "her home image is in /var/lib/nook/images"
 
@@ -119,6 +117,8 @@ nt_ssh_bg "$NT_TMP/bg.out" "$alice" 'while :; do echo tick; sleep 0.3; done'
 bg=$NT_SSH_BG
 nt_until 60 grep -q tick "$NT_TMP/bg.out"
 ok $? "a session is open" || diag "$(cat "$NT_TMP/bg.out")"
+out=$(nookctl status "$alice" 2>&1)
+like "$out" "$alice: running" "nookctl (the package's) shows alice's container running" || diag "$out"
 init1=$(nookctl status "$alice" | sed -n 's/.*init pid: *\([0-9]*\).*/\1/p')
 out=$(DEBIAN_FRONTEND=noninteractive apt-get install -y "$NOOK_DEB" 2>&1)
 ok $? "upgrade: apt-get install ./nook_$ver.deb over $ver~prev1" || diag "$out"
