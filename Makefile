@@ -29,12 +29,13 @@ CFLAGS_ALL := -std=gnu11 $(OPT) $(WARN) $(HARDEN) -D_GNU_SOURCE -Icommon -I$(B)/
 	-DNOOK_LIBEXECDIR='"$(LIBEXECDIR)"' $(CFLAGS)
 LDFLAGS ?=
 
-LIBS_HELPER := -lcap -lsubid -lbsd -lext2fs -lcom_err -lmnl -lsystemd
+LIBS_HELPER := -lcap -lbsd -lext2fs -lcom_err -lmnl
 LIBS_PAM := -lpam -lcap
 
 CONF_SRC := $(wildcard common/conf-*.c)
 COMMON_SRC := $(CONF_SRC) common/restrict.c common/util.c common/cgroup-path.c common/client.c \
-	common/enter.c common/protocol.c common/rundir.c common/relay.c common/pts.c
+	common/enter.c common/protocol.c common/rundir.c common/relay.c common/pts.c \
+	common/trace.c
 COMMON_PIC := $(COMMON_SRC:%.c=$(B)/pic/%.o)
 COMMON_PIE := $(COMMON_SRC:%.c=$(B)/pie/%.o) $(B)/pie/common/log.o
 

@@ -11,6 +11,7 @@
 
 #include "cgroup-path.h"
 #include "enter.h"
+#include "trace.h"
 
 int nook_become_userns_root(bool clear_groups)
 {
@@ -54,10 +55,13 @@ int nook_join(const struct nook_session_info *info)
 	r = nook_cgroup_deserialize(info->cgroup, &cg);
 	if (r < 0)
 		return r;
+	nook_trace("join", "begin");
 	r = nook_cgroup_attach(&cg, NOOK_CG_LEAF_CONTAINER, getpid());
 	if (r < 0)
 		return r;
+	nook_trace("join", "cgroup");
 	if (setns(info->init_pidfd, NOOK_NS_FLAGS) < 0)
 		return -errno;
+	nook_trace("join", "setns");
 	return nook_become_userns_root(false);
 }

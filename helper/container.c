@@ -43,6 +43,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "nook.h"
+#include "trace.h"
 
 #define READY_TIMEOUT_MS 30000
 
@@ -258,6 +259,7 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 	r = prepare_trees(u, img, &t, loop, sizeof(loop));
 	if (r < 0)
 		goto out;
+	nook_trace("keeper", "trees-prepared");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
 		r = -errno;
 		goto out;
@@ -267,11 +269,13 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 		log_err("cannot join the cgroup of '%s': %s", u->name, strerror(-r));
 		goto out;
 	}
+	nook_trace("keeper", "cgroup-joined");
 	if (fchdir(stage_fd) < 0) {
 		r = -errno;
 		goto out;
 	}
 
+	nook_trace_close(false); /* init keeps no host file, not even this one */
 	ca.flags = NOOK_NS_FLAGS | CLONE_PIDFD;
 	ca.pidfd = (uint64_t) (uintptr_t) &pidfd;
 	ca.exit_signal = SIGCHLD;
@@ -305,6 +309,7 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 			_exit(1);
 		}
 	}
+	nook_trace("keeper", "cloned");
 	if (chdir("/") < 0 && r >= 0)
 		r = -errno;
 	{
@@ -321,6 +326,7 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 	if (r < 0)
 		goto kill;
 
+	nook_trace("keeper", "cgroup-returned");
 	r = nook_userns_write_maps(pid, u, sub);
 	if (r < 0)
 		goto kill;

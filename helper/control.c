@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "nook.h"
+#include "trace.h"
 
 /* How long a login or a stop waits for a keeper that is stopping: its own
  * wait for the loop device is 10 s. */
@@ -214,7 +215,8 @@ static int keeper_wait(const struct nook_user *u, int *rundir, const struct nook
 	return -EBUSY;
 }
 
-int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_session_info *ret)
+int nook_ensure(const struct nook_user *u, int session_pidfd, enum nook_spawn how,
+		struct nook_session_info *ret)
 {
 	_cleanup_close_ int rundir = -EBADF, lock = -EBADF, sock = -EBADF;
 	int r;
@@ -262,15 +264,18 @@ int nook_ensure(const struct nook_user *u, int session_pidfd, struct nook_sessio
 			(void) close(TAKE_FD(sock));
 		}
 	}
+	nook_trace("helper", "locked");
 	r = nook_kernel_check();
 	if (r < 0)
 		return r;
 	r = recover(u, rundir);
 	if (r < 0)
 		return r;
-	r = nook_keeper_spawn(u, rundir, lock);
+	nook_trace("helper", "checked");
+	r = nook_keeper_spawn(u, rundir, lock, how);
 	if (r < 0)
 		return r;
+	nook_trace("helper", "keeper-up");
 	sock = nook_ctl_connect(rundir);
 	if (sock < 0) {
 		log_err("the new keeper of '%s' is not listening: %s", u->name, strerror(-sock));

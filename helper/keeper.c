@@ -37,6 +37,7 @@
 #include "keeper-internal.h"
 #include "log.h"
 #include "nook.h"
+#include "trace.h"
 
 #define LOCK_RETRY_MS 20
 
@@ -83,12 +84,15 @@ static int setup(struct keeper *k)
 	_cleanup_close_ int stage = -EBADF;
 	int r;
 
+	nook_trace("keeper", "setup-begin");
 	/* The network first: a bridge's rules load meanwhile. */
 	r = nook_net_prepare(k->u, &k->net);
 	if (r < 0)
 		return r;
 	k->td.net = &k->net;
+	nook_trace("keeper", "net-prepared");
 	r = nook_subid_get(k->u, &sub);
+	nook_trace("keeper", "subids");
 	if (r >= 0 && nook_systemd_use(&k->u->set)) {
 		/* Out of the login's session scope into the user's own,
 		 * delegated one (see systemd.c). */
@@ -109,8 +113,10 @@ static int setup(struct keeper *k)
 	}
 	if (r >= 0)
 		r = nook_cgroup_origin(&k->cg, "/proc/self/cgroup", &k->origin);
+	nook_trace("keeper", "cgroup-resolved");
 	if (r >= 0)
 		r = nook_image_open(k->u, true, &k->img);
+	nook_trace("keeper", "image-opened");
 	if (r >= 0) {
 		/* Never two keepers for one image, even when the run directory
 		 * that would have told us about the other one is gone. */
@@ -121,6 +127,7 @@ static int setup(struct keeper *k)
 		r = nook_cgroup_create(&k->cg, &k->u->set);
 	if (r < 0)
 		return r;
+	nook_trace("keeper", "cgroup-created");
 	k->td.cg = &k->cg;
 	k->td.origin = &k->origin;
 	stage = openat(k->rundir, "root", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -132,14 +139,18 @@ static int setup(struct keeper *k)
 	if (r < 0)
 		return r;
 	k->td.c = &k->c;
+	nook_trace("keeper", "init-cloned");
 	/* The network is set up while init builds its root. */
 	r = nook_net_start(k->u, &sub, k->c.init_pid, &k->net);
+	nook_trace("keeper", "net-started");
 	if (r >= 0)
 		r = nook_container_ready(k->u, &k->c);
+	nook_trace("keeper", "init-ready");
 	if (r >= 0)
 		r = nook_net_ready(k->u, &k->net);
 	if (r < 0)
 		return r;
+	nook_trace("keeper", "net-ready");
 	k->started_usec = now_usec();
 	keeper_write_net_state(k);
 	k->listen_fd = keeper_listen(k);
@@ -206,6 +217,8 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 	}
 	(void) nook_write_all(status_fd, "ok", 2);
 	(void) close(status_fd);
+	nook_trace("keeper", "ready");
+	nook_trace_close(false);
 	/* Set up: the caller holds the lock from here until the session is
 	 * registered (and a linger timeout then takes it with trylock). */
 	(void) close(lock_fd);
@@ -324,7 +337,7 @@ static void close_all_but(int *keep, size_t n)
 	(void) close_range(from, ~0U, 0);
 }
 
-int nook_keeper_spawn(const struct nook_user *u, int rundir_fd, int lock_fd)
+int nook_keeper_spawn(const struct nook_user *u, int rundir_fd, int lock_fd, enum nook_spawn how)
 {
 	int pfd[2];
 	pid_t pid;
@@ -344,20 +357,28 @@ int nook_keeper_spawn(const struct nook_user *u, int rundir_fd, int lock_fd)
 		return r;
 	}
 	if (pid == 0) {
-		/* Double fork: the keeper is nobody's child but init's, so the
-		 * caller (nookctl, sshd) never sees it exit. */
 		(void) close(pfd[0]);
+		/* Out of the caller's session: a hangup of its terminal must
+		 * not reach the keeper. A session leader (the one-fork case)
+		 * would take the first terminal it opens without O_NOCTTY as
+		 * its own: the keeper opens none (ptys are opened by nookctl
+		 * and the PAM module, not here). */
 		if (setsid() < 0)
 			_exit(1);
-		pid = fork();
-		if (pid != 0)
-			_exit(pid < 0);
+		if (how == NOOK_SPAWN_DOUBLE_FORK) {
+			/* The keeper is nobody's child but init's, so nookctl
+			 * never sees it exit. */
+			pid = fork();
+			if (pid != 0)
+				_exit(pid < 0);
+		}
 		/* glibc's syslog remembers its socket's fd number: let it go
 		 * with closelog() before close_range(), or the next log line
 		 * sends to (and, failing, closes) whatever file reuses that
 		 * number, such as the image directory while the image is
 		 * created. Reopened below. */
 		closelog();
+		nook_trace_close(false); /* the same, for trace.c's file */
 		/* Keep only what the keeper needs: stdio (until ready), the
 		 * status pipe, the run directory and, until the container is
 		 * up, the caller's lock (closed then, or the lock would
@@ -374,8 +395,11 @@ int nook_keeper_spawn(const struct nook_user *u, int rundir_fd, int lock_fd)
 		keeper_main(u, rundir_fd, pfd[1], lock_fd);
 	}
 	(void) close(pfd[1]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (how == NOOK_SPAWN_DOUBLE_FORK)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	/* The keeper's word, or EOF if it died first (its end of the pipe
+	 * closes with it). */
 	do
 		n = read(pfd[0], buf, sizeof(buf) - 1);
 	while (n < 0 && errno == EINTR);

@@ -38,6 +38,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "nook.h"
+#include "trace.h"
 
 /* "nook-helper --config FILE open USER" is the longest documented form. */
 #define HELPER_ARGC_MAX 5
@@ -259,6 +260,7 @@ int main(int argc, char **argv)
 			getuid(), geteuid());
 		return 1;
 	}
+	nook_trace("helper", "start"); /* root only: nothing else appends */
 	r = parse_args(argc, argv, conf, user, &verb);
 	if (r != 0)
 		return r;
@@ -284,21 +286,27 @@ int main(int argc, char **argv)
 	 * this one reading. */
 	if (nook_user_load(conf, user, &u) < 0)
 		return 1;
+	nook_trace("helper", "user-loaded");
 	pidfd = nook_pidfd_open(getppid());
 	if (pidfd < 0) {
 		log_err("pidfd_open of the caller: %s", strerror(-pidfd));
 		return 1;
 	}
-	r = nook_ensure(&u, pidfd, &info);
+	r = nook_ensure(&u, pidfd, NOOK_SPAWN_CALLER_EXITS, &info);
 	if (r < 0)
 		return 1;
+	nook_trace("helper", "ensured");
 	{
-		/* For an admin running it by hand (pam_nook reads nothing). */
+		/* For an admin running it by hand, and pam_nook's sign that
+		 * the container is up. */
 		char line[NOOK_PROTO_MAX];
 
 		if (nook_info_format(&info, NOOK_INFO_INIT | NOOK_INFO_KEEPER | NOOK_INFO_CGROUP, line,
 				     sizeof(line)) > 0)
 			printf("%s\n", line);
+		/* Now, not at exit: pam_nook goes on at this line (its
+		 * newline), without waiting for our exit. */
+		(void) fflush(stdout);
 	}
 	return 0;
 }

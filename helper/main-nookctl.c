@@ -175,7 +175,7 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 		log_err("pidfd_open: %s", strerror(-self));
 		return EXIT_NOOK;
 	}
-	r = nook_ensure(&u, self, &info);
+	r = nook_ensure(&u, self, NOOK_SPAWN_DOUBLE_FORK, &info);
 	(void) close(self);
 	if (r < 0) {
 		log_err("cannot start the container of '%s'", user);

@@ -52,6 +52,7 @@
 #include "terminal.h"
 #include "restrict.h"
 #include "rundir.h"
+#include "trace.h"
 #include "util.h"
 
 #ifndef NOOK_LIBEXECDIR
@@ -71,11 +72,21 @@ struct opts {
 	bool debug;
 };
 
+/* A helper started by helper_spawn: its pid, and the read end of its
+ * stdout, where its last act is the one line that says the container is up
+ * (main-helper.c). */
+struct helper_run {
+	pid_t pid;
+	int out;
+};
+
 /* What open_session leaves for setcred, in the monitor and (by fork) in
  * sshd's postauth child. */
 struct state {
-	pid_t account_pid; /* the process that ran the account check */
-	bool opened;       /* open_session reached the container */
+	pid_t account_pid;          /* the process that ran the account check */
+	struct helper_run prestart; /* a helper the account check started (sshd) */
+	pid_t unreaped;             /* a helper that said "up" and is exiting */
+	bool opened;                /* open_session reached the container */
 	enum nook_profile profile;
 	struct nook_session_info info;
 };
@@ -310,6 +321,11 @@ static void state_cleanup(pam_handle_t *pamh, void *data, int error_status)
 	(void) error_status;
 	if (s->opened && s->info.init_pidfd >= 0)
 		(void) close(s->info.init_pidfd);
+	if (s->prestart.pid > 0 && s->prestart.out >= 0)
+		(void) close(s->prestart.out); /* no open_session came */
+	/* Long gone by now (or reaped by the caller): no zombie is left. */
+	if (s->unreaped > 0)
+		(void) waitpid(s->unreaped, NULL, WNOHANG);
 	free(s);
 }
 
@@ -326,6 +342,7 @@ static struct state *get_state(pam_handle_t *pamh, bool create)
 	if (!s)
 		return NULL;
 	s->info.init_pidfd = -EBADF;
+	s->prestart.out = -EBADF;
 	if (pam_set_data(pamh, DATA_KEY, s, state_cleanup) != PAM_SUCCESS) {
 		free(s);
 		return NULL;
@@ -333,15 +350,14 @@ static struct state *get_state(pam_handle_t *pamh, bool create)
 	return s;
 }
 
-/* Runs "HELPER [--config CONF] open USER" like pam_mkhomedir runs its
- * helper: SIGCHLD at default, stdio on /dev/null, no other fds, an empty
- * environment. */
-static int run_helper(pam_handle_t *pamh, const struct opts *o, const char *user)
+/* Starts "HELPER [--config CONF] open USER" like pam_mkhomedir runs its
+ * helper: stdin and stderr on /dev/null, stdout a pipe to us, no other fds,
+ * an empty environment. The caller has SIGCHLD at default. */
+static int helper_spawn(pam_handle_t *pamh, const struct opts *o, const char *user, struct helper_run *ret)
 {
-	struct sigaction sa = { .sa_handler = SIG_DFL }, old;
 	const char *argv[6];
 	char *envp[] = { NULL };
-	int status = 0, n = 0;
+	int n = 0, pipefd[2];
 	pid_t pid;
 
 	argv[n++] = o->helper;
@@ -352,71 +368,149 @@ static int run_helper(pam_handle_t *pamh, const struct opts *o, const char *user
 	argv[n++] = "open";
 	argv[n++] = user;
 	argv[n] = NULL;
-	sigemptyset(&sa.sa_mask);
-	(void) sigaction(SIGCHLD, &sa, &old);
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		pam_syslog(pamh, LOG_ERR, "pipe: %m");
+		return -errno;
+	}
 	pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
 
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		if (null < 0 || dup2(null, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(null, 2) < 0)
 			_exit(126);
 		(void) close_range(3, ~0U, 0);
 		execve(o->helper, (char *const *) argv, envp);
 		_exit(127);
 	}
-	if (pid > 0) {
-		pid_t w;
-
-		while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
-			;
-		if (w < 0) {
-			/* A status never read is no success (status is still 0). */
-			int r = -errno;
-
-			(void) sigaction(SIGCHLD, &old, NULL);
-			pam_syslog(pamh, LOG_ERR, "waiting for %s: %s", o->helper, strerror(-r));
-			return r;
-		}
-	}
-	(void) sigaction(SIGCHLD, &old, NULL);
+	(void) close(pipefd[1]);
 	if (pid < 0) {
+		int r = -errno;
+
 		pam_syslog(pamh, LOG_ERR, "fork: %m");
-		return -errno;
+		(void) close(pipefd[0]);
+		return r;
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		pam_syslog(pamh, LOG_ERR, "%s open %s failed (status %d); see its messages in the log",
-			   o->helper, user, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-		return -EIO;
-	}
+	ret->pid = pid;
+	ret->out = pipefd[0];
 	return 0;
+}
+
+/* The helper's verdict: 0 once it said the container is up (its exit, a
+ * millisecond of unmapping, is not waited for: *RET_UNREAPED is its pid,
+ * to be reaped later); otherwise its exit status decides (never success).
+ * QUIET: a helper that is no longer our child (reaped by the caller's own
+ * SIGCHLD handling) is not worth a log line. Closes H->out. */
+static int helper_finish(pam_handle_t *pamh, const struct opts *o, const char *user, struct helper_run *h,
+			 bool quiet, pid_t *ret_unreaped)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL }, old;
+	char line[NOOK_PROTO_MAX];
+	size_t got = 0;
+	int status = 0;
+	pid_t w;
+
+	if (h->pid <= 0 || h->out < 0)
+		return -EBADF;
+	for (;;) {
+		ssize_t k = read(h->out, line + got, sizeof(line) - 1 - got);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;
+		got += (size_t) k;
+		if (memchr(line, '\n', got) || got == sizeof(line) - 1)
+			break;
+	}
+	(void) close(h->out);
+	h->out = -EBADF;
+	if (got > 0 && memchr(line, '\n', got)) {
+		*ret_unreaped = h->pid;
+		return 0;
+	}
+	sigemptyset(&sa.sa_mask);
+	(void) sigaction(SIGCHLD, &sa, &old);
+	while ((w = waitpid(h->pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	(void) sigaction(SIGCHLD, &old, NULL);
+	if (w < 0) {
+		int r = -errno;
+
+		if (!quiet || r != -ECHILD)
+			pam_syslog(pamh, LOG_ERR, "waiting for %s: %s", o->helper, strerror(-r));
+		return r;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	pam_syslog(pamh, LOG_ERR, "%s open %s failed (status %d); see its messages in the log", o->helper,
+		   user, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	return -EIO;
+}
+
+static int run_helper(pam_handle_t *pamh, const struct opts *o, const char *user, pid_t *ret_unreaped)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL }, old;
+	struct helper_run h = { .pid = -1, .out = -EBADF };
+	int r;
+
+	/* SIGCHLD at default from the fork on: an ignored SIGCHLD would let
+	 * the kernel reap the helper before we read its status. */
+	sigemptyset(&sa.sa_mask);
+	(void) sigaction(SIGCHLD, &sa, &old);
+	r = helper_spawn(pamh, o, user, &h);
+	(void) sigaction(SIGCHLD, &old, NULL);
+	if (r < 0)
+		return r;
+	return helper_finish(pamh, o, user, &h, false, ret_unreaped);
 }
 
 /* Warm path: a running keeper registers this process as a session with one
  * round trip and no fork. Cold path: the helper creates the container (and
  * registers us, its parent); we then only fetch init's pidfd. */
-static int reach_container(pam_handle_t *pamh, const struct opts *o, const char *user,
-			   struct nook_session_info *info)
+static int reach_container(pam_handle_t *pamh, const struct opts *o, const char *user, struct state *s)
 {
+	/* The account check's helper registered this process already: only
+	 * init's pidfd is left to fetch. If it failed, or sshd reaped it,
+	 * the usual way below decides. */
+	struct nook_session_info *info = &s->info;
+
+	if (s->prestart.pid > 0 && helper_finish(pamh, o, user, &s->prestart, true, &s->unreaped) == 0) {
+		_cleanup_close_ int rundir = nook_rundir_open_existing(user);
+		_cleanup_close_ int sock = -EBADF;
+
+		nook_trace("pam", "prestarted");
+		if (rundir >= 0 && (sock = nook_ctl_connect(rundir)) >= 0 &&
+		    nook_ctl_attach(sock, info) >= 0) {
+			nook_trace("pam", "attached");
+			return 0;
+		}
+	}
 	for (int attempt = 0; attempt < 3; attempt++) {
 		_cleanup_close_ int rundir = nook_rundir_open_existing(user);
 		_cleanup_close_ int sock = -EBADF, self = -EBADF;
 
 		if (rundir >= 0 && (sock = nook_ctl_connect(rundir)) >= 0 &&
 		    (self = nook_pidfd_open(getpid())) >= 0 && nook_ctl_register(sock, self, info) >= 0) {
+			nook_trace("pam", "registered");
 			if (o->debug)
 				pam_syslog(pamh, LOG_DEBUG, "joined the running container of '%s'", user);
 			return 0;
 		}
-		if (run_helper(pamh, o, user) < 0)
+		nook_trace("pam", "helper-start");
+		if (run_helper(pamh, o, user, &s->unreaped) < 0)
 			return -EIO;
+		nook_trace("pam", "helper-done");
 		(void) close(rundir);
 		rundir = nook_rundir_open_existing(user);
 		if (sock >= 0)
 			(void) close(TAKE_FD(sock));
 		/* A container that stopped between the helper and us (linger 0
 		 * and a racing logout) just means one more round. */
-		if (rundir >= 0 && (sock = nook_ctl_connect(rundir)) >= 0 && nook_ctl_attach(sock, info) >= 0)
+		if (rundir >= 0 && (sock = nook_ctl_connect(rundir)) >= 0 &&
+		    nook_ctl_attach(sock, info) >= 0) {
+			nook_trace("pam", "attached");
 			return 0;
+		}
 	}
 	pam_syslog(pamh, LOG_ERR, "cannot reach the container of '%s'", user);
 	return -EIO;
@@ -446,6 +540,9 @@ static void enter(pam_handle_t *pamh, struct state *s, const char *user, const s
 		r = nook_login_tty_mount(tty);
 	if (r >= 0)
 		r = nook_restrict_apply(s->profile);
+	nook_trace("pam", "restricted");
+	/* Inside now: no more host file, even for timestamps. */
+	nook_trace_close(true);
 	if (r < 0) {
 		/* Logged before /proc and /dev/log are the container's? syslog's
 		 * socket was opened by pam_syslog earlier or is reachable in the
@@ -458,7 +555,45 @@ static void enter(pam_handle_t *pamh, struct state *s, const char *user, const s
 	}
 }
 
-PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+/* sshd (PAM_TTY "ssh", its mark before any pty) checks the account of a
+ * user it has just authenticated, then does its own work for several
+ * milliseconds (telling the client, the session's channel) before it opens
+ * the session: a container that is not running is started now, in the
+ * background, and open_session waits for what is left of that. Other
+ * callers (cron, sudo -u) check accounts without a login to follow. */
+static void prestart(pam_handle_t *pamh, const struct opts *o, const struct who *w, struct state *s)
+{
+	const char *tty = NULL;
+	_cleanup_close_ int rundir = -EBADF;
+
+	if (s->prestart.pid > 0 || pam_get_item(pamh, PAM_TTY, (const void **) &tty) != PAM_SUCCESS || !tty ||
+	    strcmp(tty, "ssh") != 0)
+		return;
+	rundir = nook_rundir_open_existing(w->name);
+	if (rundir >= 0) {
+		int sock = nook_ctl_connect(rundir);
+
+		if (sock >= 0) {
+			(void) close(sock);
+			return; /* running: open_session registers in one round trip */
+		}
+	}
+	{
+		/* SIGCHLD at default from the fork on (helper_spawn); sshd's
+		 * own disposition is back when we return. */
+		struct sigaction sa = { .sa_handler = SIG_DFL }, old;
+		struct helper_run h;
+
+		sigemptyset(&sa.sa_mask);
+		(void) sigaction(SIGCHLD, &sa, &old);
+		nook_trace("pam", "prestart");
+		if (helper_spawn(pamh, o, w->name, &h) == 0)
+			s->prestart = h;
+		(void) sigaction(SIGCHLD, &old, NULL);
+	}
+}
+
+static int acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct opts o;
 	struct who w;
@@ -484,6 +619,7 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 	if (!s)
 		return PAM_BUF_ERR;
 	s->account_pid = getpid();
+	prestart(pamh, &o, &w, s);
 	return PAM_SUCCESS;
 }
 
@@ -517,7 +653,7 @@ static int keep_tty_guard(pam_handle_t *pamh)
 	return 0;
 }
 
-PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+static int open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct nook_settings set = { 0 };
 	struct opts o;
@@ -542,7 +678,9 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		s->account_pid = getpid();
 	s->profile = set.profile;
 	nook_settings_free(&set);
-	if (check_helper(pamh, o.helper) != PAM_SUCCESS || reach_container(pamh, &o, w.name, &s->info) < 0) {
+	r = check_helper(pamh, o.helper) == PAM_SUCCESS ? reach_container(pamh, &o, w.name, s) : -EPERM;
+	s->prestart.pid = 0;
+	if (r < 0) {
 		(void) pam_error(pamh,
 				 "nook: your session could not be started; please contact the "
 				 "administrator");
@@ -553,6 +691,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
 		/* sshd's monitor allocates the session's pty: from the
 		 * container's devpts, so that it has its name inside (pts.c). */
 		r = stayed_outside(pamh, nook_pts_private_view(s->info.init_pidfd));
+		nook_trace("pam", "pts-view");
 		if (r < 0) {
 			pam_syslog(pamh, LOG_ERR, "cannot give sshd the ptys of the container of '%s': %s",
 				   w.name, strerror(-r));
@@ -628,7 +767,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
 	return PAM_IGNORE; /* present only so that setcred reaches us */
 }
 
-PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+static int setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct opts o;
 	struct state *s;
@@ -667,3 +806,19 @@ PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const cha
 			   s->info.init_pid);
 	return PAM_SUCCESS;
 }
+
+/* The hooks, each timed for scripts/bench (trace.h; nothing when off). */
+#define TRACED_HOOK(name)                                                                        \
+	PAM_EXTERN int pam_sm_##name(pam_handle_t *pamh, int flags, int argc, const char **argv) \
+	{                                                                                        \
+		int r;                                                                           \
+                                                                                                 \
+		nook_trace("pam", #name "-begin");                                               \
+		r = name(pamh, flags, argc, argv);                                               \
+		nook_trace("pam", #name "-end");                                                 \
+		nook_trace_close(false);                                                         \
+		return r;                                                                        \
+	}
+TRACED_HOOK(acct_mgmt)
+TRACED_HOOK(open_session)
+TRACED_HOOK(setcred)
