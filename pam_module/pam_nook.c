@@ -395,11 +395,13 @@ static int helper_spawn(pam_handle_t *pamh, const struct opts *o, const char *us
 	return 0;
 }
 
-/* The helper's verdict: 0 once it said the container is up (its exit, a
- * millisecond of unmapping, is not waited for: *RET_UNREAPED is its pid,
- * to be reaped later); otherwise its exit status decides (never success).
- * QUIET: a helper that is no longer our child (reaped by the caller's own
- * SIGCHLD handling) is not worth a log line. Closes H->out. */
+/* The helper's verdict: its exit status (0 is success). With RET_UNREAPED
+ * (sshd's monitor, which waits only for the children it knows by pid), its
+ * line saying the container is up is enough: its exit, a millisecond of
+ * unmapping, is not waited for, and *RET_UNREAPED is its pid, to be reaped
+ * later. Not for login(1), whose wait() for any child would take the
+ * helper for the session's shell. QUIET: a helper that is no longer our
+ * child (reaped by the caller) is not worth a log line. Closes H->out. */
 static int helper_finish(pam_handle_t *pamh, const struct opts *o, const char *user, struct helper_run *h,
 			 bool quiet, pid_t *ret_unreaped)
 {
@@ -424,7 +426,7 @@ static int helper_finish(pam_handle_t *pamh, const struct opts *o, const char *u
 	}
 	(void) close(h->out);
 	h->out = -EBADF;
-	if (got > 0 && memchr(line, '\n', got)) {
+	if (ret_unreaped && got > 0 && memchr(line, '\n', got)) {
 		*ret_unreaped = h->pid;
 		return 0;
 	}
@@ -447,7 +449,7 @@ static int helper_finish(pam_handle_t *pamh, const struct opts *o, const char *u
 	return -EIO;
 }
 
-static int run_helper(pam_handle_t *pamh, const struct opts *o, const char *user, pid_t *ret_unreaped)
+static int run_helper(pam_handle_t *pamh, const struct opts *o, const char *user)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL }, old;
 	struct helper_run h = { .pid = -1, .out = -EBADF };
@@ -461,7 +463,7 @@ static int run_helper(pam_handle_t *pamh, const struct opts *o, const char *user
 	(void) sigaction(SIGCHLD, &old, NULL);
 	if (r < 0)
 		return r;
-	return helper_finish(pamh, o, user, &h, false, ret_unreaped);
+	return helper_finish(pamh, o, user, &h, false, NULL);
 }
 
 /* Warm path: a running keeper registers this process as a session with one
@@ -497,7 +499,7 @@ static int reach_container(pam_handle_t *pamh, const struct opts *o, const char 
 			return 0;
 		}
 		nook_trace("pam", "helper-start");
-		if (run_helper(pamh, o, user, &s->unreaped) < 0)
+		if (run_helper(pamh, o, user) < 0)
 			return -EIO;
 		nook_trace("pam", "helper-done");
 		(void) close(rundir);

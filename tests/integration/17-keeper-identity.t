@@ -20,9 +20,12 @@ keepers()
 	local f n=0 title
 
 	for f in /proc/[0-9]*/cmdline; do
-		# setproctitle pads the title with NULs: the first string.
+		# setproctitle pads the title with NULs: the first string. When
+		# the title is exactly as long as the caller's argv[0] (a clone
+		# at /tmp/chk and a 10-character user name), libbsd ends it
+		# with a blank: not part of the name.
 		title=$( (tr '\0' '\n' <"$f" | head -n1) 2>/dev/null)
-		[ "$title" = "nook-keeper $1" ] && n=$((n + 1))
+		[ "${title% }" = "nook-keeper $1" ] && n=$((n + 1))
 	done
 	echo "$n"
 }
