@@ -238,7 +238,7 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 			  struct nook_container *ret)
 {
 	struct trees t = { .lower = -EBADF, .image = -EBADF, .dev = -EBADF, .pts = -EBADF };
-	_cleanup_close_ int userns = -EBADF, pidfd = -EBADF;
+	_cleanup_close_ int userns = -EBADF, pidfd = -EBADF, cgroup_fd = -EBADF;
 	int sp[2] = { -EBADF, -EBADF };
 	struct clone_args ca = { 0 };
 	char loop[32] = "", path[64];
@@ -264,7 +264,16 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 		r = -errno;
 		goto out;
 	}
-	r = nook_cgroup_attach(cg, NOOK_CG_LEAF_CONTAINER, getpid());
+	/* init is born in the container's cgroup. On v2 by clone3's
+	 * CLONE_INTO_CGROUP: no migration (each costs an RCU grace period
+	 * unless the host mounts cgroup2 with favordynmods). On v1, which has
+	 * no such flag, the keeper passes through the cgroup and returns. */
+	if (cg->v2) {
+		cgroup_fd = nook_cgroup_open_dir(cg, 0, NOOK_CG_LEAF_CONTAINER);
+		r = cgroup_fd < 0 ? cgroup_fd : 0;
+	} else {
+		r = nook_cgroup_attach(cg, NOOK_CG_LEAF_CONTAINER, getpid());
+	}
 	if (r < 0) {
 		log_err("cannot join the cgroup of '%s': %s", u->name, strerror(-r));
 		goto out;
@@ -277,6 +286,10 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 
 	nook_trace_close(false); /* init keeps no host file, not even this one */
 	ca.flags = NOOK_NS_FLAGS | CLONE_PIDFD;
+	if (cgroup_fd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t) cgroup_fd;
+	}
 	ca.pidfd = (uint64_t) (uintptr_t) &pidfd;
 	ca.exit_signal = SIGCHLD;
 	pid = -1;
@@ -312,7 +325,7 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 	nook_trace("keeper", "cloned");
 	if (chdir("/") < 0 && r >= 0)
 		r = -errno;
-	{
+	if (cgroup_fd < 0) {
 		/* The keeper goes back where it came from whatever happened. */
 		int r2 = nook_cgroup_return(cg, origin);
 
