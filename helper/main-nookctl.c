@@ -33,6 +33,7 @@
 #include "cleanup.h"
 #include "log.h"
 #include "nook.h"
+#include "trace.h"
 #include "relay.h"
 
 #define EXIT_USAGE 2
@@ -227,6 +228,7 @@ static int cmd_exec(const char *conf, const char *user, char **argv)
 			_exit(EXIT_NOOK);
 		}
 		(void) close(info.init_pidfd);
+		nook_trace_close(true); /* inside now: no host file */
 		pid = fork();
 		if (pid < 0)
 			_exit(EXIT_NOOK);
