@@ -4,8 +4,9 @@
 # session has the container's eth0 and reaches beyond the host; ssh -L
 # connects from inside the container (the host's loopback server stays out
 # of reach) and reaches what the container can reach, and so does ssh -W
-# (the hop ssh -J makes through a jump host); ssh -R listens in the
-# container's namespace and leads back to the client's side.
+# (the hop ssh -J makes through a jump host), and so does ssh -J itself
+# through the test's sshd to a second, plain sshd beyond the host; ssh -R
+# listens in the container's namespace and leads back to the client's side.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=netns.sh
@@ -26,6 +27,40 @@ nt_tcp_server "$NT_RNS" "$NT_FAR_IP" 8081 remote-hello
 nt_tcp_server "$NT_NS" 127.0.0.1 8083 host-loopback-hello
 nt_until_listening "$NT_RNS" "$NT_FAR_IP" 8081
 nt_until_listening "$NT_NS" 127.0.0.1 8083
+
+# A second, plain sshd beyond the host (in the remote namespace, on the far
+# address): the target of ssh -J through the test's sshd. Its own copy and
+# PAM file (Debian's stacks, no pam_nook), alice's key as for the first.
+far_dir=$NT_TMP/sshd-far
+far_name=nook-test-sshd-far-$NT_CG
+install -d -m 0755 "$far_dir"
+cp /usr/sbin/sshd "$far_dir/$far_name"
+nt_path "/etc/pam.d/$far_name"
+printf '@include common-auth\n@include common-account\n@include common-session\n' >"/etc/pam.d/$far_name"
+_nt_sshd_keys
+printf '%s\n' "Port 2222" "ListenAddress $NT_FAR_IP" "HostKey $NT_TMP/hostkey" "PidFile none" "UsePAM yes" \
+	"PasswordAuthentication no" "KbdInteractiveAuthentication no" "AuthorizedKeysFile $NT_TMP/keys/%u" \
+	"StrictModes no" "UseDNS no" "LogLevel VERBOSE" >"$far_dir/sshd_config"
+: >"$far_dir/sshd.log"
+mkdir -p /run/sshd
+nsenter --net="/run/netns/$NT_RNS" "$far_dir/$far_name" -D -f "$far_dir/sshd_config" -E "$far_dir/sshd.log" \
+	</dev/null &
+NT_PIDS+=("$!")
+nt_until 10 grep -q "Server listening on $NT_FAR_IP port 2222" "$far_dir/sshd.log"
+ok $? "the far sshd listens on $NT_FAR_IP:2222, beyond the host" || diag "$(cat "$far_dir/sshd.log")"
+
+# jump_ssh CMD: ssh -J through the current test sshd to the far one, with a
+# config file for both hops (options on the command line reach only the
+# target).
+jump_ssh()
+{
+	printf '%s\n' "Host jump" "HostName 127.0.0.1" "Port $NT_SSHD_PORT" "User $alice" \
+		"Host far" "HostName $NT_FAR_IP" "Port 2222" "User $alice" "ProxyJump jump" \
+		"Host *" "IdentityFile $NT_SSH_KEY" "IdentitiesOnly yes" "BatchMode yes" \
+		"StrictHostKeyChecking no" "UserKnownHostsFile /dev/null" "GlobalKnownHostsFile /dev/null" \
+		"LogLevel ERROR" "ConnectTimeout 10" >"$NT_TMP/jump.config"
+	timeout -k 5 "$NT_SSH_TIMEOUT" "${NT_SSH_NS[@]}" ssh -F "$NT_TMP/jump.config" far "$@" </dev/null
+}
 
 # host_get PORT: the first line a server on the host's 127.0.0.1:PORT (the
 # client's side of a tunnel) sends, or nothing within 3 s.
@@ -75,6 +110,17 @@ for mode in "${modes[@]}"; do
 		diag "$(cat "$NT_TMP/W-$mode.err")"
 	out=$(nt_ssh "$alice" -W 127.0.0.1:8083 </dev/null 2>/dev/null)
 	is "$out" "" "$mode: ssh -W to 127.0.0.1 does not reach the host's loopback server"
+
+	# ---- -J: a real second sshd through this one (the hop leaves from
+	# the container's namespace, as -W's does)
+	# shellcheck disable=SC2016 # expanded on the far host
+	out=$(jump_ssh 'echo "far:$SSH_CONNECTION"' 2>"$NT_TMP/J-$mode.err")
+	like "$out" "^far:[0-9.]+ [0-9]+ $NT_FAR_IP 2222\$" "$mode: ssh -J through the test sshd logs in to the far sshd" ||
+		diag "$(cat "$NT_TMP/J-$mode.err")"
+	from=$(sed -n 's/^far:\([0-9.]*\) .*/\1/p' <<<"$out")
+	isnt "${from:-none}" 127.0.0.1 "$mode: ... arriving over the network (from ${from:-none}: NAT or pasta), not over a loopback"
+	like "$(grep -c "Accepted publickey for $alice from ${from:-none} " "$far_dir/sshd.log")" '^[1-9]' \
+		"$mode: ... and the far sshd's log names that login"
 
 	# ---- -R: the listener is in the container's namespace
 	rport=$(nt_free_port)
