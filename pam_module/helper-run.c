@@ -131,13 +131,13 @@ int run_helper(pam_handle_t *pamh, const struct opts *o, const char *user)
 	struct helper_run h = { .pid = -1, .out = -EBADF };
 	int r;
 
-	/* SIGCHLD at default from the fork on: an ignored SIGCHLD would let
-	 * the kernel reap the helper before we read its status. */
+	/* SIGCHLD at default from the fork until its status is read: an
+	 * ignored SIGCHLD would let the kernel reap the helper first. */
 	sigemptyset(&sa.sa_mask);
 	(void) sigaction(SIGCHLD, &sa, &old);
 	r = helper_spawn(pamh, o, user, &h);
+	if (r >= 0)
+		r = helper_finish(pamh, o, user, &h, false, NULL);
 	(void) sigaction(SIGCHLD, &old, NULL);
-	if (r < 0)
-		return r;
-	return helper_finish(pamh, o, user, &h, false, NULL);
+	return r;
 }
