@@ -35,7 +35,7 @@ LIBS_PAM := -lpam -lcap
 CONF_SRC := $(wildcard common/conf-*.c)
 COMMON_SRC := $(CONF_SRC) common/restrict.c common/util.c common/cgroup-path.c common/client.c \
 	common/enter.c common/protocol.c common/rundir.c common/relay.c common/pts.c \
-	common/trace.c
+	common/trace.c common/pam-service.c
 COMMON_PIC := $(COMMON_SRC:%.c=$(B)/pic/%.o)
 COMMON_PIE := $(COMMON_SRC:%.c=$(B)/pie/%.o) $(B)/pie/common/log.o
 

@@ -21,6 +21,7 @@ struct keeper {
 	struct nook_image img;
 	struct nook_container c;
 	struct nook_net net;
+	struct nook_cron cron;
 	int listen_fd, epfd, timer_fd, sig_fd;
 	int *sessions;
 	size_t n_sessions;

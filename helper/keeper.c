@@ -40,6 +40,9 @@
 #include "trace.h"
 
 #define LOCK_RETRY_MS 20
+/* How long the keeper must have had nothing to do before the crontab's
+ * start-time install (cron.c) runs: after the login it started. */
+#define IDLE_MS 200
 
 static uint64_t now_usec(void)
 {
@@ -75,6 +78,7 @@ void keeper_stop(struct keeper *k, const char *why)
 	}
 	k->rec.stopping = true;
 	(void) nook_keeper_record(k->rundir, &k->rec);
+	nook_cron_close(&k->cron);
 	teardown(k);
 }
 
@@ -175,6 +179,7 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 			    .rundir = rundir,
 			    .listen_fd = -EBADF,
 			    .ident_fd = -EBADF,
+			    .cron = { .ifd = -EBADF },
 			    .td = { .u = u, .image_lock = &k.ident_fd, .sock = &k.sock_st } };
 	sigset_t mask;
 	int r, devnull, oom_err;
@@ -252,14 +257,22 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 		keeper_stop(&k, "keeper setup failed");
 		_exit(1);
 	}
+	r = nook_cron_start(&k.cron, u, k.c.init_pid, k.c.init_pidfd);
+	if (r < 0)
+		log_warn("the crontab of '%s' is not synced with the host's cron: %s", u->name, strerror(-r));
+	if (k.cron.ifd >= 0 && epoll_add(k.epfd, k.cron.ifd) < 0)
+		nook_cron_close(&k.cron);
 	/* Until the first session registers (the caller holds the lock until
 	 * it has), the container is idle. */
 	keeper_arm_timer(&k, u->set.linger_ms);
 
 	for (;;) {
 		struct epoll_event ev[16];
-		int n = epoll_wait(k.epfd, ev, 16, -1);
+		/* Work the login does not wait for waits for a quiet moment. */
+		int n = epoll_wait(k.epfd, ev, 16, k.cron.pending ? IDLE_MS : -1);
 
+		if (n == 0 && k.cron.pending)
+			nook_cron_pending(&k.cron, u);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++) {
@@ -273,6 +286,10 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 			} else if (fd == k.c.init_pidfd) {
 				keeper_stop(&k, "init exited");
 				_exit(0);
+			} else if (fd == k.cron.ifd) {
+				nook_cron_changed(&k.cron, u);
+				if (k.cron.ifd < 0)
+					(void) epoll_ctl(k.epfd, EPOLL_CTL_DEL, fd, NULL);
 			} else if (fd == k.net.pasta_pidfd) {
 				(void) epoll_ctl(k.epfd, EPOLL_CTL_DEL, fd, NULL);
 				nook_net_pasta_died(u, &k.net);

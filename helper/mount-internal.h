@@ -32,6 +32,14 @@ int rootfs_attach(struct build *b, int tree, const char *path);
 /* Creates PATH's last component (MODE) inside the new root if missing;
  * its parent must exist. */
 int rootfs_mkdir_in(struct build *b, const char *path, mode_t mode);
+/* Creates NAME in the upper directory UP_DIR as the lower's LO_DIR/NAME is
+ * (mode, owner), if missing; returns a read-only fd on it. */
+int rootfs_upper_like_lower(struct build *b, int up_dir, int lo_dir, const char *name);
+
+/* ---- cron.c ---- */
+/* /var/spool/cron of the user's own in the image, where the lower layer
+ * has cron's spool: crontab(1) inside writes there, the keeper syncs it. */
+int rootfs_cron_spool(struct build *b, const struct nook_user *u);
 
 /* ---- mount-files.c ---- */
 /* The network's /etc/resolv.conf and /etc/hosts, over the lower layer's. */

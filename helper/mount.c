@@ -372,9 +372,7 @@ static int ensure_home(struct build *b, const struct nook_user *u)
 	return 0;
 }
 
-/* Creates NAME in the upper directory UP_DIR as the lower's LO_DIR/NAME is
- * (mode, owner), if missing; returns a read-only fd on it. */
-static int upper_dir_like_lower(struct build *b, int up_dir, int lo_dir, const char *name)
+int rootfs_upper_like_lower(struct build *b, int up_dir, int lo_dir, const char *name)
 {
 	_cleanup_close_ int fd = -EBADF;
 	struct stat st;
@@ -420,10 +418,10 @@ static int private_dirs(struct build *b)
 		if (lo_parent < 0 || fstatat(lo_parent, dirs[i][1], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISDIR(st.st_mode))
 			continue; /* nothing of the host's to hide */
-		up_parent = upper_dir_like_lower(b, upper, lower, dirs[i][0]);
+		up_parent = rootfs_upper_like_lower(b, upper, lower, dirs[i][0]);
 		if (up_parent < 0)
 			return up_parent;
-		fd = upper_dir_like_lower(b, up_parent, lo_parent, dirs[i][1]);
+		fd = rootfs_upper_like_lower(b, up_parent, lo_parent, dirs[i][1]);
 		if (fd < 0)
 			return fd;
 		if (fsetxattr(fd, "user.overlay.opaque", "y", 1, 0) < 0)
@@ -470,6 +468,9 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	if (r < 0)
 		return r;
 	r = private_dirs(&b);
+	if (r < 0)
+		return r;
+	r = rootfs_cron_spool(&b, u);
 	if (r < 0)
 		return r;
 

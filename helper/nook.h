@@ -155,7 +155,24 @@ int nook_image_read_super(const struct nook_image *img, char buf[NOOK_IMAGE_SUPE
 void nook_image_refused(const struct nook_image *img, const char *loop, int err, const char *why,
 			const char super_before[NOOK_IMAGE_SUPER_SIZE]);
 
-/* ---- tool.c: mkfs.ext4, e2fsck and cp, run with a clean environment ---- */
+/* ---- cron.c: the user's crontab, from the container to the host's cron ---- */
+struct nook_cron {
+	int ifd; /* inotify on the container's spool; -EBADF: nothing to sync */
+	pid_t init_pid;
+	int init_pidfd; /* the container's, not ours to close */
+	bool pending;   /* the crontab inside is still to be installed */
+};
+/* Copies a host crontab into a container that has none, installs the
+ * container's on the host, and watches it (C->ifd, when cron is there on
+ * both sides). */
+int nook_cron_start(struct nook_cron *c, const struct nook_user *u, pid_t init_pid, int init_pidfd);
+/* C->pending: installs the crontab inside, once the keeper is idle. */
+void nook_cron_pending(struct nook_cron *c, const struct nook_user *u);
+/* C->ifd is readable: installs or removes the host's copy. */
+void nook_cron_changed(struct nook_cron *c, const struct nook_user *u);
+void nook_cron_close(struct nook_cron *c);
+
+/* ---- tool.c: mkfs.ext4, e2fsck, cp and crontab, run with a clean environment ---- */
 enum nook_tool_output {
 	NOOK_TOOL_STDERR, /* stdout and stderr to our stderr */
 	NOOK_TOOL_QUIET,  /* stdout to /dev/null, stderr to ours */
@@ -164,6 +181,8 @@ enum nook_tool_output {
 /* Runs ARGV (an absolute path) with stdin from /dev/null; returns its exit
  * status (128+N for signal N) or -errno. */
 int nook_run_tool(char *const argv[], enum nook_tool_output out);
+/* The same with stdin from IN and stdout and stderr to OUT (-1: /dev/null). */
+int nook_run_tool_fds(char *const argv[], int in, int out);
 
 /* ---- mount.c (and mount-files.c): the container's root, built by init
  * inside the userns ---- */

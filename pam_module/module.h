@@ -55,6 +55,8 @@ int policy(pam_handle_t *pamh, const struct opts *o, struct who *w, struct nook_
 void parsed_drop(pam_handle_t *pamh);
 /* The helper must be root's: a helper others can replace is a root shell. */
 int check_helper(pam_handle_t *pamh, const char *path);
+/* A cron job's account: refused unless cron's own PAM file enters. */
+int check_cron(pam_handle_t *pamh, const char *user);
 
 int helper_spawn(pam_handle_t *pamh, const struct opts *o, const char *user, struct helper_run *ret);
 int helper_finish(pam_handle_t *pamh, const struct opts *o, const char *user, struct helper_run *h,

@@ -258,6 +258,9 @@ static int acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 				 w.name);
 		return r;
 	}
+	r = check_cron(pamh, w.name);
+	if (r != PAM_SUCCESS)
+		return r;
 	s = get_state(pamh, true);
 	if (!s)
 		return PAM_BUF_ERR;

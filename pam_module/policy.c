@@ -24,6 +24,7 @@
 #include "cleanup.h"
 #include "conf.h"
 #include "module.h"
+#include "pam-service.h"
 #include "protocol.h"
 #include "util.h"
 
@@ -239,4 +240,28 @@ int check_helper(pam_handle_t *pamh, const char *path)
 		return PAM_PERM_DENIED;
 	}
 	return PAM_SUCCESS;
+}
+
+/* cron (PAM_TTY "cron", set by Debian's cron and by cronie) checks the
+ * account of every job's user, then opens a session and runs the job. Its
+ * stack reaches pam_nook's session hook only through a line of its own in
+ * its file (pam-service.h); without one, a selected user's job would run on
+ * the host, so the account is refused and the admin told what to add. */
+int check_cron(pam_handle_t *pamh, const char *user)
+{
+	const char *tty = NULL, *service = NULL;
+	int r;
+
+	if (pam_get_item(pamh, PAM_TTY, (const void **) &tty) != PAM_SUCCESS || !tty ||
+	    strcmp(tty, "cron") != 0)
+		return PAM_SUCCESS;
+	(void) pam_get_item(pamh, PAM_SERVICE, (const void **) &service);
+	r = nook_pam_service_enters(service);
+	if (r > 0)
+		return PAM_SUCCESS;
+	pam_syslog(pamh, LOG_ERR,
+		   "not running a cron job of '%s' outside their container: /etc/pam.d/%s has no "
+		   "'session required pam_nook.so' line%s%s (pam_nook(8), CRON)",
+		   user, service ? service : "?", r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
+	return PAM_PERM_DENIED;
 }
