@@ -313,8 +313,9 @@ void nook_cron_pending(struct nook_cron *c, const struct nook_user *u)
 	_cleanup_close_ int dir = spool_inside(c->init_pid, c->init_pidfd);
 
 	c->pending = false;
-	if (dir >= 0)
-		sync_to_host(u, dir);
+	if (dir == -ESRCH)
+		return;       /* the container is ending: the host's copy stays */
+	sync_to_host(u, dir); /* no directory (-ENOENT): no crontab */
 }
 
 void nook_cron_changed(struct nook_cron *c, const struct nook_user *u)
@@ -336,13 +337,11 @@ void nook_cron_changed(struct nook_cron *c, const struct nook_user *u)
 			p += sizeof(*ev) + ev->len;
 		}
 	}
-	if (ours) {
-		_cleanup_close_ int dir = spool_inside(c->init_pid, c->init_pidfd);
-
-		if (dir == -ESRCH)
-			return; /* the container is ending: the host's copy stays */
-		sync_to_host(u, dir);
-	}
+	/* Installed once the keeper has been idle a while: a user who keeps
+	 * rewriting the file costs an inotify read each time, not a
+	 * crontab(1) of root's outside their cgroup. */
+	if (ours)
+		c->pending = true;
 	if (gone)
 		nook_cron_close(c);
 }

@@ -40,9 +40,10 @@
 #include "trace.h"
 
 #define LOCK_RETRY_MS 20
-/* How long the keeper must have had nothing to do before the crontab's
- * start-time install (cron.c) runs: after the login it started. */
-#define IDLE_MS 200
+/* How long the keeper must have had nothing to do before it installs the
+ * user's crontab (cron.c): after the login that started the container, and
+ * once a burst of changes is over. */
+#define IDLE_MS 1000
 
 static uint64_t now_usec(void)
 {
@@ -78,6 +79,10 @@ void keeper_stop(struct keeper *k, const char *why)
 	}
 	k->rec.stopping = true;
 	(void) nook_keeper_record(k->rundir, &k->rec);
+	/* A crontab changed just before the last session left: installed
+	 * while init still shows it. */
+	if (k->cron.pending)
+		nook_cron_pending(&k->cron, k->u);
 	nook_cron_close(&k->cron);
 	teardown(k);
 }

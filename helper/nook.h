@@ -166,9 +166,10 @@ struct nook_cron {
  * container's on the host, and watches it (C->ifd, when cron is there on
  * both sides). */
 int nook_cron_start(struct nook_cron *c, const struct nook_user *u, pid_t init_pid, int init_pidfd);
-/* C->pending: installs the crontab inside, once the keeper is idle. */
+/* C->pending, once the keeper has been idle a while: installs the crontab
+ * inside on the host, or removes the host's. */
 void nook_cron_pending(struct nook_cron *c, const struct nook_user *u);
-/* C->ifd is readable: installs or removes the host's copy. */
+/* C->ifd is readable: sets C->pending if the user's crontab changed. */
 void nook_cron_changed(struct nook_cron *c, const struct nook_user *u);
 void nook_cron_close(struct nook_cron *c);
 

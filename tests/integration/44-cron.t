@@ -96,6 +96,12 @@ like "$out" 'no crontab for' "... and crontab -l then has none"
 nt_until 20 test ! -e "$spool/$alice"
 ok $? "the host's copy is removed"
 
+# ---- a change just before the container stops still reaches the host
+nt_exec "$alice" "$conf" sh -c 'echo "7 7 * * * true # nt-last" | crontab -' &&
+	nt_ctl stop "$alice" --config "$conf" >/dev/null 2>&1
+ok $? "control: a new crontab inside, then the container stopped at once"
+like "$(cat "$spool/$alice" 2>&1)" 'nt-last' "the host has it once the stop is done"
+
 # ---- a host crontab from before is copied in
 echo "5 4 * * * true # nt-import" | crontab -u "$bob" -
 ok $? "control: root installs a crontab for bob on the host"
