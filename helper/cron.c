@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +35,16 @@
 #include "log.h"
 #include "mount-internal.h"
 #include "nook.h"
+#include "pam-service.h"
 #include "util.h"
 
 #define CRONTAB "/usr/bin/crontab"
+#define CRON_DAEMON "/usr/sbin/cron"
 #define SPOOL "var/spool/cron/crontabs"
 #define CRONTAB_MAX ((size_t) 64 * 1024)
+#define CRON_JOBS_MAX 100
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_ONLYDIR)
 
 /* ---- init: the spool inside ---- */
@@ -54,6 +60,8 @@ static int user_dir(struct build *b, int dir, const char *name, const struct noo
 	if (!made && errno != EEXIST)
 		return rootfs_fail(b, -errno, "creating /var/spool/%s in the image", name);
 	fd = nook_open_beneath(dir, name, O_RDONLY | O_DIRECTORY);
+	if (fd < 0 && !made)
+		return -ENOTDIR; /* the user made it something else: no cron, still a login */
 	if (fd < 0)
 		return rootfs_fail(b, fd, "/var/spool/%s in the image", name);
 	if (made && (fchown(fd, u->uid, u->gid) < 0 || fchmod(fd, mode) < 0 ||
@@ -88,9 +96,9 @@ int rootfs_cron_spool(struct build *b, const struct nook_user *u)
 	 * spools never show. */
 	up_cron = user_dir(b, up_spool, "cron", u, 0755, true);
 	if (up_cron < 0)
-		return up_cron;
+		return up_cron == -ENOTDIR ? 0 : up_cron;
 	up_tabs = user_dir(b, up_cron, "crontabs", u, 0700, false);
-	return up_tabs < 0 ? up_tabs : 0;
+	return up_tabs < 0 && up_tabs != -ENOTDIR ? up_tabs : 0;
 }
 
 /* ---- keeper: the host's copy ---- */
@@ -101,14 +109,21 @@ static int spool_inside(pid_t init_pid, int init_pidfd)
 	char path[64];
 	_cleanup_close_ int root = -EBADF;
 
+	struct pollfd exited = { .fd = init_pidfd, .events = POLLIN };
+	int r;
+
 	snprintf(path, sizeof(path), "/proc/%d/root", (int) init_pid);
 	root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
-		return -errno;
-	/* Still alive after the open: the pid was init's, not a reuse. */
-	if (nook_pidfd_send_signal(init_pidfd, 0) < 0)
+	r = root < 0 ? -errno : nook_open_beneath(root, SPOOL, O_PATH | O_DIRECTORY);
+	/* Init still running after the open: the pid was init's, not a
+	 * reuse, and a missing spool means no crontab. Init gone (even as a
+	 * zombie, whose root no longer opens): nothing can be said. */
+	if (poll(&exited, 1, 0) != 0) {
+		if (r >= 0)
+			(void) close(r);
 		return -ESRCH;
-	return nook_open_beneath(root, SPOOL, O_PATH | O_DIRECTORY);
+	}
+	return r;
 }
 
 /* The user's crontab inside, into BUF (NUL-terminated): its length,
@@ -125,9 +140,11 @@ static int read_inside(int dir, const struct nook_user *u, char *buf, size_t siz
 		return -errno;
 	if (!S_ISREG(st.st_mode) || st.st_uid != u->uid)
 		return -EPERM;
-	if (st.st_size >= (off_t) size)
+	if (st.st_size >= (off_t) size - 1)
 		return -EFBIG;
 	n = nook_read_all(fd, buf, size);
+	if (n >= (int) size - 1)
+		return -EFBIG; /* it grew since the fstat */
 	if (n >= 0 && memchr(buf, '\0', (size_t) n))
 		return -EINVAL;
 	return n;
@@ -148,10 +165,30 @@ static int strip_header(char *buf, int n)
 		if (p)
 			p++;
 	}
-	if (!p)
+	if (!p) {
+		buf[0] = '\0';
 		return 0;
+	}
 	memmove(buf, p, (size_t) (buf + n - p) + 1);
 	return (int) (n - (p - buf));
+}
+
+/* The job lines of a crontab (a schedule or an @keyword first; not a
+ * comment or an environment line). Each job runs on the host first (cron's
+ * fork and PAM, outside the user's cgroup): their number is bounded. */
+static unsigned count_jobs(const char *text)
+{
+	unsigned n = 0;
+
+	for (const char *p = text; *p;) {
+		p += strspn(p, " \t");
+		if ((*p >= '0' && *p <= '9') || *p == '*' || *p == '@')
+			n++;
+		p = strchrnul(p, '\n');
+		if (*p)
+			p++;
+	}
+	return n;
 }
 
 /* Runs crontab -u USER ARG with IN as its stdin; its output (what it says
@@ -184,6 +221,7 @@ static void sync_to_host(const struct nook_user *u, int dir)
 
 	if (!buf)
 		return;
+	buf[0] = '\0';
 	n = dir < 0 ? dir : read_inside(dir, u, buf, CRONTAB_MAX);
 	if (n == -ENOENT) {
 		r = crontab(u, "-r", -1, out, sizeof(out));
@@ -195,9 +233,27 @@ static void sync_to_host(const struct nook_user *u, int dir)
 	}
 	if (n >= 0)
 		n = strip_header(buf, n);
+	if (n >= 0 && count_jobs(buf) > CRON_JOBS_MAX)
+		n = -E2BIG;
 	if (n < 0) {
 		log_warn("not installing the crontab of '%s' on the host: /%s/%s inside: %s", u->name, SPOOL,
-			 u->name, n == -EPERM ? "not a regular file of theirs" : strerror(-n));
+			 u->name,
+			 n == -EPERM   ? "not a regular file of theirs"
+			 : n == -E2BIG ? "more than " STRINGIFY(CRON_JOBS_MAX) " jobs"
+				       : strerror(-n));
+		return;
+	}
+	/* Installing where the jobs would not enter the container would be
+	 * worse than nothing: only for a cron daemon that opens PAM sessions
+	 * (Debian's cron, cronie: /usr/sbin/cron) with pam_nook's line in
+	 * its file. systemd-cron, busybox crond and others ship a crontab(1)
+	 * but run jobs without PAM. */
+	if (access(CRON_DAEMON, X_OK) < 0 || nook_pam_service_enters("cron") <= 0) {
+		log_warn(
+			"not installing the crontab of '%s' on the host: its jobs would not enter the "
+			"container (needs %s and a 'session required pam_nook.so' line in /etc/pam.d/cron; "
+			"pam_nook(8), CRON)",
+			u->name, CRON_DAEMON);
 		return;
 	}
 	in = memfd_create("crontab", MFD_CLOEXEC);
@@ -272,6 +328,24 @@ static bool host_has(const struct nook_user *u)
 	return lstat(path, &st) == 0;
 }
 
+/* An inotify instance charged to UID, not to root: the kernel counts
+ * instances per user (max_user_instances, 128 by default), and one per
+ * container must not use up root's. */
+static int inotify_as(uid_t uid)
+{
+	int fd, e;
+
+	if (setresuid((uid_t) -1, uid, (uid_t) -1) < 0)
+		return -errno;
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	e = errno;
+	if (setresuid((uid_t) -1, 0, (uid_t) -1) < 0 || geteuid() != 0) {
+		log_err("cannot become root again after the crontab watch: %s", strerror(errno));
+		_exit(1); /* a keeper without its privileges cannot stop the container */
+	}
+	return fd < 0 ? -e : fd;
+}
+
 int nook_cron_start(struct nook_cron *c, const struct nook_user *u, pid_t init_pid, int init_pidfd)
 {
 	_cleanup_close_ int dir = -EBADF;
@@ -291,9 +365,9 @@ int nook_cron_start(struct nook_cron *c, const struct nook_user *u, pid_t init_p
 		return dir;
 	if (fstatat(dir, u->name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT && host_has(u))
 		import_from_host(u, dir);
-	c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	c->ifd = inotify_as(u->uid);
 	if (c->ifd < 0)
-		return -errno;
+		return c->ifd;
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", dir);
 	if (inotify_add_watch(c->ifd, self, WATCH_MASK) < 0) {
 		int r = -errno;

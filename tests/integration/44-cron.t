@@ -6,8 +6,8 @@
 # from before is copied into a container that has none. Without the
 # session line in cron's PAM file, pam_nook refuses the job's account.
 #
-# Debian's cron runs in a private mount namespace of the test's: its PAM
-# file is the test's (bound over /etc/pam.d/cron), /etc/crontab and
+# Debian's cron, and the keepers, run in a private mount namespace of the
+# test's: cron's PAM file is the test's (bound over /etc/pam.d/cron), /etc/crontab and
 # /etc/cron.d are empty (no system job runs), and /run is a tmpfs of its own
 # (its pid file and @reboot mark), with the host's /run/nook and, under
 # systemd, /run/systemd and /run/dbus bound back in. It is stopped by pid.
@@ -31,21 +31,9 @@ conf=$NT_TMP/a.conf
 nt_config "$conf" linger=10m
 nt_pam_file "$NT_TMP/cron.pam" "auth     required pam_unix.so" "conf=$conf" "helper=$NOOK_BUILD/nook-helper"
 
-# ---- crontab(1) inside, and the host's copy
-out=$(nt_exec "$alice" "$conf" sh -c 'printf "%s\n" "# nt-job" "* * * * * echo \"\$(cat /proc/1/comm) \$(id -un)\" >>\$HOME/cron-ran" | crontab -; echo rc=$?; crontab -l')
-like "$out" 'rc=0' "crontab - works inside" || diag "$out"
-like "$out" '# nt-job' "crontab -l inside shows it"
-nt_until 20 test -f "$spool/$alice"
-ok $? "the keeper installs it in the host's spool"
-is "$(stat -c '%U:%G %a' "$spool/$alice" 2>&1)" "$alice:crontab 600" "... as crontab(1) would: the user's, group crontab, 0600"
-like "$(cat "$spool/$alice")" '(^|'$'\n'')# nt-job'$'\n''\* \* \* \* \* echo' "... with the job"
-is "$(grep -c 'DO NOT EDIT' "$spool/$alice")" 1 "... and one header, crontab's own"
-
-# ---- the host's cron runs the job inside, starting the container
-nt_ctl stop "$alice" --config "$conf" >/dev/null 2>&1
-nt_until 30 nt_not_running "$alice"
-ok $? "control: alice's container is stopped before cron starts"
-
+# The namespace first: the keepers started from it (by nookctl exec here,
+# by cron's jobs later) see cron's PAM file as cron does, and install a
+# crontab on the host only where its jobs would enter the container.
 mkdir -p "$NT_TMP/cron.d" && : >"$NT_TMP/crontab"
 holder_out=$NT_TMP/holder.out
 unshare -m --propagation private sh -c '
@@ -63,6 +51,29 @@ holder=$!
 NT_PIDS+=("$holder")
 nt_until 20 grep -q ready "$holder_out"
 ok $? "a mount namespace for cron" || diag "$(cat "$holder_out")"
+real_nookctl=$NOOKCTL
+NOOKCTL=$NT_TMP/nookctl-in-ns
+# In the namespace while it exists; cleanup runs after it is gone.
+printf '#!/bin/sh\n[ -e /proc/%s/ns/mnt ] && exec nsenter --mount=/proc/%s/ns/mnt -- %s "$@"\nexec %s "$@"\n' \
+	"$holder" "$holder" "$real_nookctl" "$real_nookctl" >"$NOOKCTL"
+chmod 0755 "$NOOKCTL"
+
+# ---- crontab(1) inside, and the host's copy
+out=$(nt_exec "$alice" "$conf" sh -c 'printf "%s\n" "# nt-job" "* * * * * echo \"\$(cat /proc/1/comm) \$(id -un)\" >>\$HOME/cron-ran" | crontab -; echo rc=$?; crontab -l')
+like "$out" 'rc=0' "crontab - works inside" || diag "$out"
+like "$out" '# nt-job' "crontab -l inside shows it"
+nt_until 20 test -f "$spool/$alice"
+ok $? "the keeper installs it in the host's spool"
+is "$(stat -c '%U:%G %a' "$spool/$alice" 2>&1)" "$alice:crontab 600" "... as crontab(1) would: the user's, group crontab, 0600"
+like "$(cat "$spool/$alice")" '(^|'$'\n'')# nt-job'$'\n''\* \* \* \* \* echo' "... with the job"
+is "$(grep -c 'DO NOT EDIT' "$spool/$alice")" 1 "... and one header, crontab's own"
+
+# ---- the host's cron runs the job inside, starting the container
+nt_ctl stop "$alice" --config "$conf" >/dev/null 2>&1
+nt_until 30 nt_not_running "$alice"
+ok $? "control: alice's container is stopped before cron starts"
+
+# ---- cron starts
 nsenter --mount="/proc/$holder/ns/mnt" -- /usr/sbin/cron -f >"$NT_TMP/cron.out" 2>&1 &
 NT_PIDS+=("$!")
 
@@ -88,6 +99,8 @@ ok $? "the next run of alice's job is refused at the account check" || diag "$(c
 home=$(getent passwd "$alice" | cut -d: -f6)
 [ ! -e "$home/cron-ran" ]
 ok $? "... and never ran on the host (no cron-ran in her host home $home)"
+nsenter --mount="/proc/$holder/ns/mnt" -- umount /etc/pam.d/cron
+ok $? "control: cron's PAM file has the session line again"
 
 # ---- crontab -r inside removes the host's
 out=$(nt_exec "$alice" "$conf" sh -c 'crontab -r; echo rc=$?; crontab -l 2>&1')
