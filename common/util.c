@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -225,6 +226,28 @@ int nook_pidfd_send_signal(int pidfd, int sig)
 	if (syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
 		return -errno;
 	return 0;
+}
+
+bool nook_pidfd_exited(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) != 0;
+}
+
+int nook_init_root_open(pid_t init_pid, int init_pidfd)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", (int) init_pid);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (nook_pidfd_exited(init_pidfd)) {
+		if (fd >= 0)
+			(void) close(fd);
+		return -ESRCH;
+	}
+	return fd < 0 ? -errno : fd;
 }
 
 int nook_wait_readable(int fd, int timeout_ms)

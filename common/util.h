@@ -39,6 +39,13 @@ ssize_t nook_recv_fds(int sock, void *buf, size_t len, int *fds, size_t *n);
 /* pidfd helpers (glibc 2.36 has no wrappers). */
 int nook_pidfd_open(pid_t pid);
 int nook_pidfd_send_signal(int pidfd, int sig);
+/* True once the process of PIDFD has exited (a zombie included). */
+bool nook_pidfd_exited(int pidfd);
+/* Opens /proc/INIT_PID/root (O_PATH), a container's root as its init sees
+ * it: -ESRCH if init (INIT_PIDFD) has exited once it is open. An init still
+ * running then held the pid all along: the fd is not another process's
+ * root through a reused pid. */
+int nook_init_root_open(pid_t init_pid, int init_pidfd);
 /* Waits until FD is readable, at most TIMEOUT_MS (-1: forever). 1 ready, 0 timeout. */
 int nook_wait_readable(int fd, int timeout_ms);
 /* mkdir -p for an absolute, root-controlled PATH; new directories get MODE. */

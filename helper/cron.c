@@ -20,7 +20,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,19 +105,14 @@ int rootfs_cron_spool(struct build *b, const struct nook_user *u)
 /* The container's spool directory (O_PATH), through init's root. */
 static int spool_inside(pid_t init_pid, int init_pidfd)
 {
-	char path[64];
-	_cleanup_close_ int root = -EBADF;
-
-	struct pollfd exited = { .fd = init_pidfd, .events = POLLIN };
+	_cleanup_close_ int root = nook_init_root_open(init_pid, init_pidfd);
 	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/root", (int) init_pid);
-	root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	r = root < 0 ? -errno : nook_open_beneath(root, SPOOL, O_PATH | O_DIRECTORY);
-	/* Init still running after the open: the pid was init's, not a
-	 * reuse, and a missing spool means no crontab. Init gone (even as a
-	 * zombie, whose root no longer opens): nothing can be said. */
-	if (poll(&exited, 1, 0) != 0) {
+	if (root < 0)
+		return root;
+	r = nook_open_beneath(root, SPOOL, O_PATH | O_DIRECTORY);
+	/* A missing spool means no crontab only while init still runs. */
+	if (nook_pidfd_exited(init_pidfd)) {
 		if (r >= 0)
 			(void) close(r);
 		return -ESRCH;
@@ -191,8 +185,9 @@ static unsigned count_jobs(const char *text)
 	return n;
 }
 
-/* Runs crontab -u USER ARG with IN as its stdin; its output (what it says
- * on failure) into OUT. Its exit status, or -errno. */
+/* Runs crontab -u USER ARG with IN as its stdin; what it prints (the
+ * crontab for -l, why it failed otherwise) into OUT, NUL-terminated. Its
+ * exit status, or -errno. */
 static int crontab(const struct nook_user *u, const char *arg, int in, char *out, size_t size)
 {
 	char user[NOOK_USER_MAX + 1];
@@ -205,8 +200,8 @@ static int crontab(const struct nook_user *u, const char *arg, int in, char *out
 	if (msg < 0)
 		return -errno;
 	r = nook_run_tool_fds(argv, in, msg);
-	if (lseek(msg, 0, SEEK_SET) == 0 && nook_read_all(msg, out, size) > 0)
-		out[strcspn(out, "\n")] = '\0';
+	if (lseek(msg, 0, SEEK_SET) != 0 || nook_read_all(msg, out, size) < 0)
+		out[0] = '\0';
 	return r;
 }
 
@@ -225,6 +220,7 @@ static void sync_to_host(const struct nook_user *u, int dir)
 	n = dir < 0 ? dir : read_inside(dir, u, buf, CRONTAB_MAX);
 	if (n == -ENOENT) {
 		r = crontab(u, "-r", -1, out, sizeof(out));
+		out[strcspn(out, "\n")] = '\0';
 		if (r != 0 && !strstr(out, "no crontab"))
 			log_warn(
 				"cannot remove the host's crontab of '%s' (its crontab was removed inside): %s",
@@ -262,24 +258,9 @@ static void sync_to_host(const struct nook_user *u, int dir)
 		return;
 	}
 	r = crontab(u, "-", in, out, sizeof(out));
+	out[strcspn(out, "\n")] = '\0';
 	if (r != 0)
 		log_warn("cron refused the crontab of '%s': %s", u->name, r < 0 ? strerror(-r) : out);
-}
-
-/* The host's crontab of the user, as `crontab -l` shows it, into BUF: its
- * length, 0 if there is none. */
-static int host_crontab(const struct nook_user *u, char *buf, size_t size)
-{
-	char user[NOOK_USER_MAX + 1];
-	char *argv[] = { CRONTAB, "-u", user, "-l", NULL };
-	_cleanup_close_ int out = memfd_create("crontab", MFD_CLOEXEC);
-
-	snprintf(user, sizeof(user), "%s", u->name);
-	if (out < 0)
-		return -errno;
-	if (nook_run_tool_fds(argv, -1, out) != 0)
-		return 0; /* "no crontab for" */
-	return lseek(out, 0, SEEK_SET) == 0 ? nook_read_all(out, buf, size) : -errno;
 }
 
 /* A host crontab of a user with none inside yet, copied in (their fs ids:
@@ -292,9 +273,10 @@ static void import_from_host(const struct nook_user *u, int dir)
 	_cleanup_close_ int fd = -EBADF;
 	int n, r;
 
-	n = buf ? host_crontab(u, buf, CRONTAB_MAX) : -ENOMEM;
-	if (n <= 0)
+	/* As `crontab -l` shows it; none: "no crontab for". */
+	if (!buf || crontab(u, "-l", -1, buf, CRONTAB_MAX) != 0 || !*buf)
 		return;
+	n = (int) strlen(buf);
 	(void) setfsgid(u->gid);
 	(void) setfsuid(u->uid);
 	/* setfsuid() reports no error: read the ids back. */

@@ -236,19 +236,17 @@ static int read_running(const struct nook_user *u, const struct nook_session_inf
 	struct nook_subid sub;
 	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/root", info->init_pid);
-	root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0) {
-		log_err("keys of '%s': cannot open %s: %s; no keys", u->name, path, strerror(errno));
-		return -errno;
-	}
-	/* The pidfd came from the keeper: if init still lives now, the pid
-	 * was init's when we opened its root (a pid is not reused while a
-	 * process holds it). */
-	if (nook_pidfd_send_signal(info->init_pidfd, 0) < 0) {
+	/* The pidfd came from the keeper. */
+	root = nook_init_root_open(info->init_pid, info->init_pidfd);
+	if (root == -ESRCH) {
 		log_err("keys of '%s': the container's init (pid %d) ended while its keys were read; no keys",
 			u->name, info->init_pid);
-		return -ESRCH;
+		return root;
+	}
+	if (root < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/root", info->init_pid);
+		log_err("keys of '%s': cannot open %s: %s; no keys", u->name, path, strerror(-root));
+		return root;
 	}
 	/* Root inside (what owns /, /home) is the first subordinate uid
 	 * (userns.c); on-disk in the image it is 0. */
