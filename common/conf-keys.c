@@ -6,6 +6,7 @@
 #include "conf-internal.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -259,6 +260,50 @@ static int parse_linger(struct parser *p, const struct key_def *k, const char *v
 			p, r,
 			"%s = '%s' is not a duration; use 0 or a number with ms, s, m, h or d, e.g. 30s",
 			k->name, conf_show(v, b));
+	return 0;
+}
+
+/* LOW-HIGH (ports), or none: host ports that mosh-server may get. */
+static int parse_mosh_ports(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
+{
+	char b[SHOW_MAX + 4], *end;
+	unsigned long low, high;
+
+	if (strcmp(v, "none") == 0) {
+		e->num = 0;
+		return 0;
+	}
+	errno = 0;
+	low = strtoul(v, &end, 10);
+	if (errno || end == v || *end != '-' || !isdigit((unsigned char) end[1]))
+		goto bad;
+	high = strtoul(end + 1, &end, 10);
+	if (errno || *end)
+		goto bad;
+	if (low < 1024 || high > 65535 || low > high)
+		return conf_fail(
+			p, -ERANGE,
+			"%s = '%s': use two ports from 1024 to 65535, the lower first, e.g. 61001-61999",
+			k->name, conf_show(v, b));
+	e->num = NOOK_MOSH_PORTS(low, high);
+	return 0;
+bad:
+	return conf_fail(p, -EINVAL,
+			 "%s = '%s' is not a port range; write LOW-HIGH (e.g. 61001-61999) or none", k->name,
+			 conf_show(v, b));
+}
+
+static int parse_mosh_sessions(struct parser *p, const struct key_def *k, const char *v, struct entry *e)
+{
+	char b[SHOW_MAX + 4], *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno || end == v || *end || n < 1 || n > 1000)
+		return conf_fail(p, -EINVAL, "%s = '%s' is not a number from 1 to 1000", k->name,
+				 conf_show(v, b));
+	e->num = n;
 	return 0;
 }
 
@@ -594,6 +639,11 @@ const struct key_def conf_keys[] = {
 	{ .name = "bridge_subnet6", .parse = parse_subnet, .kind = V_CIDR6, AT(bridge_subnet6) },
 	{ .name = "isolate", .parse = parse_boolean, .kind = V_BOOL, AT(isolate), .def_num = true },
 	{ .name = "host_access", .parse = parse_boolean, .kind = V_BOOL, AT(host_access), .def_num = false },
+	/* One host-wide range, cut into one slice per container: global. */
+	{ .name = "mosh_ports", .parse = parse_mosh_ports, .kind = V_U32, AT(mosh_ports),
+	  .def_num = NOOK_MOSH_PORTS(61001, 61999), .flags = KEY_GLOBAL },
+	{ .name = "mosh_sessions", .parse = parse_mosh_sessions, .kind = V_U32, AT(mosh_sessions),
+	  .def_num = 10, .flags = KEY_GLOBAL },
 	{ .name = "dns", .parse = parse_dns, .kind = V_ADDRS, AT(dns), .def_str = "" },
 	{ .name = "profile", .parse = parse_enum, .words = &profile_enum, .kind = V_ENUM, AT(profile),
 	  .def_num = NOOK_PROFILE_RESTRICTED },

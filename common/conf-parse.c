@@ -301,7 +301,7 @@ static int parse_assignment(struct parser *p, char *line, struct section **cur)
 	if ((k->flags & KEY_GLOBAL) && (*cur)->type != SEC_DEFAULT)
 		return conf_fail(
 			p, -EINVAL,
-			"'%s' is only valid in [default] (it decides who gets a container); move it there",
+			"'%s' is only valid in [default] (it applies to the whole host); move it there",
 			k->name);
 	if (!*value && !(k->flags & KEY_MAY_BE_EMPTY))
 		return conf_fail(p, -EINVAL, "'%s' has an empty value; give one or remove the line", k->name);

@@ -62,6 +62,11 @@ struct nook_bind {
  * 30 s for a stopping keeper). */
 #define NOOK_LOCK_TIMEOUT_MS 90000
 
+/* mosh_ports packed into one number: (LOW << 16) | HIGH. */
+#define NOOK_MOSH_PORTS(low, high) (((uint32_t) (low) << 16) | (uint32_t) (high))
+#define NOOK_MOSH_LOW(ports) ((uint16_t) ((ports) >> 16))
+#define NOOK_MOSH_HIGH(ports) ((uint16_t) ((ports) &0xffff))
+
 /* The settings that apply to one user, after resolution. */
 struct nook_settings {
 	bool enable;
@@ -91,7 +96,9 @@ struct nook_settings {
 	struct nook_cidr bridge_subnet6; /* IPv6, family 0 when unset */
 	bool isolate;                    /* bridge: no traffic to other containers; default yes */
 	bool host_access;                /* reach the host's own addresses; default no */
-	char **dns; /* NULL-terminated nameserver addresses (numeric); empty = automatic */
+	char **dns;             /* NULL-terminated nameserver addresses (numeric); empty = automatic */
+	uint32_t mosh_ports;    /* NOOK_MOSH_PORTS(low, high), 0 = none; default 61001-61999 */
+	uint32_t mosh_sessions; /* ports per container (its slice of mosh_ports); default 10 */
 	enum nook_profile profile;
 };
 

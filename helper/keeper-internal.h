@@ -46,6 +46,12 @@ void keeper_write_net_state(const struct keeper *k);
 int keeper_listen(struct keeper *k);
 /* SIGUSR1: recreate a removed run directory or socket. */
 void keeper_serve_again(struct keeper *k);
+/* With no session left: a mosh-server of the container's serves its
+ * client over UDP, without ssh, and counts as one. Adopts each process
+ * in the container's cgroup that runs the real mosh-server (which init
+ * bound at /run/nook/mosh-server, in a directory of container root's);
+ * returns how many. */
+size_t keeper_adopt_mosh(struct keeper *k);
 /* FD is a session's pidfd that became readable: true if it was one. */
 bool keeper_session_gone(struct keeper *k, int fd);
 /* One request on CONN; returns 1 after "stop" (the container is gone). */

@@ -6,16 +6,19 @@
  * pidfd, no new session), status, stop. The words and the replies are
  * common/protocol.c's; which request does what is the table above
  * keeper_handle_client. Also the sessions registered here with the linger
- * timer they arm, and the state files (state, network) that status reads.
+ * timer they arm (and mosh-servers adopted as sessions), and the state
+ * files (state, network) that status reads.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
@@ -172,6 +175,59 @@ bool keeper_session_gone(struct keeper *k, int fd)
 		return true;
 	}
 	return false;
+}
+
+/* /proc/PID/exe is the file ST describes. */
+static bool runs(pid_t pid, const struct stat *st)
+{
+	char path[32];
+	struct stat e;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return stat(path, &e) == 0 && e.st_dev == st->st_dev && e.st_ino == st->st_ino;
+}
+
+size_t keeper_adopt_mosh(struct keeper *k)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int root = -EBADF, real = -EBADF, dir = -EBADF;
+	char buf[16384];
+	struct stat st;
+	size_t n = 0;
+
+	if (!k->net.mosh_leased)
+		return 0;
+	root = nook_init_root_open(k->c.init_pid, k->c.init_pidfd);
+	if (root < 0)
+		return 0;
+	/* Bound there by init, in a directory of container root's. */
+	real = (int) syscall(SYS_openat2, root, "run/nook/mosh-server", &how, sizeof(how));
+	if (real < 0 || fstat(real, &st) < 0)
+		return 0;
+	dir = nook_cgroup_open_dir(&k->cg, 0, NOOK_CG_LEAF_CONTAINER);
+	if (dir < 0 || nook_read_file_at(dir, "cgroup.procs", buf, sizeof(buf)) <= 0)
+		return 0;
+	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		pid_t pid = (pid_t) strtol(line, NULL, 10);
+		int pidfd;
+
+		if (pid <= 1 || !runs(pid, &st))
+			continue;
+		pidfd = nook_pidfd_open(pid);
+		if (pidfd < 0)
+			continue;
+		/* Still the same process (the pid was not reused meanwhile). */
+		if (!runs(pid, &st)) {
+			(void) close(pidfd);
+			continue;
+		}
+		log_info("mosh-server (pid %d) of '%s' counts as a session", pid, k->u->name);
+		session_add(k, pidfd);
+		n++;
+	}
+	return n;
 }
 
 static void reply_error(int conn, enum nook_reply_error error)

@@ -2,7 +2,7 @@
 /*
  * Files the container gets in place of the lower layer's, put by init
  * inside while it builds the root (mount.c): the network's resolv.conf and
- * hosts, and the setuid stubs (setuid-stubs.c). Each is written to a small
+ * hosts, the setuid stubs (setuid-stubs.c) and mosh-server's wrapper. Each is written to a small
  * staging tmpfs of init's, cloned, and bind-mounted read-only.
  */
 #include <errno.h>
@@ -157,12 +157,97 @@ int rootfs_put_etc_files(struct build *b, const struct nook_etc_files *etc)
 }
 
 /*
+ * mosh-server (net-mosh.c). With a slice of ports forwarded from the host,
+ * a wrapper over the lower layer's: it starts the real one (bound at
+ * MOSH_REAL) with -p LOW:HIGH, and without -s, which asks for the address
+ * sshd was reached on, an address of the host's (the container's own
+ * serve: pasta and the bridge deliver there). Without a slice, a stub that
+ * says why mosh cannot work, instead of a client that waits for ever.
+ * Only where the lower layer has a regular file of root's there.
+ */
+#define MOSH_SERVER "/usr/bin/mosh-server"
+#define MOSH_REAL "/run/nook/mosh-server"
+
+static int mosh_script(const struct nook_etc_files *etc, char *buf, size_t size)
+{
+	int n;
+
+	if (!etc->mosh_low)
+		/* WHY is ours (no quote, no $). */
+		n = snprintf(buf, size,
+			     "#!/bin/sh\n"
+			     "# nook: mosh cannot work in this container.\n"
+			     "echo 'mosh-server: %s' >&2\n"
+			     "exit 1\n",
+			     etc->mosh_why);
+	else
+		n = snprintf(buf, size,
+			     "#!/bin/sh\n"
+			     "# nook: the host forwards UDP ports %1$u-%2$u to this container.\n"
+			     "[ \"$1\" = new ] || exec " MOSH_REAL
+			     " \"$@\"\n"
+			     "shift\n"
+			     "cmd=\n"
+			     "for a; do\n"
+			     "\tshift\n"
+			     "\t[ -z \"$cmd\" ] && [ \"$a\" = -s ] && continue\n"
+			     "\t[ \"$a\" = -- ] && cmd=1\n"
+			     "\tset -- \"$@\" \"$a\"\n"
+			     "done\n"
+			     "exec " MOSH_REAL " new -p %1$u:%2$u \"$@\"\n",
+			     etc->mosh_low, etc->mosh_high);
+	return (n < 0 || (size_t) n >= size) ? -ENAMETOOLONG : n;
+}
+
+static int put_mosh(struct build *b, int fs, const struct nook_etc_files *etc, uint64_t attrs)
+{
+	_cleanup_close_ int at = -EBADF, tree = -EBADF;
+	char text[512];
+	struct stat st;
+	int r;
+
+	if (!etc || (!etc->mosh_low && !etc->mosh_why))
+		return 0;
+	at = rootfs_resolve(b, MOSH_SERVER, O_PATH | O_NOFOLLOW);
+	if (at < 0 || fstat(at, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0)
+		return 0;
+	r = mosh_script(etc, text, sizeof(text));
+	if (r < 0)
+		return rootfs_fail(b, r, "the wrapper of %s", MOSH_SERVER);
+	if (etc->mosh_low) {
+		_cleanup_close_ int real = -EBADF, spot = -EBADF;
+
+		real = (int) syscall(SYS_open_tree, at, "",
+				     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (real < 0)
+			return rootfs_fail(b, -errno, "cloning %s", MOSH_SERVER);
+		r = nook_tree_setattr(real, MOUNT_ATTR_RDONLY | attrs, -1, false);
+		if (r < 0)
+			return rootfs_fail(b, r, "making %s read-only", MOSH_REAL);
+		r = rootfs_mkdir_in(b, "/run/nook", 0755);
+		if (r < 0)
+			return r;
+		spot = rootfs_resolve(b, MOSH_REAL, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW);
+		if (spot < 0)
+			return rootfs_fail(b, spot, "creating %s", MOSH_REAL);
+		r = rootfs_attach(b, real, MOSH_REAL);
+		if (r < 0)
+			return r;
+	}
+	tree = staged_file(b, fs, "mosh-server", text, 0555, attrs);
+	if (tree < 0)
+		return tree;
+	return rootfs_attach(b, tree, MOSH_SERVER);
+}
+
+/*
  * The stubs of setuid-stubs.c over the setuid programs that cannot work
  * here: only where the root holds the real one (a regular file of root's
  * with the setuid or setgid bit), so a program the user installed in the
- * image stays theirs. Executable, but read-only, nosuid and nodev.
+ * image stays theirs. Executable, but read-only, nosuid and nodev. Then
+ * mosh-server's wrapper or stub, on the same staging tmpfs.
  */
-int rootfs_put_setuid_stubs(struct build *b)
+int rootfs_put_stubs(struct build *b, const struct nook_etc_files *etc)
 {
 	const uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 	_cleanup_close_ int fs = staging_tmpfs(b, "stubs", attrs);
@@ -191,5 +276,5 @@ int rootfs_put_setuid_stubs(struct build *b)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return put_mosh(b, fs, etc, attrs);
 }

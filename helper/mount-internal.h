@@ -44,5 +44,6 @@ int rootfs_cron_spool(struct build *b, const struct nook_user *u);
 /* ---- mount-files.c ---- */
 /* The network's /etc/resolv.conf and /etc/hosts, over the lower layer's. */
 int rootfs_put_etc_files(struct build *b, const struct nook_etc_files *etc);
-/* The setuid stubs over the real setuid programs of root's in the root. */
-int rootfs_put_setuid_stubs(struct build *b);
+/* The setuid stubs over the real setuid programs of root's in the root,
+ * and mosh-server's wrapper or stub (ETC's mosh fields). */
+int rootfs_put_stubs(struct build *b, const struct nook_etc_files *etc);

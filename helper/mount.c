@@ -544,7 +544,7 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 
 	if (a->etc && (r = rootfs_put_etc_files(&b, a->etc)) < 0)
 		return r;
-	if ((r = rootfs_put_setuid_stubs(&b)) < 0)
+	if ((r = rootfs_put_stubs(&b, a->etc)) < 0)
 		return r;
 
 	/* The home comes back on top of the masks: on a tmpfs under the

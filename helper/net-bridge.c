@@ -92,7 +92,7 @@ static int bridge_host_prepare(const struct nook_user *u, struct nook_net *n)
 static int bridge_rules(const struct nook_user *u, struct nook_net *n)
 {
 	_cleanup_free_ char *script = NULL;
-	bool needs_elements = !u->set.isolate || u->set.host_access;
+	bool needs_elements = !u->set.isolate || u->set.host_access || n->mosh_leased;
 	int r;
 
 	r = nft_ruleset_start(u, n, &script, &n->rules_hash);
@@ -119,8 +119,10 @@ static int bridge_prepare(const struct nook_user *u, struct nook_net *n, const c
 	(void) host_resolv;
 	snprintf(n->veth, sizeof(n->veth), "nk-%x", (unsigned) u->uid);
 	r = bridge_host_prepare(u, n);
-	if (r >= 0)
+	if (r >= 0) {
+		mosh_prepare(u, n); /* its DNAT goes in with the rules */
 		r = bridge_rules(u, n);
+	}
 	if (r < 0)
 		return r;
 	inet_ntop(AF_INET, &n->addr4, ret->addr4, sizeof(ret->addr4));
@@ -217,7 +219,7 @@ static int bridge_start(const struct nook_user *u, struct nook_net *n)
 static void bridge_stop(const struct nook_user *u, struct nook_net *n)
 {
 	_cleanup_close_ int dir = -EBADF, lock = -EBADF;
-	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN] = "", name[16];
+	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN] = "", name[16], ports[16];
 	struct nook_nl nl;
 
 	/* A start that failed before bridge_start: the rules' child must be
@@ -246,7 +248,9 @@ static void bridge_stop(const struct nook_user *u, struct nook_net *n)
 		inet_ntop(AF_INET6, &n->addr6, a6, sizeof(a6));
 	/* Only a start that reached nftables made elements, but the table
 	 * may have to go regardless. */
-	nft_table_release(dir, a4, a6, n->elements);
+	if (n->mosh_leased)
+		snprintf(ports, sizeof(ports), "%u-%u", n->mosh_low, n->mosh_high);
+	nft_table_release(dir, a4, a6, n->elements, n->mosh_leased ? ports : NULL);
 	n->elements = false;
 }
 
@@ -265,7 +269,7 @@ static void drop_users_lease(int bdir, const char *name, const struct lease *l, 
 	(void) unlinkat(bdir, name, 0);
 	/* Whatever its flags say: it may have died while taking over an
 	 * address whose elements were someone else's. */
-	nft_table_release(ctx->dir, l->addr4, l->addr6, true);
+	nft_table_release(ctx->dir, l->addr4, l->addr6, true, NULL);
 }
 
 static void bridge_recover(const struct nook_user *u)

@@ -16,6 +16,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -72,6 +73,9 @@ int net_dir_lock(bool create, int *ret_lock);
 /* Takes the first free address of U's bridge_subnet (directory BDIR) into N.
  * Called under the lock. */
 int lease_take(int bdir, const struct nook_user *u, struct nook_net *n);
+/* Reads lease NAME of DIR; alive: its keeper still runs. */
+int lease_read(int dir, const char *name, struct lease *ret);
+bool lease_alive(const struct lease *l);
 typedef void (*lease_fn)(int bdir, const char *name, const struct lease *l, void *arg);
 int for_each_lease(int dir, lease_fn fn, void *arg);
 int leases_alive(int dir);
@@ -85,5 +89,19 @@ void nft_rules_mark(int dir, const char *bridge, uint32_t gen, uint64_t hash);
 /* The script for U's bridge and N's elements (*RET: free), and the hash of
  * its chains' text. */
 int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char **ret, uint64_t *ret_hash);
-/* After a lease is gone: its elements, or the whole table. Under the lock. */
-void nft_table_release(int dir, const char *a4, const char *a6, bool elements);
+/* After a lease is gone: its elements (and the DNAT of its MOSH_PORTS,
+ * "LOW-HIGH", unless NULL), or the whole table. Under the lock. */
+void nft_table_release(int dir, const char *a4, const char *a6, bool elements, const char *mosh_ports);
+/* The table and its sets and maps (add: idempotent). */
+void nft_put_sets(FILE *f);
+/* The DNAT of mosh's PORTS ("LOW-HIGH") to A4 (and A6 unless empty): put
+ * in place when IN, else removed (whatever it was, as long as it went to
+ * these addresses). */
+void nft_put_mosh(FILE *f, const char *ports, const char *a4, const char *a6, bool in);
+
+/* ---- net-mosh.c: the container's slice of mosh_ports ---- */
+/* Takes a slice for U (N's address, if any, goes into the lease), or says
+ * in n->mosh_why why mosh cannot work. Never fails the start. */
+void mosh_prepare(const struct nook_user *u, struct nook_net *n);
+/* Gives the slice back (the bridge's DNAT went with bridge_stop). */
+void mosh_release(struct nook_net *n);

@@ -82,7 +82,7 @@ int nook_stat_start_time(const char *stat, unsigned long long *ret)
 }
 
 /* "USER PID START FLAGS ADDR4 [ADDR6]" */
-static int lease_read(int dir, const char *name, struct lease *ret)
+int lease_read(int dir, const char *name, struct lease *ret)
 {
 	char buf[LEASE_MAX], *field[6] = { NULL }, *save = NULL, *end;
 	struct lease l = { 0 };
@@ -114,7 +114,7 @@ static int lease_read(int dir, const char *name, struct lease *ret)
 	return 0;
 }
 
-static bool lease_alive(const struct lease *l)
+bool lease_alive(const struct lease *l)
 {
 	unsigned long long start = 0;
 

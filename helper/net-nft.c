@@ -11,7 +11,10 @@
  *     drop new connections from outside into the subnet;
  *   - input: from the bridge, accept replies and DNS to the bridge's own
  *     address, drop the rest unless the source has host_access = yes
- *     (sets hostaccess4/hostaccess6).
+ *     (sets hostaccess4/hostaccess6);
+ *   - dnat: UDP to a container's slice of mosh_ports, from outside the
+ *     bridge, goes to that container (maps mosh4/mosh6, port range to
+ *     address: net-mosh.c); forward lets these through.
  * The sets hold only opt-outs, so a container whose entry is missing is
  * confined: the rules fail closed. Bridged frames reach the forward hook
  * only through br_netfilter (nf_call_iptables is set on bridges nook
@@ -223,14 +226,28 @@ static void rules_unmark_all(int dir)
 			(void) unlinkat(dirfd(d), e->d_name, 0);
 }
 
-static void put_sets(FILE *f)
+void nft_put_sets(FILE *f)
 {
 	fprintf(f,
 		"add table inet nook\n"
 		"add set inet nook shared4 { type ipv4_addr; }\n"
 		"add set inet nook shared6 { type ipv6_addr; }\n"
 		"add set inet nook hostaccess4 { type ipv4_addr; }\n"
-		"add set inet nook hostaccess6 { type ipv6_addr; }\n");
+		"add set inet nook hostaccess6 { type ipv6_addr; }\n"
+		"add map inet nook mosh4 { type inet_service : ipv4_addr; flags interval; }\n"
+		"add map inet nook mosh6 { type inet_service : ipv6_addr; flags interval; }\n");
+}
+
+void nft_put_mosh(FILE *f, const char *ports, const char *a4, const char *a6, bool in)
+{
+	fprintf(f, "add element inet nook mosh4 { %s : %s }\n", ports, a4);
+	if (!in)
+		fprintf(f, "delete element inet nook mosh4 { %s }\n", ports);
+	if (a6 && *a6) {
+		fprintf(f, "add element inet nook mosh6 { %s : %s }\n", ports, a6);
+		if (!in)
+			fprintf(f, "delete element inet nook mosh6 { %s }\n", ports);
+	}
 }
 
 static void put_addresses(FILE *f, const char *a4, const char *a6, bool shared, bool host)
@@ -263,7 +280,7 @@ int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char 
 		cidr_text(&u->set.bridge_subnet6, s6, sizeof(s6));
 		inet_ntop(AF_INET6, &n->addr6, a6, sizeof(a6));
 	}
-	put_sets(f);
+	nft_put_sets(f);
 	fprintf(f,
 		"add chain inet nook %1$s-nat { type nat hook postrouting priority srcnat; policy accept; }\n"
 		"flush chain inet nook %1$s-nat\n"
@@ -275,6 +292,7 @@ int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char 
 		"add rule inet nook %1$s-fwd iifname \"%1$s\" oifname \"%1$s\" ip daddr != @shared4 drop\n"
 		"add rule inet nook %1$s-fwd iifname \"%1$s\" oifname \"%1$s\" ip6 saddr != @shared6 drop\n"
 		"add rule inet nook %1$s-fwd iifname \"%1$s\" oifname \"%1$s\" ip6 daddr != @shared6 drop\n"
+		"add rule inet nook %1$s-fwd oifname \"%1$s\" iifname != \"%1$s\" ct status dnat meta l4proto udp accept\n"
 		"add rule inet nook %1$s-fwd oifname \"%1$s\" iifname != \"%1$s\" ct state != { established, related } drop\n"
 		"add chain inet nook %1$s-in { type filter hook input priority filter; policy accept; }\n"
 		"flush chain inet nook %1$s-in\n"
@@ -283,11 +301,16 @@ int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char 
 		"add rule inet nook %1$s-in iifname \"%1$s\" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit } accept\n"
 		"add rule inet nook %1$s-in iifname \"%1$s\" ip saddr @hostaccess4 accept\n"
 		"add rule inet nook %1$s-in iifname \"%1$s\" ip6 saddr @hostaccess6 accept\n"
-		"add rule inet nook %1$s-in iifname \"%1$s\" drop\n",
+		"add rule inet nook %1$s-in iifname \"%1$s\" drop\n"
+		"add chain inet nook %1$s-dnat { type nat hook prerouting priority dstnat; policy accept; }\n"
+		"flush chain inet nook %1$s-dnat\n"
+		"add rule inet nook %1$s-dnat iifname != \"%1$s\" dnat ip to udp dport map @mosh4\n",
 		br, s4, gw4);
 	if (n->v6)
-		fprintf(f, "add rule inet nook %1$s-nat ip6 saddr %2$s ip6 daddr != %2$s masquerade\n", br,
-			s6);
+		fprintf(f,
+			"add rule inet nook %1$s-nat ip6 saddr %2$s ip6 daddr != %2$s masquerade\n"
+			"add rule inet nook %1$s-dnat iifname != \"%1$s\" dnat ip6 to udp dport map @mosh6\n",
+			br, s6);
 	if (fflush(f) != 0 || !mem) {
 		(void) fclose(f);
 		free(mem);
@@ -295,6 +318,14 @@ int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char 
 	}
 	*ret_hash = text_hash(mem, len);
 	put_addresses(f, a4, a6, !u->set.isolate, u->set.host_access);
+	if (n->mosh_leased) {
+		char ports[16];
+
+		snprintf(ports, sizeof(ports), "%u-%u", n->mosh_low, n->mosh_high);
+		if (*n->mosh_stale4)
+			nft_put_mosh(f, ports, n->mosh_stale4, n->mosh_stale6, false);
+		nft_put_mosh(f, ports, a4, a6, true);
+	}
 	if (fclose(f) != 0 || !mem) {
 		free(mem);
 		return -ENOMEM;
@@ -305,7 +336,7 @@ int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char 
 
 /* After a lease is gone: its elements, or the whole table when no live
  * lease is left. Called under the lock. */
-void nft_table_release(int dir, const char *a4, const char *a6, bool elements)
+void nft_table_release(int dir, const char *a4, const char *a6, bool elements, const char *mosh_ports)
 {
 	char *mem = NULL, what[80];
 	size_t len = 0;
@@ -327,8 +358,10 @@ void nft_table_release(int dir, const char *a4, const char *a6, bool elements)
 		/* "add" first: deleting an absent table would fail. */
 		fprintf(f, "add table inet nook\ndelete table inet nook\n");
 	} else {
-		put_sets(f);
+		nft_put_sets(f);
 		put_addresses(f, a4, a6, false, false);
+		if (mosh_ports)
+			nft_put_mosh(f, mosh_ports, a4, a6, false);
 	}
 	if (fclose(f) != 0 || !mem) {
 		free(mem);

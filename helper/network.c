@@ -36,8 +36,18 @@ static int none_describe(const struct nook_net *n, char *buf, size_t size)
 	return (r < 0 || (size_t) r >= size) ? -ENOBUFS : r;
 }
 
-/* Loopback only: init brings lo up (nook_net_lo_up), nothing to do here. */
-static const struct net_mode net_mode_none = { .describe = none_describe };
+/* What mosh-server says here (net-mosh.c). */
+static int none_prepare(const struct nook_user *u, struct nook_net *n, const char *host_resolv,
+			struct net_names *ret)
+{
+	(void) host_resolv;
+	(void) ret;
+	mosh_prepare(u, n);
+	return 0;
+}
+
+/* Loopback only: init brings lo up (nook_net_lo_up), nothing else to do. */
+static const struct net_mode net_mode_none = { .prepare = none_prepare, .describe = none_describe };
 
 static const struct net_mode *const net_modes[] = {
 	[NOOK_NET_NONE] = &net_mode_none,
@@ -105,7 +115,11 @@ int nook_net_prepare(const struct nook_user *u, struct nook_net *n)
 		log_warn(
 			"the container of '%s' gets no name server: the host's are loopback addresses; set dns = in nook.conf",
 			u->name);
-	n->etc = (struct nook_etc_files) { .resolv_conf = n->resolv_conf, .hosts = n->hosts };
+	n->etc = (struct nook_etc_files) { .resolv_conf = n->resolv_conf,
+					   .hosts = n->hosts,
+					   .mosh_low = n->mosh_leased ? n->mosh_low : 0,
+					   .mosh_high = n->mosh_leased ? n->mosh_high : 0,
+					   .mosh_why = n->mosh_why };
 	return 0;
 }
 
@@ -146,6 +160,7 @@ void nook_net_stop(const struct nook_user *u, struct nook_net *n)
 
 	if (m->stop)
 		m->stop(u, n);
+	mosh_release(n);
 	if (n->netns_fd >= 0)
 		(void) close(n->netns_fd);
 	if (n->userns_fd >= 0)

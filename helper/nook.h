@@ -197,6 +197,11 @@ struct nook_bind_fd {
 struct nook_etc_files {
 	const char *resolv_conf;
 	const char *hosts;
+	/* mosh-server (net-mosh.c, mount-files.c): the container's ports,
+	 * forwarded from the host (0: none); else the line a stub says
+	 * instead (NULL: the lower layer's mosh-server stays). */
+	uint16_t mosh_low, mosh_high;
+	const char *mosh_why;
 };
 struct nook_rootfs_args {
 	const struct nook_user *user;
@@ -343,6 +348,13 @@ struct nook_net {
 	int pasta_ready_fd; /* until pasta has configured the namespace */
 	unsigned pasta_restarts;
 	bool degraded;
+	/* mosh (net-mosh.c): a slice of mosh_ports, leased in
+	 * /run/nook/.net/.mosh/<index>, forwarded by pasta or nftables */
+	bool mosh_leased;
+	unsigned mosh_index;
+	uint16_t mosh_low, mosh_high;
+	char mosh_stale4[INET_ADDRSTRLEN], mosh_stale6[INET6_ADDRSTRLEN]; /* a dead keeper's DNAT */
+	const char *mosh_why;
 };
 /* Before the container exists: takes the address lease and writes the
  * resolv.conf and hosts the container will get. */

@@ -62,7 +62,7 @@
 __attribute__((noreturn)) static void child(const struct nook_user *u, const struct nook_net *n, int ready_wr,
 					    pid_t keeper)
 {
-	char *argv[32];
+	char *argv[32], mosh[16];
 	char *const envp[] = { NULL };
 	sigset_t none;
 	size_t i = 0;
@@ -109,6 +109,8 @@ __attribute__((noreturn)) static void child(const struct nook_user *u, const str
 		_exit(127);
 	(void) close_range(FD_READY + 1, ~0U, 0);
 
+	/* mosh's slice: the same port numbers on the host and inside. */
+	snprintf(mosh, sizeof(mosh), "%u-%u", n->mosh_low, n->mosh_high);
 	argv[i++] = (char *) "pasta";
 	argv[i++] = (char *) "--foreground";
 	argv[i++] = (char *) "--quiet";
@@ -122,7 +124,7 @@ __attribute__((noreturn)) static void child(const struct nook_user *u, const str
 	argv[i++] = (char *) "-t";
 	argv[i++] = (char *) "none";
 	argv[i++] = (char *) "-u";
-	argv[i++] = (char *) "none";
+	argv[i++] = n->mosh_leased ? mosh : (char *) "none";
 	argv[i++] = (char *) "-T";
 	argv[i++] = (char *) "none";
 	argv[i++] = (char *) "-U";
@@ -227,6 +229,7 @@ static int pasta_prepare(const struct nook_user *u, struct nook_net *n, const ch
 		snprintf(n->dns_forward, sizeof(n->dns_forward), "%s", PASTA_DNS_FORWARD);
 		snprintf(ret->fallback, sizeof(ret->fallback), "%s", n->dns_forward);
 	}
+	mosh_prepare(u, n);
 	ret->want_v6 = true;
 	return 0;
 }

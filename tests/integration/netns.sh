@@ -56,7 +56,7 @@ _nt_netns_cleanup()
 	done
 	# Address leases of our users (stopped containers leave none; a
 	# failed test might).
-	for f in /run/nook/.net/*/*; do
+	for f in /run/nook/.net/*/* /run/nook/.net/.mosh/*; do
 		[ -f "$f" ] || continue
 		for u in "${NT_USERS[@]}"; do
 			grep -qs "^$u " "$f" && rm -f "$f"

@@ -257,7 +257,8 @@ nt_sshd_pam()
 # pam_nook (conf=CONF, the build tree's helper) and makes it the current
 # instance. The lines go first, so they win over the defaults (sshd keeps
 # the first value of a keyword); a Subsystem line replaces the default
-# internal-sftp.
+# internal-sftp. NT_SSHD_LISTEN, when set, is one more address it listens
+# on (on the same port).
 nt_sshd_start()
 {
 	local conf=$1 n name dir port try line sub=0 pid i scope
@@ -294,6 +295,7 @@ nt_sshd_start()
 			cat <<-EOF
 				Port $port
 				ListenAddress 127.0.0.1
+				${NT_SSHD_LISTEN:+ListenAddress $NT_SSHD_LISTEN}
 				HostKey $NT_TMP/hostkey
 				PidFile none
 				UsePAM yes

@@ -6,7 +6,8 @@
 #   tty-driver.py run -- ARGV...            output and exit status
 #   tty-driver.py interact EXPECT SEND ... -- ARGV...
 #       waits for each EXPECT (a regex) in the output, then types SEND
-#       (\x03 is ^C, "winsize:R,C" resizes the terminal instead)
+#       (\x03 is ^C, "winsize:R,C" resizes the terminal instead,
+#       "waitfile:PATH" waits until PATH exists, reading all the while)
 #   tty-driver.py after SECONDS [EXPECT SEND]... -- ARGV...
 #       as interact; once the command has returned, types a secret line at
 #       the "prompt" and reports after SECONDS how much of it nobody has
@@ -90,7 +91,13 @@ def main():
                 break
             del buf[:pat.search(buf).end()]
             send = pairs[i + 1]
-            if send.startswith("winsize:"):
+            if send.startswith("waitfile:"):
+                while not os.path.exists(send[9:]) and time.monotonic() < deadline:
+                    pump(master, buf, 0.1)
+                if not os.path.exists(send[9:]):
+                    out("missed", send)
+                    break
+            elif send.startswith("winsize:"):
                 rows, cols = send[8:].split(",")
                 fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", int(rows), int(cols), 0, 0))
             else:

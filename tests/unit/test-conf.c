@@ -958,6 +958,37 @@ static void test_network(void)
 	parse_fails("dns = fe80::1%eth0\n", 1, "not a numeric", "dns with a scope");
 	parse_fails("dns = 1.1.1.1 2.2.2.2 3.3.3.3 4.4.4.4\n", 1, "at most that many",
 		    "dns with four servers");
+
+	/* mosh_ports, mosh_sessions: host-wide. */
+	c = parse("", NULL);
+	is_int(nook_conf_resolve(c, "alice", 1000, NULL, 0, &s), 0, "defaults resolve");
+	ok(NOOK_MOSH_LOW(s.mosh_ports) == 61001 && NOOK_MOSH_HIGH(s.mosh_ports) == 61999,
+	   "mosh_ports defaults to 61001-61999 (outside Linux's ephemeral ports)");
+	ok(s.mosh_sessions == 10, "mosh_sessions defaults to 10");
+	nook_settings_free(&s);
+	nook_conf_free(c);
+	c = parse("mosh_ports = 2000-2099\nmosh_sessions = 5\n", NULL);
+	is_int(nook_conf_resolve(c, "alice", 1000, NULL, 0, &s), 0, "mosh keys resolve");
+	ok(NOOK_MOSH_LOW(s.mosh_ports) == 2000 && NOOK_MOSH_HIGH(s.mosh_ports) == 2099 &&
+		   s.mosh_sessions == 5,
+	   "mosh_ports = 2000-2099, mosh_sessions = 5");
+	nook_settings_free(&s);
+	nook_conf_free(c);
+	c = parse("mosh_ports = none\n", NULL);
+	is_int(nook_conf_resolve(c, "alice", 1000, NULL, 0, &s), 0, "mosh_ports = none resolves");
+	ok(s.mosh_ports == 0, "mosh_ports = none");
+	nook_settings_free(&s);
+	nook_conf_free(c);
+	parse_fails("mosh_ports = 61001\n", 1, "write LOW-HIGH", "mosh_ports without a range");
+	parse_fails("mosh_ports = 61001-\n", 1, "write LOW-HIGH", "mosh_ports with an open end");
+	parse_fails("mosh_ports = 61001-61999x\n", 1, "write LOW-HIGH", "mosh_ports with junk");
+	parse_fails("mosh_ports = 500-600\n", 1, "from 1024 to 65535", "mosh_ports below 1024");
+	parse_fails("mosh_ports = 61999-61001\n", 1, "the lower first", "mosh_ports reversed");
+	parse_fails("mosh_ports = 61001-70000\n", 1, "from 1024 to 65535", "mosh_ports above 65535");
+	parse_fails("mosh_sessions = 0\n", 1, "from 1 to 1000", "mosh_sessions 0");
+	parse_fails("mosh_sessions = ten\n", 1, "from 1 to 1000", "mosh_sessions not a number");
+	parse_fails("[user:alice]\nmosh_ports = 2000-2099\n", 2, "only valid in [default]",
+		    "mosh_ports in a user section");
 	parse_fails("dns = ,\n", 1, "lists no address", "dns without an address");
 	parse_fails("dns =\n", 1, "empty value", "empty dns");
 	parse_fails("[default]\nnetwork = bridge\nnetwork = none\n", 3, "duplicate key 'network'",

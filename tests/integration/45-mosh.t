@@ -1,0 +1,143 @@
+#!/bin/bash
+# mosh (issue 12). With network = pasta and bridge, plain mosh from a
+# client beyond the host (the test's remote namespace) reaches mosh-server
+# in the user's container: the container has a slice of mosh_ports, which
+# pasta forwards and the bridge DNATs, and mosh-server binds in it. A mosh
+# session keeps the container running after the ssh that started it has
+# gone (linger = 0), and the container stops when mosh ends. Where mosh
+# cannot work (network = none, mosh_ports = none) mosh-server says why.
+# Everything runs in namespaces this test makes (netns.sh).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=netns.sh
+. "$(dirname "$0")/netns.sh"
+# shellcheck source-path=SCRIPTDIR source=sshd.sh
+. "$(dirname "$0")/sshd.sh"
+require_root
+
+for p in mosh mosh-server mosh-client; do
+	command -v "$p" >/dev/null || nt_net_skip_all "no $p (apt install mosh)"
+done
+modes=()
+[ -x /usr/sbin/nft ] && modes+=(bridge)
+[ -x /usr/bin/pasta ] && [ -c /dev/net/tun ] && modes+=(pasta)
+[ ${#modes[@]} -gt 0 ] || nt_net_skip_all "neither nft (nftables) nor pasta (passt) is installed"
+nt_netns_setup
+nt_netns_ssh
+# The client connects from the remote namespace, to the host's address.
+NT_SSHD_LISTEN=$NT_HOST_IP
+
+nt_user; alice=$NT_USER
+
+# shellcheck disable=SC2317 # called through nt_until
+# keeper_holds_mosh USER CONF: the keeper of USER holds a pidfd of a process that
+# runs mosh-server (its fdinfo names the pid): it counts as a session.
+keeper_holds_mosh()
+{
+	local keeper f p
+
+	keeper=$(nt_ctl status "$1" --config "$2" 2>/dev/null | sed -n 's/.*(keeper \([0-9]*\)).*/\1/p')
+	[ -n "$keeper" ] || return 1
+	for f in /proc/"$keeper"/fdinfo/*; do
+		p=$(sed -n 's/^Pid:[[:space:]]*//p' "$f" 2>/dev/null)
+		[ -n "$p" ] && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = mosh-server ] && return 0
+	done
+	return 1
+}
+
+# shellcheck disable=SC2317 # called through nt_until
+no_lease()
+{
+	! grep -qs "^$alice " /run/nook/.net/.mosh/*
+}
+
+for mode in "${modes[@]}"; do
+	conf=$NT_TMP/$mode.conf
+	nt_config "$conf" "network=$mode" mosh_ports=61001-61040 mosh_sessions=4
+	nt_sshd_start "$conf"
+	nt_ssh_key "$alice"
+
+	# ---- the slice, and mosh-server's wrapper
+	out=$(nt_ssh "$alice" 'cat /usr/bin/mosh-server; test -x /run/nook/mosh-server && echo real-ok')
+	slice=$(sed -n 's/.*forwards UDP ports \(610[0-9][0-9]-610[0-9][0-9]\) .*/\1/p' <<<"$out")
+	like "$slice" '^610[0-9][0-9]-610[0-9][0-9]$' "$mode: the container has a slice of mosh_ports"
+	low=${slice%-*} high=${slice#*-}
+	is "$((high - low + 1))" 4 "$mode: ... mosh_sessions = 4 ports wide"
+	like "$out" "new -p $low:$high" "$mode: mosh-server inside binds in the slice"
+	like "$out" "real-ok" "$mode: the real mosh-server is there for the wrapper"
+	# The wrapper's own words, with the real mosh-server replaced by echo:
+	# -p goes in, the client's -s goes, and the command after -- is left.
+	# shellcheck disable=SC2016 # expanded inside
+	out=$(nt_ssh "$alice" 'sed "s|exec /run/nook/mosh-server|exec echo|" /usr/bin/mosh-server >/tmp/w
+		sh /tmp/w new -c 256 -s -l LANG=C.UTF-8 -- ls -s; sh /tmp/w other -s')
+	is "$out" "new -p $low:$high -c 256 -l LANG=C.UTF-8 -- ls -s
+other -s" "$mode: the wrapper adds -p, drops the client's -s, keeps the command and other uses"
+	nt_until 20 nt_not_running "$alice"
+	ok $? "$mode: the container stops after these logins (linger = 0)"
+
+	# ---- plain mosh from beyond the host
+	printf '%s\n' "Host *" "Port $NT_SSHD_PORT" "User $alice" "IdentityFile $NT_SSH_KEY" "IdentitiesOnly yes" \
+		"BatchMode yes" "StrictHostKeyChecking no" "UserKnownHostsFile /dev/null" \
+		"GlobalKnownHostsFile /dev/null" "LogLevel ERROR" "ConnectTimeout 10" >"$NT_TMP/mosh-ssh.config"
+	go=$NT_TMP/go-$mode
+	rm -f "$go"
+	# The command's words make the markers only when it runs, so what
+	# mosh echoes of the command line never matches them.
+	# shellcheck disable=SC2016 # expanded inside
+	cmd='echo "start""ed"; read x; echo "fin""ished-$x-$(cat /proc/1/comm)-$(id -un)-$(ss -Hlun | sed -n "s/.*:\([0-9]*\) .*/\1/p" | sort -u | tr "\n" ,)"'
+	timeout -k 5 150 nsenter --net="/run/netns/$NT_RNS" env LANG=C.UTF-8 TERM=xterm \
+		python3 "$NT_REPO/tests/integration/tty-driver.py" interact \
+		'started' "waitfile:$go" '' 'go\r' 'finished-' '' -- \
+		mosh --ssh="ssh -F $NT_TMP/mosh-ssh.config" "$NT_HOST_IP" -- sh -c "$cmd" \
+		>"$NT_TMP/mosh-$mode.out" 2>&1 </dev/null &
+	client=$!
+	NT_PIDS+=("$client")
+	nt_until 60 keeper_holds_mosh "$alice" "$conf"
+	ok $? "$mode: once its ssh is gone, mosh-server counts as a session of the container" ||
+		diag "$(cat "$NT_TMP/mosh-$mode.out")"
+	# The container runs (mosh holds it) until the go.
+	like "$(grep -s "^$alice " /run/nook/.net/.mosh/*)" "^$alice [0-9]+ " "$mode: the slice is leased on the host"
+	touch "$go"
+	nt_wait "$client"
+	# The driver drops what it waited for: what follows "finished-" is left.
+	all=$(cat "$NT_TMP/mosh-$mode.out")
+	unlike "$all" "missed=" "$mode: mosh's client shows the command's output (it waited for the keys)" ||
+		diag "$all"
+	like "$all" "exit=0" "$mode: ... and ends with it"
+	out=$(sed -n 's/^out://p' "$NT_TMP/mosh-$mode.out")
+	like "$out" "^go-nook-init-$alice-[0-9]+," \
+		"$mode: keys typed into mosh reach the command, in the container (pid 1 is nook-init), as the user"
+	port=$(sed -n "s/^go-nook-init-$alice-\([0-9]*\),.*/\1/p" <<<"$out")
+	ok "$([ -n "$port" ] && [ "$port" -ge "$low" ] && [ "$port" -le "$high" ] && echo 0 || echo 1)" \
+		"$mode: mosh-server's UDP port (${port:-none}) lies in the slice $slice"
+	nt_until 30 nt_settled "$alice"
+	ok $? "$mode: the container stops once mosh has ended"
+	nt_until 10 no_lease
+	ok $? "$mode: ... and gives its slice back"
+	nt_sshd_cleanup
+done
+
+if [ -x /usr/sbin/nft ]; then
+	out=$(nt_in_host nft list map inet nook mosh4 2>&1)
+	unlike "$out" "610[0-9][0-9]" "bridge: no DNAT of a mosh port is left in table inet nook"
+fi
+
+# ---- where mosh cannot work, mosh-server says why
+none=$NT_TMP/none.conf
+nt_config "$none" network=none
+out=$(nt_nexec "$alice" "$none" sh -c 'mosh-server new -s; echo "rc=$?"' 2>&1)
+like "$out" "mosh-server: mosh needs a network, and this container has network = none" \
+	"network = none: mosh-server says why mosh cannot work"
+like "$out" "rc=1" "... and fails"
+if [ -x /usr/bin/pasta ] && [ -c /dev/net/tun ]; then
+	off=$NT_TMP/off.conf
+	nt_config "$off" network=pasta mosh_ports=none
+	out=$(nt_nexec "$alice" "$off" sh -c 'mosh-server new -s; echo "rc=$?"' 2>&1)
+	like "$out" "mosh is turned off on this host \(mosh_ports = none" \
+		"mosh_ports = none: mosh-server says mosh is turned off"
+	like "$out" "rc=1" "... and fails"
+fi
+nt_until 20 nt_settled "$alice"
+ok $? "nothing of alice's is left running"
+
+done_testing
