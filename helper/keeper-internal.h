@@ -25,6 +25,11 @@ struct keeper {
 	int listen_fd, epfd, timer_fd, sig_fd;
 	int *sessions;
 	size_t n_sessions;
+	struct keeper_mosh {
+		int pidfd;
+		pid_t pid;
+	} * mosh; /* mosh-servers that count as sessions (keeper_mosh_check) */
+	size_t n_mosh;
 	uint64_t started_usec;
 	struct nook_keeper_rec rec;
 	struct stat sock_st;     /* the socket file we bound: stop() removes only that one */
@@ -46,13 +51,19 @@ void keeper_write_net_state(const struct keeper *k);
 int keeper_listen(struct keeper *k);
 /* SIGUSR1: recreate a removed run directory or socket. */
 void keeper_serve_again(struct keeper *k);
-/* With no session left: a mosh-server of the container's serves its
- * client over UDP, without ssh, and counts as one. Adopts each process
- * in the container's cgroup that runs the real mosh-server (which init
- * bound at /run/nook/mosh-server, in a directory of container root's);
- * returns how many. */
-size_t keeper_adopt_mosh(struct keeper *k);
-/* FD is a session's pidfd that became readable: true if it was one. */
+/* With no session left (the linger timer fired): a mosh-server of the
+ * container's serves its client over UDP, without ssh, and counts as a
+ * session. Drops the ones held that no longer qualify, takes new ones (at
+ * most mosh_sessions in all, one per port of the slice), and returns how
+ * many it holds. A process qualifies while it runs the real mosh-server
+ * (which init bound at /run/nook/mosh-server, in a directory of container
+ * root's), is not stopped, and maps no executable file but of that file's
+ * owner (nothing of the user's preloaded). The caller checks again every
+ * KEEPER_MOSH_RECHECK_MS. */
+#define KEEPER_MOSH_RECHECK_MS 10000
+size_t keeper_mosh_check(struct keeper *k);
+/* FD is a session's (or a held mosh-server's) pidfd that became
+ * readable: true if it was one. */
 bool keeper_session_gone(struct keeper *k, int fd);
 /* One request on CONN; returns 1 after "stop" (the container is gone). */
 int keeper_handle_client(struct keeper *k, int conn);

@@ -55,7 +55,7 @@ static int info_reply(const struct keeper *k, char *buf, size_t size)
 					      .keeper_pid = getpid(),
 					      .init_pidfd = -EBADF,
 					      .started_usec = k->started_usec,
-					      .sessions = (unsigned) k->n_sessions } };
+					      .sessions = (unsigned) (k->n_sessions + k->n_mosh) } };
 	int r = nook_cgroup_serialize(&k->cg, reply.info.cgroup, sizeof(reply.info.cgroup));
 
 	if (r < 0)
@@ -162,8 +162,150 @@ static void session_add(struct keeper *k, int pidfd)
 	disarm_timer(k);
 }
 
+/* /proc/PID/exe is the file ST describes. */
+static bool runs(pid_t pid, const struct stat *st)
+{
+	char path[32];
+	struct stat e;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	return stat(path, &e) == 0 && e.st_dev == st->st_dev && e.st_ino == st->st_ino;
+}
+
+/* PID runs REAL, is not stopped nor a child of a mosh-server, and every
+ * executable file it maps has REAL's owner. */
+static bool mosh_genuine(pid_t pid, const struct stat *real)
+{
+	char path[64], stat_text[512], *line = NULL, *close_paren;
+	_cleanup_fclose_ FILE *maps = NULL;
+	size_t size = 0;
+	bool ok = true;
+	pid_t ppid;
+
+	if (!runs(pid, real))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (nook_read_file_at(AT_FDCWD, path, stat_text, sizeof(stat_text)) <= 0)
+		return false;
+	close_paren = strrchr(stat_text, ')'); /* comm may hold anything */
+	if (!close_paren || close_paren[1] != ' ' || close_paren[2] == 'T' || close_paren[2] == 't')
+		return false;
+	/* Field 4: a child of a mosh-server (its terminal's, before the
+	 * shell) is part of that one's session. */
+	ppid = (pid_t) strtol(close_paren + 4, NULL, 10);
+	if (ppid > 1 && runs(ppid, real))
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = fopen(path, "re");
+	if (!maps)
+		return false;
+	/* "START-END PERMS OFFSET DEV INODE PATH": the executable mappings
+	 * of a file (an inode), and the file itself in map_files/START-END. */
+	while (ok && getline(&line, &size, maps) > 0) {
+		const char *range_end = strchr(line, ' '), *field = range_end;
+		struct stat st;
+
+		if (!range_end || strlen(range_end) < 5 || range_end[3] != 'x')
+			continue;
+		for (int i = 0; i < 3 && field; i++)
+			field = strchr(field + 1, ' ');
+		if (!field || strtoull(field + 1, NULL, 10) == 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%.*s", pid, (int) (range_end - line), line);
+		ok = stat(path, &st) == 0 && st.st_uid == real->st_uid;
+	}
+	free(line);
+	return ok;
+}
+
+static void mosh_drop(struct keeper *k, size_t i)
+{
+	(void) epoll_ctl(k->epfd, EPOLL_CTL_DEL, k->mosh[i].pidfd, NULL);
+	(void) close(k->mosh[i].pidfd);
+	k->mosh[i] = k->mosh[--k->n_mosh];
+}
+
+static bool mosh_held(const struct keeper *k, pid_t pid)
+{
+	for (size_t i = 0; i < k->n_mosh; i++)
+		if (k->mosh[i].pid == pid)
+			return true;
+	return false;
+}
+
+static void mosh_take(struct keeper *k, pid_t pid, const struct stat *real)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct keeper_mosh *m;
+	int pidfd = nook_pidfd_open(pid);
+
+	if (pidfd < 0)
+		return;
+	/* Still the same process (the pid was not reused meanwhile). */
+	m = mosh_genuine(pid, real) ? realloc(k->mosh, (k->n_mosh + 1) * sizeof(*m)) : NULL;
+	ev.data.fd = pidfd;
+	if (!m || epoll_ctl(k->epfd, EPOLL_CTL_ADD, pidfd, &ev) < 0) {
+		if (m)
+			k->mosh = m;
+		(void) close(pidfd);
+		return;
+	}
+	k->mosh = m;
+	k->mosh[k->n_mosh++] = (struct keeper_mosh) { .pidfd = pidfd, .pid = pid };
+	log_info("mosh-server (pid %d) of '%s' counts as a session", pid, k->u->name);
+}
+
+size_t keeper_mosh_check(struct keeper *k)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int root = -EBADF, real = -EBADF, dir = -EBADF;
+	_cleanup_fclose_ FILE *f = NULL;
+	char *line = NULL;
+	size_t size = 0;
+	struct stat st;
+	int procs;
+
+	if (!k->net.mosh_leased)
+		return 0;
+	root = nook_init_root_open(k->c.init_pid, k->c.init_pidfd);
+	/* Bound there by init, in a directory of container root's. */
+	if (root >= 0)
+		real = (int) syscall(SYS_openat2, root, "run/nook/mosh-server", &how, sizeof(how));
+	if (real < 0 || fstat(real, &st) < 0) {
+		while (k->n_mosh > 0)
+			mosh_drop(k, 0);
+		return 0;
+	}
+	for (size_t i = k->n_mosh; i-- > 0;)
+		if (nook_pidfd_exited(k->mosh[i].pidfd) || !mosh_genuine(k->mosh[i].pid, &st))
+			mosh_drop(k, i);
+	dir = nook_cgroup_open_dir(&k->cg, 0, NOOK_CG_LEAF_CONTAINER);
+	procs = dir >= 0 ? openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC) : -EBADF;
+	f = procs >= 0 ? fdopen(procs, "re") : NULL;
+	if (!f && procs >= 0)
+		(void) close(procs);
+	while (f && k->n_mosh < k->u->set.mosh_sessions && getline(&line, &size, f) > 0) {
+		pid_t pid = (pid_t) strtol(line, NULL, 10);
+
+		if (pid > 1 && !mosh_held(k, pid) && mosh_genuine(pid, &st))
+			mosh_take(k, pid, &st);
+	}
+	free(line);
+	return k->n_mosh;
+}
+
 bool keeper_session_gone(struct keeper *k, int fd)
 {
+	for (size_t i = 0; i < k->n_mosh; i++) {
+		if (k->mosh[i].pidfd != fd)
+			continue;
+		mosh_drop(k, i);
+		/* The linger is over: the timer checks for others, or stops. */
+		if (k->n_sessions == 0 && k->n_mosh == 0)
+			keeper_arm_timer(k, 0);
+		return true;
+	}
 	for (size_t i = 0; i < k->n_sessions; i++) {
 		if (k->sessions[i] != fd)
 			continue;
@@ -175,59 +317,6 @@ bool keeper_session_gone(struct keeper *k, int fd)
 		return true;
 	}
 	return false;
-}
-
-/* /proc/PID/exe is the file ST describes. */
-static bool runs(pid_t pid, const struct stat *st)
-{
-	char path[32];
-	struct stat e;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	return stat(path, &e) == 0 && e.st_dev == st->st_dev && e.st_ino == st->st_ino;
-}
-
-size_t keeper_adopt_mosh(struct keeper *k)
-{
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS };
-	_cleanup_close_ int root = -EBADF, real = -EBADF, dir = -EBADF;
-	char buf[16384];
-	struct stat st;
-	size_t n = 0;
-
-	if (!k->net.mosh_leased)
-		return 0;
-	root = nook_init_root_open(k->c.init_pid, k->c.init_pidfd);
-	if (root < 0)
-		return 0;
-	/* Bound there by init, in a directory of container root's. */
-	real = (int) syscall(SYS_openat2, root, "run/nook/mosh-server", &how, sizeof(how));
-	if (real < 0 || fstat(real, &st) < 0)
-		return 0;
-	dir = nook_cgroup_open_dir(&k->cg, 0, NOOK_CG_LEAF_CONTAINER);
-	if (dir < 0 || nook_read_file_at(dir, "cgroup.procs", buf, sizeof(buf)) <= 0)
-		return 0;
-	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		pid_t pid = (pid_t) strtol(line, NULL, 10);
-		int pidfd;
-
-		if (pid <= 1 || !runs(pid, &st))
-			continue;
-		pidfd = nook_pidfd_open(pid);
-		if (pidfd < 0)
-			continue;
-		/* Still the same process (the pid was not reused meanwhile). */
-		if (!runs(pid, &st)) {
-			(void) close(pidfd);
-			continue;
-		}
-		log_info("mosh-server (pid %d) of '%s' counts as a session", pid, k->u->name);
-		session_add(k, pidfd);
-		n++;
-	}
-	return n;
 }
 
 static void reply_error(int conn, enum nook_reply_error error)

@@ -317,8 +317,12 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 				_cleanup_close_ int lock = -EBADF;
 
 				(void) !read(k.timer_fd, &ticks, sizeof(ticks));
-				if (k.n_sessions > 0 || keeper_adopt_mosh(&k) > 0)
+				if (k.n_sessions > 0)
 					continue;
+				if (keeper_mosh_check(&k) > 0) {
+					keeper_arm_timer(&k, KEEPER_MOSH_RECHECK_MS);
+					continue;
+				}
 				/* Never block on the lock here: its holder may be
 				 * waiting for our answer. */
 				lock = nook_trylock_user(k.rundir);

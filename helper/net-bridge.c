@@ -92,7 +92,7 @@ static int bridge_host_prepare(const struct nook_user *u, struct nook_net *n)
 static int bridge_rules(const struct nook_user *u, struct nook_net *n)
 {
 	_cleanup_free_ char *script = NULL;
-	bool needs_elements = !u->set.isolate || u->set.host_access || n->mosh_leased;
+	bool needs_elements = !u->set.isolate || u->set.host_access;
 	int r;
 
 	r = nft_ruleset_start(u, n, &script, &n->rules_hash);
@@ -120,9 +120,11 @@ static int bridge_prepare(const struct nook_user *u, struct nook_net *n, const c
 	snprintf(n->veth, sizeof(n->veth), "nk-%x", (unsigned) u->uid);
 	r = bridge_host_prepare(u, n);
 	if (r >= 0) {
-		mosh_prepare(u, n); /* its DNAT goes in with the rules */
+		mosh_prepare(u, n);
 		r = bridge_rules(u, n);
 	}
+	if (r >= 0)
+		mosh_dnat_start(u, n);
 	if (r < 0)
 		return r;
 	inet_ntop(AF_INET, &n->addr4, ret->addr4, sizeof(ret->addr4));
@@ -182,6 +184,7 @@ static int bridge_start(const struct nook_user *u, struct nook_net *n)
 				nft_rules_mark(dir, u->set.bridge, gen, n->rules_hash);
 		}
 	}
+	mosh_dnat_wait(u, n);
 	r = nook_nl_open(-1, &nl);
 	if (r < 0)
 		return r;
@@ -219,7 +222,7 @@ static int bridge_start(const struct nook_user *u, struct nook_net *n)
 static void bridge_stop(const struct nook_user *u, struct nook_net *n)
 {
 	_cleanup_close_ int dir = -EBADF, lock = -EBADF;
-	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN] = "", name[16], ports[16];
+	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN] = "", name[16];
 	struct nook_nl nl;
 
 	/* A start that failed before bridge_start: the rules' child must be
@@ -248,9 +251,7 @@ static void bridge_stop(const struct nook_user *u, struct nook_net *n)
 		inet_ntop(AF_INET6, &n->addr6, a6, sizeof(a6));
 	/* Only a start that reached nftables made elements, but the table
 	 * may have to go regardless. */
-	if (n->mosh_leased)
-		snprintf(ports, sizeof(ports), "%u-%u", n->mosh_low, n->mosh_high);
-	nft_table_release(dir, a4, a6, n->elements, n->mosh_leased ? ports : NULL);
+	nft_table_release(dir, a4, a6, n->elements);
 	n->elements = false;
 }
 
@@ -269,7 +270,7 @@ static void drop_users_lease(int bdir, const char *name, const struct lease *l, 
 	(void) unlinkat(bdir, name, 0);
 	/* Whatever its flags say: it may have died while taking over an
 	 * address whose elements were someone else's. */
-	nft_table_release(ctx->dir, l->addr4, l->addr6, true, NULL);
+	nft_table_release(ctx->dir, l->addr4, l->addr6, true);
 }
 
 static void bridge_recover(const struct nook_user *u)

@@ -62,7 +62,9 @@ struct lease {
 	char user[NOOK_USER_MAX + 1];
 	pid_t pid;
 	unsigned long long start;
-	char flags[3]; /* [0] 's': isolate = no; [1] 'h': host_access = yes */
+	/* an address: [0] 's': isolate = no; [1] 'h': host_access = yes;
+	 * a mosh slice: its ports, LOW-HIGH */
+	char flags[16];
 	char addr4[INET_ADDRSTRLEN], addr6[INET6_ADDRSTRLEN];
 };
 /* The directory (created with CREATE), checked to be root's and 0700. */
@@ -89,9 +91,8 @@ void nft_rules_mark(int dir, const char *bridge, uint32_t gen, uint64_t hash);
 /* The script for U's bridge and N's elements (*RET: free), and the hash of
  * its chains' text. */
 int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char **ret, uint64_t *ret_hash);
-/* After a lease is gone: its elements (and the DNAT of its MOSH_PORTS,
- * "LOW-HIGH", unless NULL), or the whole table. Under the lock. */
-void nft_table_release(int dir, const char *a4, const char *a6, bool elements, const char *mosh_ports);
+/* After a lease is gone: its elements, or the whole table. Under the lock. */
+void nft_table_release(int dir, const char *a4, const char *a6, bool elements);
 /* The table and its sets and maps (add: idempotent). */
 void nft_put_sets(FILE *f);
 /* The DNAT of mosh's PORTS ("LOW-HIGH") to A4 (and A6 unless empty): put
@@ -103,5 +104,12 @@ void nft_put_mosh(FILE *f, const char *ports, const char *a4, const char *a6, bo
 /* Takes a slice for U (N's address, if any, goes into the lease), or says
  * in n->mosh_why why mosh cannot work. Never fails the start. */
 void mosh_prepare(const struct nook_user *u, struct nook_net *n);
-/* Gives the slice back (the bridge's DNAT went with bridge_stop). */
-void mosh_release(struct nook_net *n);
+/* Bridge: starts nft on the slice's DNAT (a batch of its own: a failure
+ * costs mosh, not the start), and waits for it (once the rules are in). */
+void mosh_dnat_start(const struct nook_user *u, struct nook_net *n);
+void mosh_dnat_wait(const struct nook_user *u, struct nook_net *n);
+/* Removes the DNAT and gives the slice back: before the bridge's stop,
+ * which may remove the whole table. */
+void mosh_release(const struct nook_user *u, struct nook_net *n);
+/* A dead keeper's slices of U: their DNAT and leases. */
+void mosh_recover(const struct nook_user *u);

@@ -9,13 +9,20 @@
  * (nook_mosh_adopt, keeper-serve.c).
  *
  * Slices are leased like addresses: /run/nook/.net/.mosh/<index> holds
- * "USER KEEPER-PID KEEPER-START - ADDR4 [ADDR6]", the address the bridge
- * DNATs the slice to ("-" for pasta). The index starts at uid modulo the
- * number of slices and moves on while a live keeper of another user holds
- * it; a dead keeper's lease is taken over, and its DNAT (it may be
- * another user's address) removed by the next nft run.
+ * "USER KEEPER-PID KEEPER-START LOW-HIGH ADDR4 [ADDR6]", the ports and the
+ * address the bridge DNATs them to ("-" for pasta). The index starts at
+ * uid modulo the number of slices and moves on while a live keeper of
+ * another user holds it. A dead keeper's lease is taken over, or removed
+ * when its user's next start recovers (nook_net_recover), once its DNAT
+ * (it names what the lease says) is gone. A lease stays while its DNAT
+ * could not be removed, so that the next attempt knows what to remove.
+ *
+ * The DNAT is nft's own batch (a failure costs the container mosh, never
+ * its start); every change of it, and of the leases, is made under the
+ * lock of /run/nook/.net.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -33,7 +40,8 @@
 
 #define USE_SSH "use ssh, with screen or tmux to keep a session"
 
-/* The lower layer has a mosh-server: the container could run it. */
+/* The lower layer has a mosh-server that init will wrap: a regular file of
+ * root's (mount-files.c makes the same check inside). */
 static bool lower_has_mosh(const struct nook_user *u)
 {
 	char path[4096];
@@ -41,7 +49,7 @@ static bool lower_has_mosh(const struct nook_user *u)
 
 	if ((size_t) snprintf(path, sizeof(path), "%s" MOSH_SERVER, u->set.rootfs) >= sizeof(path))
 		return false;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0;
 }
 
 static int mosh_lease_write(int fd, const struct nook_user *u, const struct nook_net *n)
@@ -57,15 +65,53 @@ static int mosh_lease_write(int fd, const struct nook_user *u, const struct nook
 		if (n->v6)
 			inet_ntop(AF_INET6, &n->addr6, a6, sizeof(a6));
 	}
-	len = snprintf(line, sizeof(line), "%s %d %llu - %s %s\n", u->name, getpid(), start, a4, a6);
+	len = snprintf(line, sizeof(line), "%s %d %llu %u-%u %s %s\n", u->name, getpid(), start, n->mosh_low,
+		       n->mosh_high, a4, a6);
 	if (len < 0 || (size_t) len >= sizeof(line))
 		return -ENOBUFS;
 	return nook_write_all(fd, line, (size_t) len);
 }
 
-/* Takes the first free slice from uid % slices on. */
-static int mosh_lease_take(int mdir, const struct nook_user *u, unsigned slices, struct nook_net *n)
+/* Removes the DNAT of PORTS to A4 (and A6) that lease L names, if any, or
+ * the whole table when no bridge container is left to use it (it would
+ * otherwise be made for nothing). Under the lock. */
+static int dnat_remove(int dir, const struct lease *l)
 {
+	struct nook_nft_job job;
+	char *mem = NULL, what[64];
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	if (strcmp(l->addr4, "-") == 0)
+		return 0;
+	f = open_memstream(&mem, &len);
+	if (!f)
+		return -ENOMEM;
+	if (leases_alive(dir) == 0) {
+		fprintf(f, "add table inet nook\ndelete table inet nook\n");
+	} else {
+		nft_put_sets(f);
+		nft_put_mosh(f, l->flags, l->addr4, l->addr6, false);
+	}
+	if (fclose(f) != 0 || !mem) {
+		free(mem);
+		return -ENOMEM;
+	}
+	snprintf(what, sizeof(what), "removing mosh's DNAT of %s", l->flags);
+	r = nft_spawn(mem, &job);
+	if (r >= 0)
+		r = nft_wait(&job, what);
+	free(mem);
+	return r;
+}
+
+/* Takes the first free slice from uid % slices on; WIDTH ports each from
+ * LOW. Under the lock. */
+static int mosh_lease_take(int dir, int mdir, const struct nook_user *u, unsigned slices, struct nook_net *n)
+{
+	unsigned width = u->set.mosh_sessions, low = NOOK_MOSH_LOW(u->set.mosh_ports);
+
 	for (unsigned k = 0; k < slices; k++) {
 		unsigned i = (unsigned) ((u->uid + k) % slices);
 		_cleanup_close_ int fd = -EBADF;
@@ -79,52 +125,48 @@ static int mosh_lease_take(int mdir, const struct nook_user *u, unsigned slices,
 			r = lease_read(mdir, name, &l);
 			if (r >= 0 && strcmp(l.user, u->name) != 0 && lease_alive(&l))
 				continue;
-			/* A dead keeper's: its DNAT may still be in place. */
-			if (r >= 0 && strcmp(l.addr4, "-") != 0) {
-				snprintf(n->mosh_stale4, sizeof(n->mosh_stale4), "%s", l.addr4);
-				snprintf(n->mosh_stale6, sizeof(n->mosh_stale6), "%s", l.addr6);
-			}
+			/* A dead keeper's (or ours, of a keeper that died):
+			 * its DNAT first, or the slice is not free. */
+			if (r >= 0 && dnat_remove(dir, &l) < 0)
+				continue;
 			(void) unlinkat(mdir, name, 0);
 			fd = openat(mdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		}
 		if (fd < 0)
 			return -errno;
+		n->mosh_index = i;
+		n->mosh_low = (uint16_t) (low + i * width);
+		n->mosh_high = (uint16_t) (n->mosh_low + width - 1);
 		r = mosh_lease_write(fd, u, n);
 		if (r < 0) {
 			(void) unlinkat(mdir, name, 0);
 			return r;
 		}
-		n->mosh_index = i;
 		return 0;
 	}
 	return -EADDRNOTAVAIL;
 }
 
-/* pasta has no nft run of its own: a dead bridge keeper's DNAT of the
- * slice would take its packets, so it goes now (with the whole table when
- * no bridge container is left). Under the lock. */
-static void mosh_drop_stale(int dir, struct nook_net *n, const char *ports)
+static int mosh_dir_lock(bool create, int *ret_dir, int *ret_lock)
 {
-	struct nook_nft_job job;
-	char *mem = NULL;
-	size_t len = 0;
-	FILE *f;
+	_cleanup_close_ int dir = net_dir_lock(create, ret_lock);
+	int mdir;
 
-	if (!*n->mosh_stale4 || n->mode == NOOK_NET_BRIDGE)
-		return;
-	f = open_memstream(&mem, &len);
-	if (!f)
-		return;
-	if (leases_alive(dir) == 0) {
-		fprintf(f, "add table inet nook\ndelete table inet nook\n");
-	} else {
-		nft_put_sets(f);
-		nft_put_mosh(f, ports, n->mosh_stale4, n->mosh_stale6, false);
+	if (dir < 0)
+		return dir;
+	/* EEXIST is fine; any other failure shows in the open. */
+	if (create)
+		(void) mkdirat(dir, MOSH_DIR, 0700);
+	mdir = openat(dir, MOSH_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (mdir < 0) {
+		int r = -errno;
+
+		(void) close(*ret_lock);
+		*ret_lock = -EBADF;
+		return r;
 	}
-	if (fclose(f) == 0 && mem && nft_spawn(mem, &job) >= 0)
-		(void) nft_wait(&job, "a dead keeper's mosh ports");
-	free(mem);
-	*n->mosh_stale4 = '\0';
+	*ret_dir = TAKE_FD(dir);
+	return mdir;
 }
 
 void mosh_prepare(const struct nook_user *u, struct nook_net *n)
@@ -132,7 +174,6 @@ void mosh_prepare(const struct nook_user *u, struct nook_net *n)
 	_cleanup_close_ int dir = -EBADF, lock = -EBADF, mdir = -EBADF;
 	uint32_t p = u->set.mosh_ports;
 	unsigned width = u->set.mosh_sessions, slices;
-	char ports[16];
 	int r;
 
 	if (!lower_has_mosh(u))
@@ -152,15 +193,8 @@ void mosh_prepare(const struct nook_user *u, struct nook_net *n)
 		log_warn("mosh_ports holds fewer than mosh_sessions = %u ports: mosh cannot work", width);
 		return;
 	}
-	dir = net_dir_lock(true, &lock);
-	if (dir < 0) {
-		log_warn("mosh for '%s': " NOOK_RUN_DIR "/" NET_DIR ": %s", u->name, strerror(-dir));
-		return;
-	}
-	/* EEXIST is fine; any other failure shows in the open. */
-	(void) mkdirat(dir, MOSH_DIR, 0700);
-	mdir = openat(dir, MOSH_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	r = mdir < 0 ? -errno : mosh_lease_take(mdir, u, slices, n);
+	mdir = mosh_dir_lock(true, &dir, &lock);
+	r = mdir < 0 ? mdir : mosh_lease_take(dir, mdir, u, slices, n);
 	if (r < 0) {
 		log_warn("no mosh ports for '%s' (mosh_ports %u-%u, %u slices): %s", u->name,
 			 NOOK_MOSH_LOW(p), NOOK_MOSH_HIGH(p), slices,
@@ -168,14 +202,47 @@ void mosh_prepare(const struct nook_user *u, struct nook_net *n)
 		return;
 	}
 	n->mosh_leased = true;
-	n->mosh_low = (uint16_t) (NOOK_MOSH_LOW(p) + n->mosh_index * width);
-	n->mosh_high = (uint16_t) (n->mosh_low + width - 1);
 	n->mosh_why = NULL;
-	snprintf(ports, sizeof(ports), "%u-%u", n->mosh_low, n->mosh_high);
-	mosh_drop_stale(dir, n, ports);
 }
 
-void mosh_release(struct nook_net *n)
+void mosh_dnat_start(const struct nook_user *u, struct nook_net *n)
+{
+	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN] = "", ports[16];
+	char *mem = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!n->mosh_leased || n->mode != NOOK_NET_BRIDGE)
+		return;
+	f = open_memstream(&mem, &len);
+	if (!f)
+		return;
+	inet_ntop(AF_INET, &n->addr4, a4, sizeof(a4));
+	if (n->v6)
+		inet_ntop(AF_INET6, &n->addr6, a6, sizeof(a6));
+	snprintf(ports, sizeof(ports), "%u-%u", n->mosh_low, n->mosh_high);
+	nft_put_sets(f);
+	nft_put_mosh(f, ports, a4, a6, true);
+	/* Whether nft ran or not, the release must try to remove it. */
+	n->mosh_dnat = true;
+	if (fclose(f) == 0 && mem && nft_spawn(mem, &n->mosh_nft) < 0)
+		log_warn("mosh for '%s': cannot start nft for the DNAT of ports %s", u->name, ports);
+	free(mem);
+}
+
+void mosh_dnat_wait(const struct nook_user *u, struct nook_net *n)
+{
+	char what[64];
+
+	if (n->mosh_nft.pid <= 0)
+		return;
+	snprintf(what, sizeof(what), "mosh's DNAT for '%s'", u->name);
+	if (nft_wait(&n->mosh_nft, what) < 0)
+		log_warn("mosh does not reach the container of '%s' (ports %u-%u)", u->name, n->mosh_low,
+			 n->mosh_high);
+}
+
+void mosh_release(const struct nook_user *u, struct nook_net *n)
 {
 	_cleanup_close_ int dir = -EBADF, lock = -EBADF, mdir = -EBADF;
 	struct lease l;
@@ -183,13 +250,51 @@ void mosh_release(struct nook_net *n)
 
 	if (!n->mosh_leased)
 		return;
+	/* A start that ended before bridge_start. */
+	if (n->mosh_nft.pid > 0)
+		mosh_dnat_wait(u, n);
 	n->mosh_leased = false;
-	dir = net_dir_lock(false, &lock);
-	if (dir < 0)
+	mdir = mosh_dir_lock(false, &dir, &lock);
+	if (mdir < 0)
 		return;
-	mdir = openat(dir, MOSH_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	snprintf(name, sizeof(name), "%u", n->mosh_index);
-	/* Ours only: a keeper that took it over after us keeps it. */
-	if (mdir >= 0 && lease_read(mdir, name, &l) >= 0 && l.pid == getpid())
-		(void) unlinkat(mdir, name, 0);
+	/* Ours only: a keeper that took it over after us keeps it. It names
+	 * our DNAT; if that cannot go, it stays for the next attempt. */
+	if (lease_read(mdir, name, &l) < 0 || l.pid != getpid())
+		return;
+	if (n->mosh_dnat && dnat_remove(dir, &l) < 0) {
+		log_warn("mosh's DNAT of ports %s for '%s' is left in table inet nook", l.flags, u->name);
+		return;
+	}
+	(void) unlinkat(mdir, name, 0);
+}
+
+/* U's leases whose keeper is gone: their DNAT, then the lease. */
+void mosh_recover(const struct nook_user *u)
+{
+	_cleanup_close_ int dir = -EBADF, lock = -EBADF, mdir = -EBADF;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *e;
+	int fd;
+
+	mdir = mosh_dir_lock(false, &dir, &lock);
+	if (mdir < 0)
+		return;
+	fd = dup(mdir);
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		(void) close(fd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		struct lease l;
+
+		if (e->d_name[0] == '.' || lease_read(mdir, e->d_name, &l) < 0 ||
+		    strcmp(l.user, u->name) != 0 || lease_alive(&l))
+			continue;
+		if (dnat_remove(dir, &l) >= 0)
+			(void) unlinkat(mdir, e->d_name, 0);
+	}
 }

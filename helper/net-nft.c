@@ -12,9 +12,10 @@
  *   - input: from the bridge, accept replies and DNS to the bridge's own
  *     address, drop the rest unless the source has host_access = yes
  *     (sets hostaccess4/hostaccess6);
- *   - dnat: UDP to a container's slice of mosh_ports, from outside the
- *     bridge, goes to that container (maps mosh4/mosh6, port range to
- *     address: net-mosh.c); forward lets these through.
+ *   - dnat: UDP to the host's own addresses on a container's slice of
+ *     mosh_ports, from outside the bridge, goes to that container (maps
+ *     mosh4/mosh6, port range to address, filled by net-mosh.c); forward
+ *     lets what was DNATed to mosh_ports through.
  * The sets hold only opt-outs, so a container whose entry is missing is
  * confined: the rules fail closed. Bridged frames reach the forward hook
  * only through br_netfilter (nf_call_iptables is set on bridges nook
@@ -267,6 +268,7 @@ int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char 
 {
 	const char *br = u->set.bridge;
 	char s4[64], s6[64] = "", gw4[INET_ADDRSTRLEN], a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN] = "";
+	uint32_t mosh = u->set.mosh_ports; /* host-wide: the same for every container */
 	char *mem = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&mem, &len);
@@ -292,7 +294,6 @@ int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char 
 		"add rule inet nook %1$s-fwd iifname \"%1$s\" oifname \"%1$s\" ip daddr != @shared4 drop\n"
 		"add rule inet nook %1$s-fwd iifname \"%1$s\" oifname \"%1$s\" ip6 saddr != @shared6 drop\n"
 		"add rule inet nook %1$s-fwd iifname \"%1$s\" oifname \"%1$s\" ip6 daddr != @shared6 drop\n"
-		"add rule inet nook %1$s-fwd oifname \"%1$s\" iifname != \"%1$s\" ct status dnat meta l4proto udp accept\n"
 		"add rule inet nook %1$s-fwd oifname \"%1$s\" iifname != \"%1$s\" ct state != { established, related } drop\n"
 		"add chain inet nook %1$s-in { type filter hook input priority filter; policy accept; }\n"
 		"flush chain inet nook %1$s-in\n"
@@ -303,14 +304,26 @@ int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char 
 		"add rule inet nook %1$s-in iifname \"%1$s\" ip6 saddr @hostaccess6 accept\n"
 		"add rule inet nook %1$s-in iifname \"%1$s\" drop\n"
 		"add chain inet nook %1$s-dnat { type nat hook prerouting priority dstnat; policy accept; }\n"
-		"flush chain inet nook %1$s-dnat\n"
-		"add rule inet nook %1$s-dnat iifname != \"%1$s\" dnat ip to udp dport map @mosh4\n",
+		"flush chain inet nook %1$s-dnat\n",
 		br, s4, gw4);
 	if (n->v6)
+		fprintf(f, "add rule inet nook %1$s-nat ip6 saddr %2$s ip6 daddr != %2$s masquerade\n", br,
+			s6);
+	if (mosh) {
+		/* UDP sent to the host itself (not through it) on a slice of
+		 * mosh_ports goes to the container that holds the slice; the
+		 * forward chain lets in what was DNATed to these ports. */
 		fprintf(f,
-			"add rule inet nook %1$s-nat ip6 saddr %2$s ip6 daddr != %2$s masquerade\n"
-			"add rule inet nook %1$s-dnat iifname != \"%1$s\" dnat ip6 to udp dport map @mosh6\n",
-			br, s6);
+			"add rule inet nook %1$s-dnat iifname != \"%1$s\" fib daddr type local dnat ip to udp dport map @mosh4\n",
+			br);
+		fprintf(f,
+			"insert rule inet nook %s-fwd oifname \"%s\" iifname != \"%s\" ct status dnat udp dport %u-%u accept\n",
+			br, br, br, (unsigned) NOOK_MOSH_LOW(mosh), (unsigned) NOOK_MOSH_HIGH(mosh));
+		if (n->v6)
+			fprintf(f,
+				"add rule inet nook %1$s-dnat iifname != \"%1$s\" fib daddr type local dnat ip6 to udp dport map @mosh6\n",
+				br);
+	}
 	if (fflush(f) != 0 || !mem) {
 		(void) fclose(f);
 		free(mem);
@@ -318,14 +331,6 @@ int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char 
 	}
 	*ret_hash = text_hash(mem, len);
 	put_addresses(f, a4, a6, !u->set.isolate, u->set.host_access);
-	if (n->mosh_leased) {
-		char ports[16];
-
-		snprintf(ports, sizeof(ports), "%u-%u", n->mosh_low, n->mosh_high);
-		if (*n->mosh_stale4)
-			nft_put_mosh(f, ports, n->mosh_stale4, n->mosh_stale6, false);
-		nft_put_mosh(f, ports, a4, a6, true);
-	}
 	if (fclose(f) != 0 || !mem) {
 		free(mem);
 		return -ENOMEM;
@@ -336,7 +341,7 @@ int nft_ruleset_start(const struct nook_user *u, const struct nook_net *n, char 
 
 /* After a lease is gone: its elements, or the whole table when no live
  * lease is left. Called under the lock. */
-void nft_table_release(int dir, const char *a4, const char *a6, bool elements, const char *mosh_ports)
+void nft_table_release(int dir, const char *a4, const char *a6, bool elements)
 {
 	char *mem = NULL, what[80];
 	size_t len = 0;
@@ -360,8 +365,6 @@ void nft_table_release(int dir, const char *a4, const char *a6, bool elements, c
 	} else {
 		nft_put_sets(f);
 		put_addresses(f, a4, a6, false, false);
-		if (mosh_ports)
-			nft_put_mosh(f, mosh_ports, a4, a6, false);
 	}
 	if (fclose(f) != 0 || !mem) {
 		free(mem);

@@ -88,7 +88,8 @@ int nook_net_prepare(const struct nook_user *u, struct nook_net *n)
 				 .userns_fd = -EBADF,
 				 .pasta_pidfd = -EBADF,
 				 .pasta_ready_fd = -EBADF,
-				 .nft.err_fd = -EBADF };
+				 .nft.err_fd = -EBADF,
+				 .mosh_nft.err_fd = -EBADF };
 	m = net_mode(n);
 	have_host = m->dns && read_host_resolv(host, sizeof(host)) >= 0;
 
@@ -158,9 +159,9 @@ void nook_net_stop(const struct nook_user *u, struct nook_net *n)
 {
 	const struct net_mode *m = net_mode(n);
 
+	mosh_release(u, n); /* before the bridge's stop, which may remove the table */
 	if (m->stop)
 		m->stop(u, n);
-	mosh_release(n);
 	if (n->netns_fd >= 0)
 		(void) close(n->netns_fd);
 	if (n->userns_fd >= 0)
@@ -172,6 +173,7 @@ void nook_net_recover(const struct nook_user *u)
 {
 	/* Every mode's leftovers, whatever the user's mode is now: the
 	 * configuration may have changed since the keeper that died. */
+	mosh_recover(u); /* first: the bridge's may remove the table */
 	for (size_t i = 0; i < ELEMENTSOF(net_modes); i++)
 		if (net_modes[i] && net_modes[i]->recover)
 			net_modes[i]->recover(u);

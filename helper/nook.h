@@ -353,7 +353,8 @@ struct nook_net {
 	bool mosh_leased;
 	unsigned mosh_index;
 	uint16_t mosh_low, mosh_high;
-	char mosh_stale4[INET_ADDRSTRLEN], mosh_stale6[INET6_ADDRSTRLEN]; /* a dead keeper's DNAT */
+	struct nook_nft_job mosh_nft; /* bridge: nft adding the DNAT, until waited */
+	bool mosh_dnat;               /* bridge: the DNAT may be in place */
 	const char *mosh_why;
 };
 /* Before the container exists: takes the address lease and writes the

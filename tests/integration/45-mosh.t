@@ -117,7 +117,63 @@ other -s" "$mode: the wrapper adds -p, drops the client's -s, keeps the command 
 	nt_sshd_cleanup
 done
 
+# ---- what counts as a mosh session, with the last mode's configuration
+# A mosh-server that no client reached waits 60 s for one: it holds the
+# container meanwhile (nookctl stop ends it here).
+out=$(nt_nexec "$alice" "$conf" sh -c 'mosh-server new 2>&1 >/dev/null' </dev/null)
+like "$out" "detached, pid = [0-9]+" "a mosh-server started by nookctl exec detaches"
+nt_until 20 keeper_holds_mosh "$alice" "$conf"
+ok $? "... and holds the container once exec has ended"
+nt_ctl stop "$alice" --config "$conf" >/dev/null 2>&1
+nt_until 20 nt_settled "$alice"
+ok $? "nookctl stop ends it with the container"
+# Stopped, it is nobody's session: the keeper checks again every 10 s
+# (a stop inside is undone by the kernel's SIGCONT once the exec's
+# process group is orphaned, so the test stops it from the host).
+out=$(nt_nexec "$alice" "$conf" sh -c 'mosh-server new 2>&1 >/dev/null' </dev/null)
+like "$out" "detached, pid = [0-9]+" "another mosh-server"
+nt_until 20 keeper_holds_mosh "$alice" "$conf"
+ok $? "... holds the container"
+cg=$(nt_ctl status "$alice" --config "$conf" 2>/dev/null | sed -n 's/^ *cgroup: *//p')
+stopped=0
+while read -r p; do
+	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = mosh-server ] && kill -STOP "$p" && stopped=$((stopped + 1))
+done < <(find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null)
+like "$stopped" '^[1-9]' "... whose processes the test stops from the host ($stopped)"
+nt_until 40 nt_settled "$alice"
+ok $? "... until it is stopped (SIGSTOP): then the container stops"
+nt_ctl stop "$alice" --config "$conf" >/dev/null 2>&1 # after a failure: the next checks start afresh
+# With a library of the user's preloaded it could run anything: it does
+# not count either.
+# shellcheck disable=SC2016 # expanded inside
+out=$(nt_nexec "$alice" "$conf" sh -c 'cp /usr/lib/x86_64-linux-gnu/libutil.so.1 "$HOME/libmine.so" 2>/dev/null ||
+		cp "$(ldd /bin/sh | sed -n "s/.*libc.so.6 => \([^ ]*\).*/\1/p")" "$HOME/libmine.so"
+	LD_PRELOAD=$HOME/libmine.so mosh-server new 2>&1 >/dev/null' </dev/null)
+like "$out" "detached, pid = [0-9]+" "a mosh-server with the user's own library preloaded starts"
+nt_until 20 nt_settled "$alice"
+ok $? "... and does not keep the container"
+nt_ctl stop "$alice" --config "$conf" >/dev/null 2>&1 # after a failure: the next checks start afresh
+
+# A keeper killed with SIGKILL leaves its slice's lease and DNAT: the
+# user's next start removes them (bridge: a lease that names an address).
 if [ -x /usr/sbin/nft ]; then
+	bconf=$NT_TMP/bridge.conf
+	out=$(nt_nexec "$alice" "$bconf" sh -c 'mosh-server new 2>&1 >/dev/null' </dev/null)
+	nt_until 20 keeper_holds_mosh "$alice" "$bconf"
+	ok $? "bridge: a mosh-server holds the container"
+	keeper=$(nt_ctl status "$alice" --config "$bconf" 2>/dev/null | sed -n 's/.*(keeper \([0-9]*\)).*/\1/p')
+	like "$(nt_in_host nft list map inet nook mosh4 2>&1)" "610[0-9][0-9]-610[0-9][0-9] : 10\.213\." \
+		"bridge: its slice is DNATed to the container"
+	kill -KILL "$keeper"
+	nt_until 20 nt_gone "$keeper"
+	ok $? "bridge: its keeper is killed with SIGKILL"
+	like "$(grep -s "^$alice $keeper " /run/nook/.net/.mosh/*)" "^$alice $keeper " "bridge: ... and leaves its lease"
+	is "$(nt_nexec "$alice" "$bconf" echo recovered 2>"$NT_TMP/recover.err")" recovered "bridge: the next start works"
+	like "$(cat "$NT_TMP/recover.err")" "cleaning up after the previous container" "bridge: ... after cleaning up"
+	nt_until 30 nt_settled "$alice"
+	ok $? "bridge: ... and stops"
+	nt_until 10 no_lease
+	ok $? "bridge: no lease of the user's is left"
 	out=$(nt_in_host nft list map inet nook mosh4 2>&1)
 	unlike "$out" "610[0-9][0-9]" "bridge: no DNAT of a mosh port is left in table inet nook"
 fi
