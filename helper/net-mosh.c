@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,6 +108,27 @@ static int dnat_remove(int dir, const struct lease *l)
 	return r;
 }
 
+/* No socket of the host's is bound to a UDP port from LOW to HIGH (IPv4
+ * or IPv6): pasta could not forward the slice (it exits when one port
+ * fails), and the bridge's DNAT would take that socket's traffic. */
+static bool slice_free(unsigned low, unsigned high)
+{
+	for (unsigned port = low; port <= high; port++) {
+		struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t) port) };
+		_cleanup_close_ int s4 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		_cleanup_close_ int s6 = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		int one = 1;
+
+		if (s4 >= 0 && bind(s4, (struct sockaddr *) &a4, sizeof(a4)) < 0 && errno == EADDRINUSE)
+			return false;
+		if (s6 >= 0 && setsockopt(s6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == 0 &&
+		    bind(s6, (struct sockaddr *) &a6, sizeof(a6)) < 0 && errno == EADDRINUSE)
+			return false;
+	}
+	return true;
+}
+
 /* Takes the first free slice from uid % slices on; WIDTH ports each from
  * LOW. Under the lock. */
 static int mosh_lease_take(int dir, int mdir, const struct nook_user *u, unsigned slices, struct nook_net *n)
@@ -134,6 +157,13 @@ static int mosh_lease_take(int dir, int mdir, const struct nook_user *u, unsigne
 		}
 		if (fd < 0)
 			return -errno;
+		if (!slice_free(low + i * width, low + (i + 1) * width - 1)) {
+			log_warn(
+				"mosh for '%s': a port of %u-%u is in use on the host; trying the next slice",
+				u->name, low + i * width, low + (i + 1) * width - 1);
+			(void) unlinkat(mdir, name, 0);
+			continue;
+		}
 		n->mosh_index = i;
 		n->mosh_low = (uint16_t) (low + i * width);
 		n->mosh_high = (uint16_t) (n->mosh_low + width - 1);

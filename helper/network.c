@@ -159,9 +159,13 @@ void nook_net_stop(const struct nook_user *u, struct nook_net *n)
 {
 	const struct net_mode *m = net_mode(n);
 
-	mosh_release(u, n); /* before the bridge's stop, which may remove the table */
+	/* The slice goes before the bridge's stop (which may remove the
+	 * table its DNAT is in), after pasta's (which holds its ports). */
+	if (n->mode == NOOK_NET_BRIDGE)
+		mosh_release(u, n);
 	if (m->stop)
 		m->stop(u, n);
+	mosh_release(u, n);
 	if (n->netns_fd >= 0)
 		(void) close(n->netns_fd);
 	if (n->userns_fd >= 0)

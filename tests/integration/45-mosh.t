@@ -117,6 +117,24 @@ other -s" "$mode: the wrapper adds -p, drops the client's -s, keeps the command 
 	nt_sshd_cleanup
 done
 
+# ---- a port of the user's slice taken on the host (by a program nook
+# does not know): the container gets another slice
+nt_in_host python3 -c 'import socket, sys, time
+s = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
+s[0].bind(("0.0.0.0", int(sys.argv[1]))); s[1].bind(("0.0.0.0", int(sys.argv[2])))
+open(sys.argv[3], "w").close(); time.sleep(600)' "$low" "$high" "$NT_TMP/bound" </dev/null >/dev/null 2>&1 &
+holder=$!
+NT_PIDS+=("$holder")
+nt_until 10 test -e "$NT_TMP/bound"
+out=$(nt_nexec "$alice" "$conf" cat /usr/bin/mosh-server)
+other=$(sed -n 's/.*forwards UDP ports \(610[0-9][0-9]-610[0-9][0-9]\) .*/\1/p' <<<"$out")
+like "$other" '^610[0-9][0-9]-610[0-9][0-9]$' "with a port of $slice taken on the host, the container still gets a slice"
+isnt "$other" "$slice" "... another one ($other)"
+kill "$holder"
+nt_wait "$holder"
+nt_until 20 nt_settled "$alice"
+ok $? "... and stops"
+
 # ---- what counts as a mosh session, with the last mode's configuration
 # A mosh-server that no client reached waits 60 s for one: it holds the
 # container meanwhile (nookctl stop ends it here).
