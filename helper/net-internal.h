@@ -14,6 +14,7 @@
  */
 #pragma once
 
+#include <dirent.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -78,6 +79,9 @@ int lease_take(int bdir, const struct nook_user *u, struct nook_net *n);
 /* Reads lease NAME of DIR; alive: its keeper still runs. */
 int lease_read(int dir, const char *name, struct lease *ret);
 bool lease_alive(const struct lease *l);
+/* A scan of directory DIR from its start, on a DIR of its own (NULL:
+ * errno). */
+DIR *net_dir_scan(int dir);
 typedef void (*lease_fn)(int bdir, const char *name, const struct lease *l, void *arg);
 int for_each_lease(int dir, lease_fn fn, void *arg);
 int leases_alive(int dir);

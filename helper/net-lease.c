@@ -187,21 +187,31 @@ int lease_take(int bdir, const struct nook_user *u, struct nook_net *n)
 	return -EADDRNOTAVAIL;
 }
 
-/* Calls FN for every readable lease in every bridge's directory of DIR. */
-int for_each_lease(int dir, lease_fn fn, void *arg)
+DIR *net_dir_scan(int dir)
 {
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *e;
 	int fd = dup(dir);
+	DIR *d;
 
 	if (fd < 0)
-		return -errno;
+		return NULL;
 	d = fdopendir(fd);
 	if (!d) {
 		(void) close(fd);
-		return -errno;
+		return NULL;
 	}
+	/* The dup shares DIR's offset, which an earlier scan left at the end. */
 	rewinddir(d);
+	return d;
+}
+
+/* Calls FN for every readable lease in every bridge's directory of DIR. */
+int for_each_lease(int dir, lease_fn fn, void *arg)
+{
+	_cleanup_closedir_ DIR *d = net_dir_scan(dir);
+	struct dirent *e;
+
+	if (!d)
+		return -errno;
 	while ((e = readdir(d))) {
 		_cleanup_closedir_ DIR *b = NULL;
 		struct dirent *le;
@@ -212,11 +222,10 @@ int for_each_lease(int dir, lease_fn fn, void *arg)
 		bfd = openat(dir, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (bfd < 0)
 			continue;
-		b = fdopendir(bfd);
-		if (!b) {
-			(void) close(bfd);
+		b = net_dir_scan(bfd);
+		(void) close(bfd);
+		if (!b)
 			continue;
-		}
 		while ((le = readdir(b))) {
 			struct lease l;
 

@@ -305,19 +305,10 @@ void mosh_recover(const struct nook_user *u)
 	_cleanup_close_ int dir = -EBADF, lock = -EBADF, mdir = -EBADF;
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *e;
-	int fd;
 
 	mdir = mosh_dir_lock(false, &dir, &lock);
-	if (mdir < 0)
+	if (mdir < 0 || !(d = net_dir_scan(mdir)))
 		return;
-	fd = dup(mdir);
-	if (fd < 0)
-		return;
-	d = fdopendir(fd);
-	if (!d) {
-		(void) close(fd);
-		return;
-	}
 	while ((e = readdir(d))) {
 		struct lease l;
 

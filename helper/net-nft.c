@@ -209,19 +209,11 @@ void nft_rules_mark(int dir, const char *bridge, uint32_t gen, uint64_t hash)
 /* With the table gone, every mark is stale. */
 static void rules_unmark_all(int dir)
 {
-	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_closedir_ DIR *d = net_dir_scan(dir);
 	struct dirent *e;
-	int fd = dup(dir);
 
-	if (fd < 0)
+	if (!d)
 		return;
-	d = fdopendir(fd);
-	if (!d) {
-		(void) close(fd);
-		return;
-	}
-	/* The dup shares DIR's offset, which a lease scan left at the end. */
-	rewinddir(d);
 	while ((e = readdir(d)))
 		if (strncmp(e->d_name, RULES_MARK, strlen(RULES_MARK)) == 0)
 			(void) unlinkat(dirfd(d), e->d_name, 0);

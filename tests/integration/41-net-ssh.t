@@ -15,10 +15,7 @@
 . "$(dirname "$0")/sshd.sh"
 require_root
 
-modes=()
-[ -x /usr/sbin/nft ] && modes+=(bridge)
-[ -x /usr/bin/pasta ] && [ -c /dev/net/tun ] && modes+=(pasta)
-[ ${#modes[@]} -gt 0 ] || nt_net_skip_all "neither nft (nftables) nor pasta (passt) is installed"
+nt_net_modes
 nt_netns_setup
 nt_netns_ssh
 
@@ -75,7 +72,7 @@ inside_get()
 	nt_ssh "$alice" "bash -c '$NT_TCP_GET' get $1 $2" 2>/dev/null
 }
 
-for mode in "${modes[@]}"; do
+for mode in "${NT_NET_MODES[@]}"; do
 	conf=$NT_TMP/$mode.conf
 	nt_config "$conf" "network=$mode"
 	nt_sshd_start "$conf"

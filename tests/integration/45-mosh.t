@@ -18,10 +18,7 @@ require_root
 for p in mosh mosh-server mosh-client; do
 	command -v "$p" >/dev/null || nt_net_skip_all "no $p (apt install mosh)"
 done
-modes=()
-[ -x /usr/sbin/nft ] && modes+=(bridge)
-[ -x /usr/bin/pasta ] && [ -c /dev/net/tun ] && modes+=(pasta)
-[ ${#modes[@]} -gt 0 ] || nt_net_skip_all "neither nft (nftables) nor pasta (passt) is installed"
+nt_net_modes
 nt_netns_setup
 nt_netns_ssh
 # The client connects from the remote namespace, to the host's address.
@@ -51,7 +48,7 @@ no_lease()
 	! grep -qs "^$alice " /run/nook/.net/.mosh/*
 }
 
-for mode in "${modes[@]}"; do
+for mode in "${NT_NET_MODES[@]}"; do
 	conf=$NT_TMP/$mode.conf
 	nt_config "$conf" "network=$mode" mosh_ports=61001-61040 mosh_sessions=4
 	nt_sshd_start "$conf"
@@ -138,7 +135,7 @@ ok $? "... and stops"
 # ---- what counts as a mosh session, with the last mode's configuration
 # A mosh-server that no client reached waits 60 s for one: it holds the
 # container meanwhile (nookctl stop ends it here).
-out=$(nt_nexec "$alice" "$conf" sh -c 'mosh-server new 2>&1 >/dev/null' </dev/null)
+out=$(nt_nexec "$alice" "$conf" sh -c 'mosh-server new -l LANG=C.UTF-8 2>&1 >/dev/null' </dev/null)
 like "$out" "detached, pid = [0-9]+" "a mosh-server started by nookctl exec detaches"
 nt_until 20 keeper_holds_mosh "$alice" "$conf"
 ok $? "... and holds the container once exec has ended"
@@ -148,7 +145,7 @@ ok $? "nookctl stop ends it with the container"
 # Stopped, it is nobody's session: the keeper checks again every 10 s
 # (a stop inside is undone by the kernel's SIGCONT once the exec's
 # process group is orphaned, so the test stops it from the host).
-out=$(nt_nexec "$alice" "$conf" sh -c 'mosh-server new 2>&1 >/dev/null' </dev/null)
+out=$(nt_nexec "$alice" "$conf" sh -c 'mosh-server new -l LANG=C.UTF-8 2>&1 >/dev/null' </dev/null)
 like "$out" "detached, pid = [0-9]+" "another mosh-server"
 nt_until 20 keeper_holds_mosh "$alice" "$conf"
 ok $? "... holds the container"
@@ -166,7 +163,7 @@ nt_ctl stop "$alice" --config "$conf" >/dev/null 2>&1 # after a failure: the nex
 # shellcheck disable=SC2016 # expanded inside
 out=$(nt_nexec "$alice" "$conf" sh -c 'cp /usr/lib/x86_64-linux-gnu/libutil.so.1 "$HOME/libmine.so" 2>/dev/null ||
 		cp "$(ldd /bin/sh | sed -n "s/.*libc.so.6 => \([^ ]*\).*/\1/p")" "$HOME/libmine.so"
-	LD_PRELOAD=$HOME/libmine.so mosh-server new 2>&1 >/dev/null' </dev/null)
+	LD_PRELOAD=$HOME/libmine.so mosh-server new -l LANG=C.UTF-8 2>&1 >/dev/null' </dev/null)
 like "$out" "detached, pid = [0-9]+" "a mosh-server with the user's own library preloaded starts"
 nt_until 20 nt_settled "$alice"
 ok $? "... and does not keep the container"
@@ -176,7 +173,7 @@ nt_ctl stop "$alice" --config "$conf" >/dev/null 2>&1 # after a failure: the nex
 # user's next start removes them (bridge: a lease that names an address).
 if [ -x /usr/sbin/nft ]; then
 	bconf=$NT_TMP/bridge.conf
-	out=$(nt_nexec "$alice" "$bconf" sh -c 'mosh-server new 2>&1 >/dev/null' </dev/null)
+	out=$(nt_nexec "$alice" "$bconf" sh -c 'mosh-server new -l LANG=C.UTF-8 2>&1 >/dev/null' </dev/null)
 	nt_until 20 keeper_holds_mosh "$alice" "$bconf"
 	ok $? "bridge: a mosh-server holds the container"
 	keeper=$(nt_ctl status "$alice" --config "$bconf" 2>/dev/null | sed -n 's/.*(keeper \([0-9]*\)).*/\1/p')

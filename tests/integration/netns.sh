@@ -16,6 +16,8 @@
 #	                 (the host's gateway) and NT_FAR_IP on its lo (one hop
 #	                 further: pasta maps the gateway address itself to the
 #	                 host's loopback), the servers a container should reach.
+#	nt_net_modes                   NT_NET_MODES: bridge and/or pasta, as
+#	                               installed (none: skip the script)
 #	nt_nexec USER CONF CMD...      nt_exec inside nt-h-*
 #	nt_nspawn OUT USER CONF CMD... nt_spawn inside nt-h-*
 #	nt_tcp_server NS ADDR PORT TEXT  a TCP server that answers TEXT
@@ -84,6 +86,16 @@ _nt_netns_on_exit()
 nt_net_skip_all()
 {
 	nt_skip_all "$1"
+}
+
+# NT_NET_MODES: the modes with a network this host can run (bridge needs
+# nft, pasta needs pasta and /dev/net/tun); skips the script when neither.
+nt_net_modes()
+{
+	NT_NET_MODES=()
+	[ -x /usr/sbin/nft ] && NT_NET_MODES+=(bridge)
+	[ -x /usr/bin/pasta ] && [ -c /dev/net/tun ] && NT_NET_MODES+=(pasta)
+	[ ${#NT_NET_MODES[@]} -gt 0 ] || nt_net_skip_all "neither nft (nftables) nor pasta (passt) is installed"
 }
 
 nt_netns_setup()
