@@ -179,7 +179,7 @@ if [ -x /usr/sbin/nft ]; then
 	keeper=$(nt_ctl status "$alice" --config "$bconf" 2>/dev/null | sed -n 's/.*(keeper \([0-9]*\)).*/\1/p')
 	like "$(nt_in_host nft list map inet nook mosh4 2>&1)" "610[0-9][0-9]-610[0-9][0-9] : 10\.213\." \
 		"bridge: its slice is DNATed to the container"
-	kill -KILL "$keeper"
+	[ -n "$keeper" ] && kill -KILL "$keeper"
 	nt_until 20 nt_gone "$keeper"
 	ok $? "bridge: its keeper is killed with SIGKILL"
 	like "$(grep -s "^$alice $keeper " /run/nook/.net/.mosh/*)" "^$alice $keeper " "bridge: ... and leaves its lease"
