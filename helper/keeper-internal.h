@@ -13,6 +13,12 @@
 
 #include "nook.h"
 
+/* A mosh-server held as a session. */
+struct keeper_mosh {
+	int pidfd;
+	pid_t pid;
+};
+
 struct keeper {
 	const struct nook_user *u;
 	int rundir;
@@ -25,11 +31,9 @@ struct keeper {
 	int listen_fd, epfd, timer_fd, sig_fd;
 	int *sessions;
 	size_t n_sessions;
-	struct keeper_mosh {
-		int pidfd;
-		pid_t pid;
-	} * mosh; /* mosh-servers that count as sessions (keeper_mosh_check) */
+	struct keeper_mosh *mosh; /* mosh-servers that count as sessions (keeper_mosh_check) */
 	size_t n_mosh;
+	bool mosh_recheck; /* the timer is keeper_mosh_check's, not the linger */
 	uint64_t started_usec;
 	struct nook_keeper_rec rec;
 	struct stat sock_st;     /* the socket file we bound: stop() removes only that one */

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
@@ -160,16 +161,20 @@ static void session_add(struct keeper *k, int pidfd)
 	k->sessions = n;
 	k->sessions[k->n_sessions++] = pidfd;
 	disarm_timer(k);
+	k->mosh_recheck = false;
 }
 
-/* /proc/PID/exe is the file ST describes. */
+/* /proc/PID/exe is the file ST describes. The attributes the kernel has
+ * (AT_STATX_DONT_SYNC): a network or FUSE file system is not asked, so a
+ * file server of the user's cannot make the keeper wait. */
 static bool runs(pid_t pid, const struct stat *st)
 {
 	char path[32];
-	struct stat e;
+	struct statx e;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	return stat(path, &e) == 0 && e.st_dev == st->st_dev && e.st_ino == st->st_ino;
+	return statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_INO, &e) == 0 &&
+	       makedev(e.stx_dev_major, e.stx_dev_minor) == st->st_dev && e.stx_ino == st->st_ino;
 }
 
 /* PID runs REAL, is not stopped nor a child of a mosh-server, and every
@@ -203,7 +208,7 @@ static bool mosh_genuine(pid_t pid, const struct stat *real)
 	 * of a file (an inode), and the file itself in map_files/START-END. */
 	while (ok && getline(&line, &size, maps) > 0) {
 		const char *range_end = strchr(line, ' '), *field = range_end;
-		struct stat st;
+		struct statx st;
 
 		if (!range_end || strlen(range_end) < 5 || range_end[3] != 'x')
 			continue;
@@ -212,7 +217,8 @@ static bool mosh_genuine(pid_t pid, const struct stat *real)
 		if (!field || strtoull(field + 1, NULL, 10) == 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%.*s", pid, (int) (range_end - line), line);
-		ok = stat(path, &st) == 0 && st.st_uid == real->st_uid;
+		ok = statx(AT_FDCWD, path, AT_STATX_DONT_SYNC, STATX_UID, &st) == 0 &&
+		     st.stx_uid == real->st_uid;
 	}
 	free(line);
 	return ok;
@@ -297,12 +303,18 @@ size_t keeper_mosh_check(struct keeper *k)
 
 bool keeper_session_gone(struct keeper *k, int fd)
 {
+	/* An event queued for a pidfd that keeper_mosh_check closed in the
+	 * same batch may name a new pidfd with the same number: only one
+	 * whose process has exited is gone. */
+	if (!nook_pidfd_exited(fd))
+		return false;
 	for (size_t i = 0; i < k->n_mosh; i++) {
 		if (k->mosh[i].pidfd != fd)
 			continue;
 		mosh_drop(k, i);
-		/* The linger is over: the timer checks for others, or stops. */
-		if (k->n_sessions == 0 && k->n_mosh == 0)
+		/* With the linger already over, the timer checks for others
+		 * (or stops) now instead of at the next recheck. */
+		if (k->n_sessions == 0 && k->n_mosh == 0 && k->mosh_recheck)
 			keeper_arm_timer(k, 0);
 		return true;
 	}
@@ -312,8 +324,10 @@ bool keeper_session_gone(struct keeper *k, int fd)
 		(void) epoll_ctl(k->epfd, EPOLL_CTL_DEL, fd, NULL);
 		(void) close(fd);
 		k->sessions[i] = k->sessions[--k->n_sessions];
-		if (k->n_sessions == 0)
+		if (k->n_sessions == 0) {
 			keeper_arm_timer(k, k->u->set.linger_ms);
+			k->mosh_recheck = false;
+		}
 		return true;
 	}
 	return false;

@@ -321,6 +321,7 @@ __attribute__((noreturn)) static void keeper_main(const struct nook_user *u, int
 					continue;
 				if (keeper_mosh_check(&k) > 0) {
 					keeper_arm_timer(&k, KEEPER_MOSH_RECHECK_MS);
+					k.mosh_recheck = true;
 					continue;
 				}
 				/* Never block on the lock here: its holder may be

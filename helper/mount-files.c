@@ -159,9 +159,10 @@ int rootfs_put_etc_files(struct build *b, const struct nook_etc_files *etc)
 /*
  * mosh-server (net-mosh.c). With a slice of ports forwarded from the host,
  * a wrapper over the lower layer's: it starts the real one (bound at
- * MOSH_REAL) with -p LOW:HIGH, and without -s, which asks for the address
- * sshd was reached on, an address of the host's (the container's own
- * serve: pasta and the bridge deliver there). Without a slice, a stub that
+ * MOSH_REAL) with -p LOW:HIGH (a client's -p, a port nothing forwards,
+ * goes), and without -s, which asks for the address sshd was reached on,
+ * an address of the host's (the container's own serve: pasta and the
+ * bridge deliver there). Without a slice, a stub that
  * says why mosh cannot work, instead of a client that waits for ever.
  * Only where the lower layer has a regular file of root's there.
  */
@@ -187,14 +188,21 @@ static int mosh_script(const struct nook_etc_files *etc, char *buf, size_t size)
 			     "[ \"$1\" = new ] || exec " MOSH_REAL
 			     " \"$@\"\n"
 			     "shift\n"
-			     "cmd=\n"
+			     "cmd= skip=\n"
 			     "for a; do\n"
 			     "\tshift\n"
-			     "\t[ -z \"$cmd\" ] && [ \"$a\" = -s ] && continue\n"
-			     "\t[ \"$a\" = -- ] && cmd=1\n"
+			     "\tif [ -n \"$skip\" ]; then skip=; continue; fi\n"
+			     "\tif [ -z \"$cmd\" ]; then\n"
+			     "\t\tcase $a in\n"
+			     "\t\t-s | -p?*) continue ;;\n"
+			     "\t\t-p) skip=1; continue ;;\n"
+			     "\t\t--) cmd=1; set -- \"$@\" -p %1$u:%2$u ;;\n"
+			     "\t\tesac\n"
+			     "\tfi\n"
 			     "\tset -- \"$@\" \"$a\"\n"
 			     "done\n"
-			     "exec " MOSH_REAL " new -p %1$u:%2$u \"$@\"\n",
+			     "[ -n \"$cmd\" ] || set -- \"$@\" -p %1$u:%2$u\n"
+			     "exec " MOSH_REAL " new \"$@\"\n",
 			     etc->mosh_low, etc->mosh_high);
 	return (n < 0 || (size_t) n >= size) ? -ENAMETOOLONG : n;
 }
@@ -202,7 +210,7 @@ static int mosh_script(const struct nook_etc_files *etc, char *buf, size_t size)
 static int put_mosh(struct build *b, int fs, const struct nook_etc_files *etc, uint64_t attrs)
 {
 	_cleanup_close_ int at = -EBADF, tree = -EBADF;
-	char text[512];
+	char text[1024];
 	struct stat st;
 	int r;
 

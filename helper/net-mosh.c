@@ -12,14 +12,18 @@
  * "USER KEEPER-PID KEEPER-START LOW-HIGH ADDR4 [ADDR6]", the ports and the
  * address the bridge DNATs them to ("-" for pasta). The index starts at
  * uid modulo the number of slices and moves on while a live keeper of
- * another user holds it. A dead keeper's lease is taken over, or removed
- * when its user's next start recovers (nook_net_recover), once its DNAT
- * (it names what the lease says) is gone. A lease stays while its DNAT
- * could not be removed, so that the next attempt knows what to remove.
+ * another user holds it or a live lease overlaps it (leases made under an
+ * older mosh_ports or mosh_sessions). Every start of a container with a
+ * slice, and every recovery after a keeper that died, removes the leases
+ * of dead keepers, each once its DNAT (it names what the lease says) is
+ * gone: a lease stays while its DNAT could not be removed, so that the
+ * next attempt knows what to remove.
  *
  * The DNAT is nft's own batch (a failure costs the container mosh, never
- * its start); every change of it, and of the leases, is made under the
- * lock of /run/nook/.net.
+ * its start). Leases change, and DNAT is removed, under the lock of
+ * /run/nook/.net; the DNAT a start adds runs beside the keeper's other
+ * work, unlocked, as the bridge's rules do: the container's own live
+ * address lease keeps the table from going meanwhile.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -129,27 +133,79 @@ static bool slice_free(unsigned low, unsigned high)
 	return true;
 }
 
-/* Takes the first free slice from uid % slices on; WIDTH ports each from
- * LOW. Under the lock. */
+#define LIVE_MAX 1024 /* slices of others a start looks at */
+
+struct range {
+	unsigned low, high;
+};
+
+/* Removes the leases of dead keepers (their DNAT first: a lease whose
+ * DNAT cannot go stays) and puts the ranges of live ones of users other
+ * than USER in LIVE (at most LIVE_MAX; NULL: none wanted); returns how
+ * many. Under the lock. */
+static size_t scan_leases(int dir, int mdir, const char *user, struct range *live)
+{
+	_cleanup_closedir_ DIR *d = net_dir_scan(mdir);
+	struct dirent *e;
+	size_t n = 0;
+
+	while (d && (e = readdir(d))) {
+		struct range r;
+		struct lease l;
+		char *end;
+
+		if (e->d_name[0] == '.' || lease_read(mdir, e->d_name, &l) < 0)
+			continue;
+		if (!lease_alive(&l)) {
+			if (dnat_remove(dir, &l) >= 0)
+				(void) unlinkat(mdir, e->d_name, 0);
+			continue;
+		}
+		if (!live || strcmp(l.user, user) == 0 || n >= LIVE_MAX)
+			continue;
+		r.low = (unsigned) strtoul(l.flags, &end, 10);
+		if (*end != '-')
+			continue;
+		r.high = (unsigned) strtoul(end + 1, &end, 10);
+		if (*end == '\0' && r.low <= r.high)
+			live[n++] = r;
+	}
+	return n;
+}
+
+/* Takes the first free slice from uid % slices on, WIDTH ports each from
+ * LOW: no live lease of another user's has it (under this index) or
+ * overlaps it (under the index of an older mosh_ports or mosh_sessions),
+ * and the host has no socket on its ports. Under the lock. */
 static int mosh_lease_take(int dir, int mdir, const struct nook_user *u, unsigned slices, struct nook_net *n)
 {
 	unsigned width = u->set.mosh_sessions, low = NOOK_MOSH_LOW(u->set.mosh_ports);
+	_cleanup_free_ struct range *live = calloc(LIVE_MAX, sizeof(*live));
+	size_t n_live;
 
+	if (!live)
+		return -ENOMEM;
+	n_live = scan_leases(dir, mdir, u->name, live);
 	for (unsigned k = 0; k < slices; k++) {
-		unsigned i = (unsigned) ((u->uid + k) % slices);
+		unsigned i = (unsigned) ((u->uid + k) % slices), lo = low + i * width, hi = lo + width - 1;
 		_cleanup_close_ int fd = -EBADF;
+		bool overlaps = false;
 		struct lease l;
 		char name[16];
 		int r;
 
+		for (size_t j = 0; j < n_live && !overlaps; j++)
+			overlaps = lo <= live[j].high && live[j].low <= hi;
+		if (overlaps)
+			continue;
 		snprintf(name, sizeof(name), "%u", i);
 		fd = openat(mdir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 && errno == EEXIST) {
+			/* The scan left live leases only: another user's, or
+			 * ours from a keeper that is gone by now. */
 			r = lease_read(mdir, name, &l);
-			if (r >= 0 && strcmp(l.user, u->name) != 0 && lease_alive(&l))
+			if (r >= 0 && strcmp(l.user, u->name) != 0)
 				continue;
-			/* A dead keeper's (or ours, of a keeper that died):
-			 * its DNAT first, or the slice is not free. */
 			if (r >= 0 && dnat_remove(dir, &l) < 0)
 				continue;
 			(void) unlinkat(mdir, name, 0);
@@ -157,16 +213,16 @@ static int mosh_lease_take(int dir, int mdir, const struct nook_user *u, unsigne
 		}
 		if (fd < 0)
 			return -errno;
-		if (!slice_free(low + i * width, low + (i + 1) * width - 1)) {
+		if (!slice_free(lo, hi)) {
 			log_warn(
 				"mosh for '%s': a port of %u-%u is in use on the host; trying the next slice",
-				u->name, low + i * width, low + (i + 1) * width - 1);
+				u->name, lo, hi);
 			(void) unlinkat(mdir, name, 0);
 			continue;
 		}
 		n->mosh_index = i;
-		n->mosh_low = (uint16_t) (low + i * width);
-		n->mosh_high = (uint16_t) (n->mosh_low + width - 1);
+		n->mosh_low = (uint16_t) lo;
+		n->mosh_high = (uint16_t) hi;
 		r = mosh_lease_write(fd, u, n);
 		if (r < 0) {
 			(void) unlinkat(mdir, name, 0);
@@ -299,23 +355,13 @@ void mosh_release(const struct nook_user *u, struct nook_net *n)
 	(void) unlinkat(mdir, name, 0);
 }
 
-/* U's leases whose keeper is gone: their DNAT, then the lease. */
+/* Leases whose keeper is gone (U's, whose keeper died, among them): their
+ * DNAT, then the lease. */
 void mosh_recover(const struct nook_user *u)
 {
 	_cleanup_close_ int dir = -EBADF, lock = -EBADF, mdir = -EBADF;
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *e;
 
 	mdir = mosh_dir_lock(false, &dir, &lock);
-	if (mdir < 0 || !(d = net_dir_scan(mdir)))
-		return;
-	while ((e = readdir(d))) {
-		struct lease l;
-
-		if (e->d_name[0] == '.' || lease_read(mdir, e->d_name, &l) < 0 ||
-		    strcmp(l.user, u->name) != 0 || lease_alive(&l))
-			continue;
-		if (dnat_remove(dir, &l) >= 0)
-			(void) unlinkat(mdir, e->d_name, 0);
-	}
+	if (mdir >= 0)
+		(void) scan_leases(dir, mdir, u->name, NULL);
 }

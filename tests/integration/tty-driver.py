@@ -1,7 +1,7 @@
 # Root at a host prompt, for 35-escape-tty.t: runs a command (nookctl exec,
 # or a host-side control) on a new pty whose master this program holds,
 # the way a terminal emulator would. Prints NAME=VALUE lines. Bounded: every
-# wait has a deadline.
+# wait has a deadline (60 s in all, or NT_TTY_DEADLINE).
 #
 #   tty-driver.py run -- ARGV...            output and exit status
 #   tty-driver.py interact EXPECT SEND ... -- ARGV...
@@ -78,7 +78,7 @@ def main():
     pid, master, slave = spawn(argv)
     name = os.ttyname(slave)
     buf = bytearray()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + float(os.environ.get("NT_TTY_DEADLINE", "60"))
     pairs = args[1:] if mode == "after" else args
     if pairs:
         for i in range(0, len(pairs), 2):
