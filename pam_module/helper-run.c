@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,12 +29,20 @@
 
 /* Starts "HELPER [--config CONF] open USER" like pam_mkhomedir runs its
  * helper: stdin and stderr on /dev/null, stdout a pipe to us, no other fds,
- * an empty environment. The caller has SIGCHLD at default. */
+ * an empty environment. The caller has SIGCHLD at default.
+ *
+ * posix_spawn, not fork: glibc's shares our memory with the child until its
+ * exec (CLONE_VM | CLONE_VFORK). A fork of sshd's monitor copied its page
+ * tables and then made the monitor take a copy-on-write fault on every page
+ * it wrote while the helper was being executed, work that sshd's own steps
+ * of the login waited for (on the test VM, whose page tables are shadowed,
+ * a millisecond and more). */
 int helper_spawn(pam_handle_t *pamh, const struct opts *o, const char *user, struct helper_run *ret)
 {
 	const char *argv[6];
 	char *envp[] = { NULL };
-	int n = 0, pipefd[2];
+	posix_spawn_file_actions_t fa;
+	int n = 0, pipefd[2], r;
 	pid_t pid;
 
 	argv[n++] = o->helper;
@@ -48,23 +57,23 @@ int helper_spawn(pam_handle_t *pamh, const struct opts *o, const char *user, str
 		pam_syslog(pamh, LOG_ERR, "pipe: %m");
 		return -errno;
 	}
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		if (null < 0 || dup2(null, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(null, 2) < 0)
-			_exit(126);
-		(void) close_range(3, ~0U, 0);
-		execve(o->helper, (char *const *) argv, envp);
-		_exit(127);
+	r = posix_spawn_file_actions_init(&fa);
+	if (r == 0) {
+		/* In order: 0 and 2 on /dev/null, 1 the pipe (its O_CLOEXEC
+		 * is cleared by the dup2), nothing else. */
+		if ((r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0)) != 0 ||
+		    (r = posix_spawn_file_actions_adddup2(&fa, 0, 2)) != 0 ||
+		    (r = posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1)) != 0 ||
+		    (r = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0 ||
+		    (r = posix_spawn(&pid, o->helper, &fa, NULL, (char *const *) argv, envp)) != 0)
+			pid = -1;
+		posix_spawn_file_actions_destroy(&fa);
 	}
 	(void) close(pipefd[1]);
-	if (pid < 0) {
-		int r = -errno;
-
-		pam_syslog(pamh, LOG_ERR, "fork: %m");
+	if (r != 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot start %s: %s", o->helper, strerror(r));
 		(void) close(pipefd[0]);
-		return r;
+		return -r;
 	}
 	ret->pid = pid;
 	ret->out = pipefd[0];
