@@ -189,17 +189,13 @@ static int refuse(const struct nook_image *img, const char *what)
 
 int nook_image_fsck(const struct nook_image *img)
 {
-	char fdpath[64], what[256];
+	char what[256];
 	ext2_filsys fs = NULL;
 	const char *due = NULL;
 	errcode_t e;
 	int bad;
 
-	initialize_ext2_error_table(); /* error_message()'s texts (idempotent) */
-	/* Read-only (no EXT2_FLAG_RW): this opens a new, O_RDONLY file
-	 * description of the image we verified. */
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", img->fd);
-	e = ext2fs_open2(fdpath, NULL, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
+	e = nook_image_ext2_open(img, EXT2_FLAG_64BITS, &fs);
 	if (e == 0) {
 		due = check_due(fs->super);
 		bad = due ? 0 : damaged(fs, what, sizeof(what));
@@ -207,8 +203,7 @@ int nook_image_fsck(const struct nook_image *img)
 	} else {
 		/* The descriptors may be what failed: the superblock alone
 		 * still says whether ext4 flagged the damage. */
-		if (ext2fs_open2(fdpath, NULL, EXT2_FLAG_SUPER_ONLY | EXT2_FLAG_64BITS, 0, 0, unix_io_manager,
-				 &fs) == 0) {
+		if (nook_image_ext2_open(img, EXT2_FLAG_SUPER_ONLY | EXT2_FLAG_64BITS, &fs) == 0) {
 			due = check_due(fs->super);
 			ext2fs_close_free(&fs);
 		}

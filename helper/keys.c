@@ -267,7 +267,7 @@ static int ext2_err(errcode_t e)
 
 static int read_ext2(const struct nook_user *u, const struct nook_image *img, struct keys_buf *out)
 {
-	char fdpath[64], copy[1024], path[1200] = "";
+	char copy[1024], path[1200] = "";
 	char *comp[KEYS_MAX_DEPTH];
 	enum node_kind kind[KEYS_MAX_DEPTH];
 	ext2_filsys fs = NULL;
@@ -279,9 +279,7 @@ static int read_ext2(const struct nook_user *u, const struct nook_image *img, st
 	n = path_components(u, copy, sizeof(copy), comp, kind);
 	if (n < 0)
 		return n;
-	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", img->fd);
-	/* No EXT2_FLAG_RW: libext2fs opens the file read-only. */
-	e = ext2fs_open2(fdpath, NULL, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs);
+	e = nook_image_ext2_open(img, EXT2_FLAG_64BITS, &fs);
 	if (e) {
 		log_err("keys of '%s': cannot read image %s: %s; no keys", u->name, img->path,
 			error_message(e));

@@ -143,6 +143,13 @@ typedef void (*nook_leftover_fn)(const char *name, const char *kind, int error, 
  * first error (after trying them all). */
 int nook_leftovers_remove(int dfd, const char *user, nook_leftover_fn report, void *data);
 
+/* ---- image-io.c: the image read through libext2fs, never written ---- */
+struct struct_ext2_filsys;
+/* ext2fs_open2() of IMG over its fd, read-only whatever FLAGS (EXT2_FLAG_*)
+ * say, and without the flush libext2fs's own I/O manager makes on open:
+ * libext2fs's error code, or 0. */
+long nook_image_ext2_open(const struct nook_image *img, int flags, struct struct_ext2_filsys **ret);
+
 /* ---- image-check.c: the image's file system before and after a mount ---- */
 /* Checks the file system before a mount: e2fsck -p for what ext4 flagged,
  * read-only for damage it never recorded. 0 to mount; logs and returns
