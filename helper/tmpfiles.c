@@ -238,42 +238,77 @@ int nook_tmpfiles_collect(int root_fd, uid_t owner, struct nook_run_dirs *ret)
 	return 0;
 }
 
-/* NAME as a number, or looked up in ROOT_FD's etc/passwd (etc/group for
+/* ROOT_FD's etc/passwd or etc/group, read once for all the lookups of one
+ * start: each lookup then scans memory (glibc's fgetpwent_r on a file asks
+ * the kernel for the file's offset at every entry). A database that cannot
+ * be read, or larger than ID_DB_MAX, has no names: its lookups give root,
+ * as a name it lacks does. */
+#define ID_DB_MAX ((size_t) 16 * 1024 * 1024)
+
+struct id_db {
+	char *buf;
+	FILE *f;
+};
+
+static void id_db_open(int root_fd, const char *path, struct id_db *ret)
+{
+	_cleanup_close_ int fd = nook_open_beneath(root_fd, path, O_RDONLY);
+	struct stat st;
+	int n;
+
+	ret->buf = NULL;
+	ret->f = NULL;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+	    (size_t) st.st_size > ID_DB_MAX)
+		return;
+	ret->buf = malloc((size_t) st.st_size + 1); /* and nook_read_all's NUL */
+	if (!ret->buf)
+		return;
+	n = nook_read_all(fd, ret->buf, (size_t) st.st_size + 1);
+	if (n > 0)
+		ret->f = fmemopen(ret->buf, (size_t) n, "r");
+	if (!ret->f) {
+		free(ret->buf);
+		ret->buf = NULL;
+	}
+}
+
+static void id_db_close(struct id_db *db)
+{
+	if (db->f)
+		(void) fclose(db->f);
+	free(db->buf);
+}
+
+/* NAME as a number, or looked up in DB (etc/passwd, or etc/group for
  * GROUP); 0 (root) when it is neither. */
-static unsigned long resolve_id(int root_fd, const char *name, bool group)
+static unsigned long resolve_id(const struct id_db *db, const char *name, bool group)
 {
 	char *end;
 	unsigned long id;
-	_cleanup_fclose_ FILE *f = NULL;
-	int fd;
 
 	if (!*name)
 		return 0;
 	id = strtoul(name, &end, 10);
 	if (*end == '\0')
 		return id;
-	fd = nook_open_beneath(root_fd, group ? "etc/group" : "etc/passwd", O_RDONLY);
-	if (fd < 0)
+	if (!db->f)
 		return 0;
-	f = fdopen(fd, "re");
-	if (!f) {
-		(void) close(fd);
-		return 0;
-	}
+	rewind(db->f);
 	for (;;) {
 		char buf[4096];
 
 		if (group) {
 			struct group gr, *g = NULL;
 
-			if (fgetgrent_r(f, &gr, buf, sizeof(buf), &g) != 0 || !g)
+			if (fgetgrent_r(db->f, &gr, buf, sizeof(buf), &g) != 0 || !g)
 				return 0;
 			if (strcmp(g->gr_name, name) == 0)
 				return g->gr_gid;
 		} else {
 			struct passwd pw, *p = NULL;
 
-			if (fgetpwent_r(f, &pw, buf, sizeof(buf), &p) != 0 || !p)
+			if (fgetpwent_r(db->f, &pw, buf, sizeof(buf), &p) != 0 || !p)
 				return 0;
 			if (strcmp(p->pw_name, name) == 0)
 				return p->pw_uid;
@@ -283,10 +318,15 @@ static unsigned long resolve_id(int root_fd, const char *name, bool group)
 
 int nook_run_dirs_make(const struct nook_run_dirs *d, int root_fd, int run_fd, const char **ret_failed)
 {
+	struct id_db users, groups;
+	int r = 0;
+
+	id_db_open(root_fd, "etc/passwd", &users);
+	id_db_open(root_fd, "etc/group", &groups);
 	for (size_t i = 0; i < d->n; i++) {
 		const struct nook_run_dir *e = &d->dir[i];
-		uid_t uid = (uid_t) resolve_id(root_fd, e->user, false);
-		gid_t gid = (gid_t) resolve_id(root_fd, e->group, true);
+		uid_t uid = (uid_t) resolve_id(&users, e->user, false);
+		gid_t gid = (gid_t) resolve_id(&groups, e->group, true);
 		_cleanup_close_ int fd = -EBADF;
 
 		/* 0700 until owner and mode are set: never briefly open to all. */
@@ -294,7 +334,8 @@ int nook_run_dirs_make(const struct nook_run_dirs *d, int root_fd, int run_fd, c
 			if (errno == EEXIST)
 				continue; /* made by us already (/run/user): keep it */
 			*ret_failed = e->name;
-			return -errno;
+			r = -errno;
+			break;
 		}
 		fd = openat(run_fd, e->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		/* An owner the user namespace does not map (EINVAL: a host-only
@@ -303,8 +344,11 @@ int nook_run_dirs_make(const struct nook_run_dirs *d, int root_fd, int run_fd, c
 		if (fd < 0 || (fchown(fd, uid, gid) < 0 && (errno != EINVAL || fchown(fd, 0, 0) < 0)) ||
 		    fchmod(fd, e->mode) < 0) {
 			*ret_failed = e->name;
-			return -errno;
+			r = -errno;
+			break;
 		}
 	}
-	return 0;
+	id_db_close(&users);
+	id_db_close(&groups);
+	return r;
 }
