@@ -17,6 +17,7 @@ struct build {
 	size_t errsize;
 	int root;            /* O_PATH fd of the merged root (staging "root") */
 	int devnull;         /* O_PATH on the host's /dev/null, cloned for each masked file */
+	int maskdir;         /* O_PATH on an empty read-only tmpfs, cloned for each masked directory */
 	char tmpfs_size[32]; /* size= of /tmp, /run, /dev/shm ("": the kernel's default) */
 };
 

@@ -155,9 +155,10 @@ static int remount_attrs(struct build *b, const char *path, uint64_t attrs)
  */
 static int mask(struct build *b, const char *path)
 {
-	static const char *const opts[] = { "mode", "0755", "size", "4k", "nr_inodes", "8", NULL };
 	_cleanup_close_ int at = rootfs_resolve(b, path, O_PATH);
+	_cleanup_close_ int tree = -EBADF;
 	struct stat st;
+	int r;
 
 	if (at == -ENOENT || at == -ENOTDIR)
 		return 0;
@@ -165,19 +166,42 @@ static int mask(struct build *b, const char *path)
 		return rootfs_fail(b, at, "masking %s", path);
 	if (fstat(at, &st) < 0)
 		return rootfs_fail(b, -errno, "masking %s", path);
-	if (S_ISDIR(st.st_mode))
-		return mount_new(b, "tmpfs", opts,
-				 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-				 path);
-	_cleanup_close_ int null = (int) syscall(SYS_open_tree, b->devnull, "",
-						 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (null < 0)
-		return rootfs_fail(b, -errno, "cloning /dev/null");
+	/* A clone of one empty tmpfs for every directory (see
+	 * mask_dir_new), of the host's /dev/null for every other file. */
+	tree = (int) syscall(SYS_open_tree, S_ISDIR(st.st_mode) ? b->maskdir : b->devnull, "",
+			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	if (tree < 0)
+		return rootfs_fail(b, -errno, "cloning the mask of %s", path);
 	/* Read-only, nosuid, noexec: a mask is nothing to write to or run. */
-	int r = nook_tree_setattr(null, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, -1, false);
+	r = nook_tree_setattr(tree, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, -1, false);
 	if (r < 0)
 		return rootfs_fail(b, r, "masking %s", path);
-	return rootfs_attach(b, null, path);
+	return rootfs_attach(b, tree, path);
+}
+
+/* The mask of every directory: one empty tmpfs, mounted on "mask" in the
+ * staging tmpfs (the cwd) and cloned for each masked directory, instead of
+ * a tmpfs of its own for each (a superblock made at every start and torn
+ * down at every stop). Attached, because before 6.15 a clone of a detached
+ * mount is EINVAL (Debian 12 runs 6.1). Returns an O_PATH fd on it. */
+static int mask_dir_new(struct build *b)
+{
+	static const char *const opts[] = { "mode", "0755", "size", "4k", "nr_inodes", "8", NULL };
+	_cleanup_close_ int mnt = -EBADF;
+	int fd;
+
+	if (mkdir("mask", 0700) < 0)
+		return rootfs_fail(b, -errno, "staging directory for masks");
+	mnt = rootfs_new_fs(b, "tmpfs", opts,
+			    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (mnt < 0)
+		return mnt;
+	if (syscall(SYS_move_mount, mnt, "", AT_FDCWD, "mask", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return rootfs_fail(b, -errno, "mask tmpfs");
+	fd = open("mask", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return rootfs_fail(b, -errno, "mask tmpfs");
+	return fd;
 }
 
 /* Paths of the lower layer that no container may see (besides `hide`):
@@ -434,7 +458,9 @@ static int private_dirs(struct build *b)
 int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsize)
 {
 	static const char *const stage_opts[] = { "mode", "0700", NULL };
-	struct build b = { .err = err, .errsize = errsize, .root = -EBADF, .devnull = -EBADF };
+	struct build b = {
+		.err = err, .errsize = errsize, .root = -EBADF, .devnull = -EBADF, .maskdir = -EBADF
+	};
 	const struct nook_user *u = a->user;
 	_cleanup_close_ int stage = -EBADF, ovl = -EBADF, home = -EBADF;
 	char homepath[1024];
@@ -504,6 +530,9 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 	b.devnull = open("/dev/null", O_PATH | O_CLOEXEC);
 	if (b.devnull < 0)
 		return rootfs_fail(&b, -errno, "/dev/null");
+	b.maskdir = mask_dir_new(&b);
+	if (b.maskdir < 0)
+		return b.maskdir;
 
 	/* Keep a handle on the home (in the overlay) before /home is masked. */
 	{
@@ -604,5 +633,6 @@ int nook_rootfs_build(const struct nook_rootfs_args *a, char *err, size_t errsiz
 		return rootfs_fail(&b, -errno, "chdir /");
 	(void) close(b.root);
 	(void) close(b.devnull);
+	(void) close(b.maskdir);
 	return 0;
 }
