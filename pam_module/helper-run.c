@@ -59,11 +59,13 @@ int helper_spawn(pam_handle_t *pamh, const struct opts *o, const char *user, str
 	}
 	r = posix_spawn_file_actions_init(&fa);
 	if (r == 0) {
-		/* In order: 0 and 2 on /dev/null, 1 the pipe (its O_CLOEXEC
-		 * is cleared by the dup2), nothing else. */
-		if ((r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0)) != 0 ||
+		/* In order: 1 the pipe first (the dup2 clears its O_CLOEXEC,
+		 * and the pipe survives even where it got fd 0 or 2, in a
+		 * caller that had closed them), then 0 and 2 on /dev/null,
+		 * nothing else. */
+		if ((r = posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1)) != 0 ||
+		    (r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0)) != 0 ||
 		    (r = posix_spawn_file_actions_adddup2(&fa, 0, 2)) != 0 ||
-		    (r = posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1)) != 0 ||
 		    (r = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0 ||
 		    (r = posix_spawn(&pid, o->helper, &fa, NULL, (char *const *) argv, envp)) != 0)
 			pid = -1;
