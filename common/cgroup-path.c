@@ -40,18 +40,58 @@ int nook_cgroup_open_dir(const struct nook_cgroup *cg, size_t i, const char *lea
 	return fd < 0 ? -errno : fd;
 }
 
-int nook_cgroup_attach(const struct nook_cgroup *cg, const char *leaf, pid_t pid)
+/* True when the caller is its process's only thread (and its leader). */
+static bool single_threaded(void)
 {
-	char v[32];
+	char buf[1024];
+	const char *p;
+	int r;
 
-	snprintf(v, sizeof(v), "%d", pid);
+	if (gettid() != getpid())
+		return false;
+	r = nook_read_file_at(AT_FDCWD, "/proc/self/stat", buf, sizeof(buf));
+	if (r < 0)
+		return false;
+	/* After the command's closing parenthesis: state is field 3,
+	 * num_threads field 20. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return false;
+	for (int field = 2; field < 20; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return false;
+	}
+	return strtol(p + 1, NULL, 10) == 1;
+}
+
+int nook_cgroup_move_self(int dirfd, bool v2)
+{
+	char pid[32];
+
+	/* On v1 a process with one thread moves that thread: "0" written
+	 * to tasks. The kernel then skips the global threadgroup lock,
+	 * whose write side waits for an RCU grace period (1 to 16 ms
+	 * measured here, on every login) since Linux 5.17 ("cgroup:
+	 * Optimize single thread migration"); older kernels take it and are
+	 * as slow as cgroup.procs. Moved, the only thread is the whole
+	 * process. On v2 that is only allowed within one domain, which the
+	 * moves here never are. */
+	if (!v2 && single_threaded())
+		return nook_write_file_at(dirfd, "tasks", "0", 1);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return nook_write_file_at(dirfd, "cgroup.procs", pid, strlen(pid));
+}
+
+int nook_cgroup_attach(const struct nook_cgroup *cg, const char *leaf)
+{
 	for (size_t i = 0; i < cg->n; i++) {
 		_cleanup_close_ int fd = nook_cgroup_open_dir(cg, i, leaf);
 		int r;
 
 		if (fd < 0)
 			return fd;
-		r = nook_write_file_at(fd, "cgroup.procs", v, strlen(v));
+		r = nook_cgroup_move_self(fd, cg->v2);
 		if (r < 0)
 			return r;
 	}

@@ -32,8 +32,12 @@ struct nook_cgroup {
  * replies, see protocol.h). */
 int nook_cgroup_serialize(const struct nook_cgroup *cg, char *buf, size_t size);
 int nook_cgroup_deserialize(const char *buf, struct nook_cgroup *ret);
-/* Moves PID into LEAF of the user's cgroup, in every hierarchy. */
-int nook_cgroup_attach(const struct nook_cgroup *cg, const char *leaf, pid_t pid);
+/* Moves the calling process into LEAF of the user's cgroup, in every
+ * hierarchy. */
+int nook_cgroup_attach(const struct nook_cgroup *cg, const char *leaf);
+/* Moves the calling process into the cgroup DIRFD (of a v2 hierarchy if V2):
+ * on v1, with a single thread, without the global lock's RCU grace period. */
+int nook_cgroup_move_self(int dirfd, bool v2);
 bool nook_valid_cg_path(const char *p);
 /* Opens base[i]/user[i][/LEAF] without following symlinks. */
 int nook_cgroup_open_dir(const struct nook_cgroup *cg, size_t i, const char *leaf);

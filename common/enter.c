@@ -56,7 +56,7 @@ int nook_join(const struct nook_session_info *info)
 	if (r < 0)
 		return r;
 	nook_trace("join", "begin");
-	r = nook_cgroup_attach(&cg, NOOK_CG_LEAF_CONTAINER, getpid());
+	r = nook_cgroup_attach(&cg, NOOK_CG_LEAF_CONTAINER);
 	if (r < 0)
 		return r;
 	nook_trace("join", "cgroup");

@@ -329,7 +329,6 @@ int nook_cgroup_resolve_delegated(const char *sysfs_root, const char *self_cgrou
 {
 	struct nook_cgroup cg = { .v2 = true, .n = 1 };
 	_cleanup_close_ int scope = -EBADF;
-	char pid[32];
 	int r;
 
 	r = self_cgroup(self_cgroup_file, "", cg.delegated, sizeof(cg.delegated));
@@ -358,8 +357,7 @@ int nook_cgroup_resolve_delegated(const char *sysfs_root, const char *self_cgrou
 
 		if (leaf < 0)
 			return -errno;
-		snprintf(pid, sizeof(pid), "%d", getpid());
-		r = nook_write_file_at(leaf, "cgroup.procs", pid, strlen(pid));
+		r = nook_cgroup_move_self(leaf, true);
 		if (r < 0)
 			return r;
 	}
@@ -543,9 +541,6 @@ int nook_cgroup_origin(const struct nook_cgroup *cg, const char *self_cgroup_fil
  * can be removed without moving anything outside the subtree it started in. */
 int nook_cgroup_return(const struct nook_cgroup *cg, const struct nook_cg_origin *o)
 {
-	char pid[32];
-
-	snprintf(pid, sizeof(pid), "%d", getpid());
 	for (size_t i = 0; i < cg->n; i++) {
 		_cleanup_close_ int base = open(cg->base[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
 		_cleanup_close_ int fd = -EBADF;
@@ -556,7 +551,7 @@ int nook_cgroup_return(const struct nook_cgroup *cg, const struct nook_cg_origin
 				 : (int) TAKE_FD(base);
 		if (fd < 0)
 			return -errno;
-		int r = nook_write_file_at(fd, "cgroup.procs", pid, strlen(pid));
+		int r = nook_cgroup_move_self(fd, cg->v2);
 		if (r < 0)
 			return r;
 	}

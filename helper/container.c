@@ -272,7 +272,7 @@ int nook_container_launch(const struct nook_user *u, const struct nook_cgroup *c
 		cgroup_fd = nook_cgroup_open_dir(cg, 0, NOOK_CG_LEAF_CONTAINER);
 		r = cgroup_fd < 0 ? cgroup_fd : 0;
 	} else {
-		r = nook_cgroup_attach(cg, NOOK_CG_LEAF_CONTAINER, getpid());
+		r = nook_cgroup_attach(cg, NOOK_CG_LEAF_CONTAINER);
 	}
 	if (r < 0) {
 		log_err("cannot join the cgroup of '%s': %s", u->name, strerror(-r));

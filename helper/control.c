@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -51,6 +52,30 @@ static int image_identity(const struct nook_user *u, struct nook_image *ret)
 	*ret = (struct nook_image) { .dir_fd = -EBADF, .fd = -EBADF, .dev = st.st_dev, .ino = st.st_ino };
 	snprintf(ret->path, sizeof(ret->path), "%s/%s", u->set.image_dir, name);
 	return 0;
+}
+
+/*
+ * Is the image's lock free? Every keeper holds it for its whole life
+ * (nook_image_lock). A shared trylock, let go at once, answers without
+ * reading /proc/locks, which waits for an RCU grace period on every read
+ * (the kernel write-locks a per-CPU rwsem to walk the locks): 10 ms of a
+ * cold login here, for the answer "nobody". No keeper can take it
+ * meanwhile: the caller holds the user's lock. False when unsure.
+ */
+static bool image_lock_free(const struct nook_user *u, const struct nook_image *img)
+{
+	_cleanup_close_ int dir = nook_open_nofollow(u->set.image_dir, O_PATH | O_DIRECTORY, 0);
+	_cleanup_close_ int fd = -EBADF;
+	char name[64];
+	struct stat st;
+
+	if (dir < 0)
+		return false;
+	snprintf(name, sizeof(name), "%s.img", u->name);
+	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_dev != img->dev || st.st_ino != img->ino)
+		return false;
+	return flock(fd, LOCK_SH | LOCK_NB) == 0;
 }
 
 /* The image a dead keeper recorded (for a stop without configuration). */
@@ -133,7 +158,8 @@ static int find_keeper(const struct nook_user *u, int rundir, struct nook_keeper
 	r = rundir >= 0 ? nook_keeper_find(rundir, ret, ret_pidfd) : 0;
 	if (r != 0 || !u->set.image_dir)
 		return r;
-	if (image_identity(u, &img) < 0 || nook_flock_holder(img.dev, img.ino, &pid) <= 0)
+	if (image_identity(u, &img) < 0 || image_lock_free(u, &img) ||
+	    nook_flock_holder(img.dev, img.ino, &pid) <= 0)
 		return 0;
 	pidfd = nook_pidfd_open(pid);
 	if (pidfd < 0)
