@@ -287,7 +287,7 @@ size_t keeper_mosh_check(struct keeper *k)
 		if (nook_pidfd_exited(k->mosh[i].pidfd) || !mosh_genuine(k->mosh[i].pid, &st))
 			mosh_drop(k, i);
 	dir = nook_cgroup_open_dir(&k->cg, 0, NOOK_CG_LEAF_CONTAINER);
-	procs = dir >= 0 ? openat(dir, "cgroup.procs", O_RDONLY | O_CLOEXEC) : -EBADF;
+	procs = dir >= 0 ? openat(dir, "cgroup.procs", O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -EBADF;
 	f = procs >= 0 ? fdopen(procs, "re") : NULL;
 	if (!f && procs >= 0)
 		(void) close(procs);

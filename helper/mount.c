@@ -172,10 +172,15 @@ static int mask(struct build *b, const char *path)
 			     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (tree < 0)
 		return rootfs_fail(b, -errno, "cloning the mask of %s", path);
-	/* Read-only, nosuid, noexec: a mask is nothing to write to or run. */
-	r = nook_tree_setattr(tree, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, -1, false);
-	if (r < 0)
-		return rootfs_fail(b, r, "masking %s", path);
+	/* Read-only, nosuid, noexec: a mask is nothing to write to or run.
+	 * The directories' tmpfs was made so, and a clone keeps its mount's
+	 * attributes; /dev/null's bind is set so here. */
+	if (!S_ISDIR(st.st_mode)) {
+		r = nook_tree_setattr(tree, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, -1,
+				      false);
+		if (r < 0)
+			return rootfs_fail(b, r, "masking %s", path);
+	}
 	return rootfs_attach(b, tree, path);
 }
 

@@ -63,12 +63,11 @@ int helper_spawn(pam_handle_t *pamh, const struct opts *o, const char *user, str
 		 * and the pipe survives even where it got fd 0 or 2, in a
 		 * caller that had closed them), then 0 and 2 on /dev/null,
 		 * nothing else. */
-		if ((r = posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1)) != 0 ||
-		    (r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0)) != 0 ||
-		    (r = posix_spawn_file_actions_adddup2(&fa, 0, 2)) != 0 ||
-		    (r = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0 ||
-		    (r = posix_spawn(&pid, o->helper, &fa, NULL, (char *const *) argv, envp)) != 0)
-			pid = -1;
+		if ((r = posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1)) == 0 &&
+		    (r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0)) == 0 &&
+		    (r = posix_spawn_file_actions_adddup2(&fa, 0, 2)) == 0 &&
+		    (r = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) == 0)
+			r = posix_spawn(&pid, o->helper, &fa, NULL, (char *const *) argv, envp);
 		posix_spawn_file_actions_destroy(&fa);
 	}
 	(void) close(pipefd[1]);

@@ -97,6 +97,15 @@ for p in "${paths[@]}"; do
 	fi
 done
 
+# ---- a masked directory is a read-only mount, nothing to run or open a
+# device through (every one is a clone of one empty tmpfs made so)
+opts=$(nt_exec "$alice" "$conf" awk '$5 == "/root" { print $6 }' /proc/self/mountinfo)
+for o in ro nosuid nodev noexec; do
+	like ",$opts," ",$o," "/root's mask is mounted $o (${opts:-no mount})"
+done
+out=$(nt_exec "$alice" "$conf" sh -c 'mkdir /root/x 2>&1; echo rc=$?')
+like "$out" 'Read-only file system.*rc=1' "... and nothing can be made in it: $out"
+
 # ---- homes
 is "$(nt_exec "$alice" "$conf" ls -A /home)" "$alice" "/home holds only the user's own home"
 [ -e "/home/$bob/bob-marker" ]
