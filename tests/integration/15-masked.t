@@ -99,6 +99,7 @@ done
 
 # ---- a masked directory is a read-only mount, nothing to run or open a
 # device through (every one is a clone of one empty tmpfs made so)
+# shellcheck disable=SC2016 # awk's own $5 and $6, inside
 opts=$(nt_exec "$alice" "$conf" awk '$5 == "/root" { print $6 }' /proc/self/mountinfo)
 for o in ro nosuid nodev noexec; do
 	like ",$opts," ",$o," "/root's mask is mounted $o (${opts:-no mount})"
