@@ -59,8 +59,9 @@ static int image_identity(const struct nook_user *u, struct nook_image *ret)
  * (nook_image_lock). A shared trylock, let go at once, answers without
  * reading /proc/locks, which waits for an RCU grace period on every read
  * (the kernel write-locks a per-CPU rwsem to walk the locks): 10 ms of a
- * cold login here, for the answer "nobody". No keeper can take it
- * meanwhile: the caller holds the user's lock. False when unsure.
+ * cold login here, for the answer "nobody". Only under the user's lock: a
+ * keeper starting meanwhile would find the image taken and give up. False
+ * when unsure.
  */
 static bool image_lock_free(const struct nook_user *u, const struct nook_image *img)
 {
@@ -144,10 +145,13 @@ static unsigned lock_timeout(const struct nook_user *u)
 /*
  * Is a keeper of U alive? Its record in the run directory says so (pid and
  * start time); without one (the run directory was removed) the image's lock
- * does, which every keeper holds for its whole life. 1 with RET and a pidfd
- * of it, 0 if there is none.
+ * does, which every keeper holds for its whole life. USER_LOCKED: the
+ * caller holds the user's lock, so no keeper can be starting, and the
+ * image's lock may be tested by taking it. 1 with RET and a pidfd of it, 0
+ * if there is none.
  */
-static int find_keeper(const struct nook_user *u, int rundir, struct nook_keeper_rec *ret, int *ret_pidfd)
+static int find_keeper(const struct nook_user *u, int rundir, bool user_locked, struct nook_keeper_rec *ret,
+		       int *ret_pidfd)
 {
 	struct nook_image img;
 	unsigned long long start;
@@ -158,7 +162,7 @@ static int find_keeper(const struct nook_user *u, int rundir, struct nook_keeper
 	r = rundir >= 0 ? nook_keeper_find(rundir, ret, ret_pidfd) : 0;
 	if (r != 0 || !u->set.image_dir)
 		return r;
-	if (image_identity(u, &img) < 0 || image_lock_free(u, &img) ||
+	if (image_identity(u, &img) < 0 || (user_locked && image_lock_free(u, &img)) ||
 	    nook_flock_holder(img.dev, img.ino, &pid) <= 0)
 		return 0;
 	pidfd = nook_pidfd_open(pid);
@@ -272,7 +276,7 @@ int nook_ensure(const struct nook_user *u, int session_pidfd, enum nook_spawn ho
 		}
 		/* Not answering is not dead: never start a second container
 		 * (nor clean up under the first) while its keeper lives. */
-		r = find_keeper(u, rundir, &rec, &pidfd);
+		r = find_keeper(u, rundir, true, &rec, &pidfd);
 		if (r < 0)
 			return r;
 		if (r == 0)
@@ -335,7 +339,7 @@ int nook_stop(const struct nook_user *u)
 				return 1;
 		}
 	}
-	r = find_keeper(u, rundir, &rec, &pidfd);
+	r = find_keeper(u, rundir, lock >= 0, &rec, &pidfd);
 	if (r < 0)
 		return r;
 	if (r > 0) {
@@ -367,7 +371,9 @@ int nook_status(const struct nook_user *u, struct nook_session_info *ret_info,
 		if (sock >= 0 && nook_ctl_status(sock, ret_info) >= 0)
 			return NOOK_RUNNING;
 	}
-	r = find_keeper(u, rundir, &rec, &pidfd);
+	/* Not under the user's lock: status must never stand in a
+	 * starting keeper's way. */
+	r = find_keeper(u, rundir, false, &rec, &pidfd);
 	if (r <= 0)
 		return r < 0 ? r : NOOK_NOT_RUNNING;
 	*ret_rec = rec;

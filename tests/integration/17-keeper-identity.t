@@ -107,6 +107,11 @@ nt_user; bob=$NT_USER
 nt_config "$NT_TMP/b.conf" lock_timeout=2s
 out=$(nt_exec "$bob" "$NT_TMP/b.conf" echo first 2>/dev/null)
 is "$out" first "control: $bob's exec works (and made /run/nook/$bob)"
+# linger 0: the container stops after it, in the keeper's own time. Until
+# it has, a keeper still answering would take the next exec without the
+# lock.
+nt_until 10 nt_settled "$bob"
+ok $? "... and its container has stopped"
 # One process that takes the lock itself and keeps it.
 perl -e 'use Fcntl ":flock"; open(my $f, ">>", $ARGV[0]) or die; flock($f, LOCK_EX) or die; sleep 300' \
 	"/run/nook/$bob/lock" &
