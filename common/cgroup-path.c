@@ -40,32 +40,17 @@ int nook_cgroup_open_dir(const struct nook_cgroup *cg, size_t i, const char *lea
 	return fd < 0 ? -errno : fd;
 }
 
-/* True when the caller is its process's only thread (and its leader). */
-static bool single_threaded(void)
+bool nook_single_threaded(void)
 {
+	unsigned long long n;
 	char buf[1024];
-	const char *p;
-	int r;
 
-	if (gettid() != getpid())
-		return false;
-	r = nook_read_file_at(AT_FDCWD, "/proc/self/stat", buf, sizeof(buf));
-	if (r < 0)
-		return false;
-	/* After the command's closing parenthesis: state is field 3,
-	 * num_threads field 20. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return false;
-	for (int field = 2; field < 20; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return false;
-	}
-	return strtol(p + 1, NULL, 10) == 1;
+	return gettid() == getpid() &&
+	       nook_read_file_at(AT_FDCWD, "/proc/self/stat", buf, sizeof(buf)) >= 0 &&
+	       nook_stat_field(buf, 20, &n) >= 0 && n == 1;
 }
 
-int nook_cgroup_move_self(int dirfd, bool v2)
+int nook_cgroup_move_self(int dirfd, bool by_thread)
 {
 	char pid[32];
 
@@ -77,7 +62,7 @@ int nook_cgroup_move_self(int dirfd, bool v2)
 	 * as slow as cgroup.procs. Moved, the only thread is the whole
 	 * process. On v2 that is only allowed within one domain, which the
 	 * moves here never are. */
-	if (!v2 && single_threaded())
+	if (by_thread)
 		return nook_write_file_at(dirfd, "tasks", "0", 1);
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	return nook_write_file_at(dirfd, "cgroup.procs", pid, strlen(pid));
@@ -85,13 +70,15 @@ int nook_cgroup_move_self(int dirfd, bool v2)
 
 int nook_cgroup_attach(const struct nook_cgroup *cg, const char *leaf)
 {
+	bool by_thread = !cg->v2 && nook_single_threaded();
+
 	for (size_t i = 0; i < cg->n; i++) {
 		_cleanup_close_ int fd = nook_cgroup_open_dir(cg, i, leaf);
 		int r;
 
 		if (fd < 0)
 			return fd;
-		r = nook_cgroup_move_self(fd, cg->v2);
+		r = nook_cgroup_move_self(fd, by_thread);
 		if (r < 0)
 			return r;
 	}

@@ -35,9 +35,12 @@ int nook_cgroup_deserialize(const char *buf, struct nook_cgroup *ret);
 /* Moves the calling process into LEAF of the user's cgroup, in every
  * hierarchy. */
 int nook_cgroup_attach(const struct nook_cgroup *cg, const char *leaf);
-/* Moves the calling process into the cgroup DIRFD (of a v2 hierarchy if V2):
- * on v1, with a single thread, without the global lock's RCU grace period. */
-int nook_cgroup_move_self(int dirfd, bool v2);
+/* Whether the caller is its process's only thread (and its leader). */
+bool nook_single_threaded(void);
+/* Moves the calling process into the cgroup DIRFD. BY_THREAD (v1 only, and
+ * only when nook_single_threaded()): through tasks, without the global
+ * lock's RCU grace period; otherwise its pid to cgroup.procs. */
+int nook_cgroup_move_self(int dirfd, bool by_thread);
 bool nook_valid_cg_path(const char *p);
 /* Opens base[i]/user[i][/LEAF] without following symlinks. */
 int nook_cgroup_open_dir(const struct nook_cgroup *cg, size_t i, const char *leaf);

@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -75,6 +76,27 @@ int nook_read_file_at(int dirfd, const char *name, char *buf, size_t size)
 	if (fd < 0)
 		return -errno;
 	return nook_read_all(fd, buf, size);
+}
+
+int nook_stat_field(const char *stat, int n, unsigned long long *ret)
+{
+	const char *p = strrchr(stat, ')'); /* comm may hold anything, even ") " */
+	char *end;
+
+	if (!p || n < 3)
+		return -EBADMSG;
+	/* p + 1 is the space before field 3 (state). */
+	p++;
+	for (int field = 3; field < n; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EBADMSG;
+	}
+	errno = 0;
+	*ret = strtoull(p + 1, &end, 10);
+	if (errno || end == p + 1 || (*end != ' ' && *end != '\n' && *end != '\0'))
+		return -EBADMSG;
+	return 0;
 }
 
 int nook_read_all(int fd, char *buf, size_t size)

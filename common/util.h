@@ -26,6 +26,9 @@ int nook_check_root_owned(int fd, mode_t type, mode_t forbidden, struct stat *re
 int nook_read_file_at(int dirfd, const char *name, char *buf, size_t size);
 /* Reads FD until EOF or SIZE-1 bytes, NUL-terminates; returns the length. */
 int nook_read_all(int fd, char *buf, size_t size);
+/* Numeric field N (3 or later, numbered as proc(5) does) of a
+ * /proc/PID/stat text; -EBADMSG when it has none. */
+int nook_stat_field(const char *stat, int n, unsigned long long *ret);
 /* Opens PATH beneath DIR (openat2 RESOLVE_BENEATH), following no symlink:
  * for trees the user writes (the image, the container's lower layer). */
 int nook_open_beneath(int dir, const char *path, int flags);

@@ -357,7 +357,7 @@ int nook_cgroup_resolve_delegated(const char *sysfs_root, const char *self_cgrou
 
 		if (leaf < 0)
 			return -errno;
-		r = nook_cgroup_move_self(leaf, true);
+		r = nook_cgroup_move_self(leaf, false);
 		if (r < 0)
 			return r;
 	}
@@ -541,6 +541,8 @@ int nook_cgroup_origin(const struct nook_cgroup *cg, const char *self_cgroup_fil
  * can be removed without moving anything outside the subtree it started in. */
 int nook_cgroup_return(const struct nook_cgroup *cg, const struct nook_cg_origin *o)
 {
+	bool by_thread = !cg->v2 && nook_single_threaded();
+
 	for (size_t i = 0; i < cg->n; i++) {
 		_cleanup_close_ int base = open(cg->base[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
 		_cleanup_close_ int fd = -EBADF;
@@ -551,7 +553,7 @@ int nook_cgroup_return(const struct nook_cgroup *cg, const struct nook_cg_origin
 				 : (int) TAKE_FD(base);
 		if (fd < 0)
 			return -errno;
-		int r = nook_cgroup_move_self(fd, cg->v2);
+		int r = nook_cgroup_move_self(fd, by_thread);
 		if (r < 0)
 			return r;
 	}

@@ -66,17 +66,22 @@ static int image_identity(const struct nook_user *u, struct nook_image *ret)
 static bool image_lock_free(const struct nook_user *u, const struct nook_image *img)
 {
 	_cleanup_close_ int dir = nook_open_nofollow(u->set.image_dir, O_PATH | O_DIRECTORY, 0);
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_close_ int path = -EBADF, fd = -EBADF;
 	char name[64];
 	struct stat st;
 
 	if (dir < 0)
 		return false;
+	/* Opened for reading only once it is known to be the image (a
+	 * regular file, the very inode), through its O_PATH fd. */
 	snprintf(name, sizeof(name), "%s.img", u->name);
-	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || st.st_dev != img->dev || st.st_ino != img->ino)
+	path = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (path < 0 || fstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != img->dev ||
+	    st.st_ino != img->ino)
 		return false;
-	return flock(fd, LOCK_SH | LOCK_NB) == 0;
+	snprintf(name, sizeof(name), "/proc/self/fd/%d", path);
+	fd = open(name, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	return fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) == 0;
 }
 
 /* The image a dead keeper recorded (for a stop without configuration). */

@@ -62,23 +62,7 @@ int net_dir_lock(bool create, int *ret_lock)
 /* Field 22 of /proc/PID/stat: tells a pid from its reuse. */
 int nook_stat_start_time(const char *stat, unsigned long long *ret)
 {
-	const char *p = strrchr(stat, ')'); /* comm may hold anything, even ") " */
-	char *end;
-
-	if (!p)
-		return -EBADMSG;
-	/* p + 1 is the space before field 3 (state): 19 more to field 22. */
-	p++;
-	for (int field = 3; field < 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -EBADMSG;
-	}
-	errno = 0;
-	*ret = strtoull(p + 1, &end, 10);
-	if (errno || end == p + 1 || (*end != ' ' && *end != '\n' && *end != '\0'))
-		return -EBADMSG;
-	return 0;
+	return nook_stat_field(stat, 22, ret);
 }
 
 /* "USER PID START FLAGS ADDR4 [ADDR6]" */

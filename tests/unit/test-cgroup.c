@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,16 @@
 #include "tap.h"
 
 static char root[256];
+
+/* A second thread that waits until FD, a pipe, is closed. */
+static void *idle_thread(void *arg)
+{
+	char c;
+
+	while (read(*(int *) arg, &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
 
 static void put(const char *rel, const char *content)
 {
@@ -239,6 +250,7 @@ int main(void)
 			snprintf(f, sizeof(f), "%s/cgroup.procs", leaf[i]);
 			put(f, "");
 		}
+		ok(nook_single_threaded(), "this test runs as one thread");
 		is_int(nook_cgroup_attach(&cg, NOOK_CG_LEAF_CONTAINER), 0, "v1: attach succeeds");
 		for (size_t i = 0; i < 3; i++) {
 			snprintf(f, sizeof(f), "%s/tasks", leaf[i]);
@@ -246,6 +258,40 @@ int main(void)
 			snprintf(f, sizeof(f), "%s/cgroup.procs", leaf[i]);
 			is_str(get(f), "", "v1: and nothing to cgroup.procs");
 		}
+	}
+	{
+		/* With a second thread, moving one thread would leave the other
+		 * behind, outside the limits: the whole process moves. */
+		static const char *const leaf[] = { "memory/outer/nt-y/bob/container",
+						    "cpu/nt-y/bob/container",
+						    "pids/other/nt-y/bob/container" };
+		char f[600], pid[32];
+		int p[2];
+		pthread_t th;
+
+		if (pipe(p) < 0 || pthread_create(&th, NULL, idle_thread, &p[0]) != 0)
+			return skip_all("cannot start a second thread");
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(f, sizeof(f), "%s/tasks", leaf[i]);
+			put(f, "");
+			snprintf(f, sizeof(f), "%s/cgroup.procs", leaf[i]);
+			put(f, "");
+		}
+		ok(!nook_single_threaded(), "with a second thread the process is not single-threaded");
+		is_int(nook_cgroup_attach(&cg, NOOK_CG_LEAF_CONTAINER), 0,
+		       "v1, two threads: attach succeeds");
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		for (size_t i = 0; i < 3; i++) {
+			snprintf(f, sizeof(f), "%s/cgroup.procs", leaf[i]);
+			is_str(get(f), pid,
+			       "v1, two threads: the pid goes to cgroup.procs in every hierarchy");
+			snprintf(f, sizeof(f), "%s/tasks", leaf[i]);
+			is_str(get(f), "", "v1, two threads: nothing to tasks");
+		}
+		(void) close(p[1]);
+		(void) pthread_join(th, NULL);
+		(void) close(p[0]);
+		ok(nook_single_threaded(), "one thread again once the other has ended");
 	}
 
 	if (rm_tree(root, false) < 0)

@@ -138,6 +138,11 @@ static void test_start_time(void)
 	ok(t == 987654, "... and gives field 22, the start time (got %llu)", t);
 	is_int(nook_stat_start_time("1 (x) S 1 2 3", &t), -EBADMSG, "a short stat line is refused");
 	is_int(nook_stat_start_time("no parenthesis", &t), -EBADMSG, "a line without comm is refused");
+	/* The same parser serves the thread count of a cgroup move. */
+	is_int(nook_stat_field(tricky, 20, &t), 0, "field 20 of the tricky line parses");
+	ok(t == 1, "... and gives num_threads, 1 (got %llu)", t);
+	is_int(nook_stat_field(tricky, 3, &t), -EBADMSG, "field 3, the state letter, is not a number");
+	is_int(nook_stat_field(tricky, 2, &t), -EBADMSG, "a field before the state is refused");
 
 	f = fopen("/proc/self/stat", "r");
 	n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
